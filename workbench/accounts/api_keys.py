@@ -1,0 +1,90 @@
+"""Exchange API keys: stored encrypted, shown masked, decrypted only in memory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workbench.accounts.crypto import cipher, decrypt, encrypt, mask
+from workbench.db.models import ApiKey
+from workbench.errors import ConflictError, NotFoundError
+from workbench.schemas import ApiKeyCreate, validate
+from workbench.settings import Settings
+
+
+@dataclass(frozen=True, repr=False)
+class Credentials:
+    """A decrypted key pair; its repr never shows the values."""
+
+    api_key: str
+    secret: str
+
+    def __repr__(self) -> str:
+        return f"Credentials(api_key={mask(self.api_key)!r}, secret='***')"
+
+
+def add_api_key(
+    *,
+    session: Session,
+    owner_id: int,
+    exchange: str,
+    label: str,
+    api_key: str,
+    api_secret: str,
+    settings: Settings | None = None,
+) -> ApiKey:
+    data = validate(
+        ApiKeyCreate,
+        {"exchange": exchange, "label": label, "api_key": api_key, "api_secret": api_secret},
+    )
+    exists = select(ApiKey.id).where(
+        ApiKey.owner_id == owner_id, ApiKey.exchange == data.exchange, ApiKey.label == data.label
+    )
+    if session.scalar(exists) is not None:
+        raise ConflictError(
+            f"an API key labelled {data.label!r} for {data.exchange} already exists"
+        )
+    plain_key = data.api_key.get_secret_value()
+    row = ApiKey(
+        owner_id=owner_id,
+        exchange=data.exchange,
+        label=data.label,
+        key_encrypted=encrypt(plain_key, settings=settings),
+        secret_encrypted=encrypt(data.api_secret.get_secret_value(), settings=settings),
+        key_masked=mask(plain_key),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def list_api_keys(*, session: Session, owner_id: int | None = None) -> list[ApiKey]:
+    query = select(ApiKey).order_by(ApiKey.exchange, ApiKey.label)
+    if owner_id is not None:
+        query = query.where(ApiKey.owner_id == owner_id)
+    return list(session.scalars(query))
+
+
+def credentials(
+    *, session: Session, api_key_id: int, settings: Settings | None = None
+) -> Credentials:
+    row = session.get(ApiKey, api_key_id)
+    if row is None:
+        raise NotFoundError(f"no API key with id {api_key_id}; see `workbench keys list`")
+    return Credentials(
+        api_key=decrypt(row.key_encrypted, settings=settings),
+        secret=decrypt(row.secret_encrypted, settings=settings),
+    )
+
+
+def rotate_api_keys(*, session: Session, settings: Settings | None = None) -> int:
+    """Re-encrypt every stored key with the newest secret key; returns how many rows."""
+    fernet = cipher(settings)
+    rows = list(session.scalars(select(ApiKey)))
+    for row in rows:
+        row.key_encrypted = fernet.rotate(row.key_encrypted.encode()).decode()
+        row.secret_encrypted = fernet.rotate(row.secret_encrypted.encode()).decode()
+    session.flush()
+    return len(rows)

@@ -1,0 +1,24 @@
+"""All ORM models; importing this module registers every table on ``Base.metadata``."""
+
+from workbench.db.models.accounts import ApiKey, User
+from workbench.db.models.backtests import Backtest
+from workbench.db.models.bots import BotConfig, BotState, PositionType
+from workbench.db.models.jobs import JobRun, JobSchedule, MissedRuns, RunStatus
+from workbench.db.models.market import Candle
+from workbench.db.models.trades import Side, Trade
+
+__all__ = [
+    "ApiKey",
+    "Backtest",
+    "BotConfig",
+    "BotState",
+    "Candle",
+    "JobRun",
+    "JobSchedule",
+    "MissedRuns",
+    "PositionType",
+    "RunStatus",
+    "Side",
+    "Trade",
+    "User",
+]

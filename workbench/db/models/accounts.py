@@ -1,0 +1,35 @@
+"""Users and their exchange API keys (key and secret stored encrypted only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from workbench.db.base import Base, Timestamps
+
+
+class User(Timestamps, Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(default=True, server_default="1")
+    reset_token_hash: Mapped[str | None] = mapped_column(String(255))
+    reset_token_expires_at: Mapped[datetime | None]
+
+
+class ApiKey(Timestamps, Base):
+    __tablename__ = "api_keys"
+    __table_args__ = (UniqueConstraint("owner_id", "exchange", "label"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    exchange: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(100))
+    key_encrypted: Mapped[str] = mapped_column(String(1024))
+    secret_encrypted: Mapped[str] = mapped_column(String(1024))
+    # Shown instead of the key: first and last characters only.
+    key_masked: Mapped[str] = mapped_column(String(32))
