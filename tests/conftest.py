@@ -1,0 +1,133 @@
+"""Shared fixtures: real SQLite and PostgreSQL databases, real Redis, an isolated home.
+
+PostgreSQL and Redis tests skip when the server is unreachable, except in CI (CI=true),
+where a missing service fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from workbench.db import Base, make_engine
+from workbench.settings import Settings, get_settings
+
+PG_ADMIN_URL = os.environ.get(
+    "WORKBENCH_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("WORKBENCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def _unavailable(service: str, why: object) -> None:
+    message = f"{service} is not reachable ({why})"
+    if IN_CI:
+        pytest.fail(f"{message}; CI requires it", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> Iterator[Engine]:
+    """An AUTOCOMMIT engine on the maintenance database, for CREATE/DROP DATABASE."""
+    engine = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+    except sa.exc.OperationalError as e:
+        engine.dispose()
+        _unavailable("PostgreSQL", str(e.orig).strip().splitlines()[0])
+    yield engine
+    engine.dispose()
+
+
+def new_pg_database(pg_admin: Engine) -> str:
+    name = f"wb_test_{uuid.uuid4().hex[:12]}"
+    with pg_admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_pg_database(pg_admin: Engine, url: str) -> None:
+    name = make_url(url).database
+    with pg_admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a new, empty database of each kind (no tables)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'workbench.db'}"
+        return
+    pg_admin = request.getfixturevalue("pg_admin")
+    url = new_pg_database(pg_admin)
+    yield url
+    drop_pg_database(pg_admin, url)
+
+
+@pytest.fixture
+def engine(empty_db_url: str) -> Iterator[Engine]:
+    """An engine on a fresh database of each kind, with every table created."""
+    eng = make_engine(empty_db_url)
+    Base.metadata.create_all(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An isolated WORKBENCH_HOME with default (SQLite) settings."""
+    path = tmp_path / "home"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WORKBENCH_HOME", str(path))
+    for var in ("WORKBENCH_DATABASE_URL", "WORKBENCH_REDIS_URL", "WORKBENCH_SECRET_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("WORKBENCH_ENV", "development")
+    get_settings.cache_clear()
+    yield path
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def settings(home: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings pointing at the fresh ``engine`` database and the isolated home."""
+    monkeypatch.setenv("WORKBENCH_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    get_settings.cache_clear()
+    return get_settings()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[sa.orm.Session]:
+    """A session on the fresh database; the test commits or not as it likes."""
+    with sa.orm.Session(engine, expire_on_commit=False) as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.RedisError as e:
+        _unavailable("Redis", e)
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data: real Binance candles (CSV: timestamp ms, open, high, low, close, volume)."""
+    if not (SHARED_DATA / "ETH_BTC-5m.csv").exists():
+        pytest.fail(f"real candle data not found at {SHARED_DATA}; clone the repo beside shared/")
+    return SHARED_DATA

@@ -1,0 +1,43 @@
+"""The ``workbench`` command: thin over package functions; errors become one line + exit code.
+
+Each command group lives in its own module and is registered here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from workbench.cli import db, keys, setup
+from workbench.cli.common import exit_code
+from workbench.errors import WorkbenchError
+
+
+class _WorkbenchGroup(TyperGroup):
+    """Turns a WorkbenchError from any command into ``error: ...`` and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except WorkbenchError as e:
+            typer.echo(f"error: {e}", err=True)
+            ctx.exit(exit_code(e))
+
+
+app = typer.Typer(
+    cls=_WorkbenchGroup,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="Research and trading workbench for crypto bots.",
+)
+setup.register(app)
+app.add_typer(db.app, name="db")
+app.add_typer(keys.app, name="keys")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,83 @@
+"""``workbench keys ...``: exchange API keys, read from a prompt or stdin, never argv."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from cryptography.fernet import Fernet
+
+from workbench.accounts import add_api_key, list_api_keys, local_user
+from workbench.accounts.rotation import rotate_secret_key
+from workbench.cli.common import JsonOption, db_session, print_json, print_table
+from workbench.errors import ValidationError
+
+app = typer.Typer(no_args_is_help=True, help="Exchange API keys (stored encrypted).")
+
+
+@app.command()
+def add(
+    exchange: str = typer.Option(..., "--exchange", help="ccxt exchange id, e.g. binance"),
+    label: str = typer.Option(..., "--label", help="A name to choose the key by"),
+) -> None:
+    """Store an API key and secret: typed at a prompt, or two lines on stdin."""
+    if sys.stdin.isatty():
+        api_key = typer.prompt("API key", hide_input=True)
+        api_secret = typer.prompt("API secret", hide_input=True)
+    else:
+        lines = sys.stdin.read().splitlines()
+        if len(lines) < 2:
+            raise ValidationError(
+                {"stdin": "expected two lines: the API key, then the secret"}, entity="API key"
+            )
+        api_key, api_secret = lines[0].strip(), lines[1].strip()
+    with db_session() as session:
+        owner = local_user(session=session)
+        row = add_api_key(
+            session=session,
+            owner_id=owner.id,
+            exchange=exchange,
+            label=label,
+            api_key=api_key,
+            api_secret=api_secret,
+        )
+        typer.echo(f"stored key {row.id}: {row.exchange} {row.label} {row.key_masked}")
+
+
+@app.command("list")
+def list_command(json_out: bool = JsonOption) -> None:
+    """The stored keys, masked."""
+    with db_session() as session:
+        rows = [
+            {
+                "id": k.id,
+                "exchange": k.exchange,
+                "label": k.label,
+                "key": k.key_masked,
+                "created_at": k.created_at,
+            }
+            for k in list_api_keys(session=session)
+        ]
+    if json_out:
+        print_json(rows)
+    else:
+        print_table(rows)
+
+
+@app.command()
+def rotate() -> None:
+    """Re-encrypt every stored key with a new secret key.
+
+    In development a new key is generated into the home. With WORKBENCH_SECRET_KEY set,
+    put the new key first ("new,old"), run this, then drop the old key.
+    """
+    count, generated = rotate_secret_key()
+    typer.echo(f"re-encrypted {count} API keys with the newest secret key")
+    if not generated:
+        typer.echo("now remove the old keys from WORKBENCH_SECRET_KEY, keeping only the first")
+
+
+@app.command()
+def generate() -> None:
+    """Print a new Fernet key (for WORKBENCH_SECRET_KEY)."""
+    typer.echo(Fernet.generate_key().decode())

@@ -1,0 +1,41 @@
+"""``workbench init``: home, secret key, migrations, the default local user."""
+
+from __future__ import annotations
+
+import typer
+
+from workbench.accounts import local_user
+from workbench.cli.common import JsonOption, db_session, print_json
+from workbench.db import migrate
+from workbench.settings import get_settings
+
+
+def init(json_out: bool = JsonOption) -> None:
+    """Create the home folder and secret key, migrate the database, add the local user."""
+    settings = get_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.fernet_keys()  # makes the development key on first use; refuses placeholders
+    migrate.upgrade(settings.database_url)
+    with db_session() as session:
+        user = local_user(session=session)
+        result = {
+            "home": settings.home,
+            "database": _redacted(settings.database_url),
+            "revision": migrate.current(settings.database_url),
+            "user": user.email,
+        }
+    if json_out:
+        print_json(result)
+    else:
+        for key, value in result.items():
+            typer.echo(f"{key:9} {value}")
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(init)
