@@ -73,11 +73,28 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     drop_pg_database(pg_admin, url)
 
 
-@pytest.fixture
-def engine(empty_db_url: str) -> Iterator[Engine]:
-    """An engine on a fresh database of each kind, with every table created."""
-    eng = make_engine(empty_db_url)
+@pytest.fixture(scope="session")
+def pg_tables_url(pg_admin: Engine) -> Iterator[str]:
+    """One PostgreSQL database per test session with every table; tests truncate it."""
+    url = new_pg_database(pg_admin)
+    eng = make_engine(url)
     Base.metadata.create_all(eng)
+    eng.dispose()
+    yield url
+    drop_pg_database(pg_admin, url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An engine on an empty database of each kind, with every table created."""
+    if request.param == "sqlite":
+        eng = make_engine(f"sqlite:///{tmp_path / 'workbench.db'}")
+        Base.metadata.create_all(eng)
+    else:
+        eng = make_engine(request.getfixturevalue("pg_tables_url"))
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        with eng.begin() as conn:
+            conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     yield eng
     eng.dispose()
 

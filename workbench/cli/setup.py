@@ -37,5 +37,13 @@ def _redacted(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def demo() -> None:
+    """Run the main job on the current settings: init, demo bots, read back (offline)."""
+    from workbench.demo import run_demo
+
+    run_demo(say=typer.echo)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(init)
+    app.command()(demo)
