@@ -47,3 +47,17 @@ def test_trade_order_ids_unique_per_exchange(session: Session) -> None:
     session.add(Trade(exchange="binance", exchange_order_id="2", client_order_id="c1", **common))
     with pytest.raises(sa.exc.IntegrityError):
         session.commit()
+
+
+def test_every_foreign_key_is_indexed() -> None:
+    from workbench.db import Base
+
+    for table in Base.metadata.sorted_tables:
+        leading = {idx.columns.values()[0].name for idx in table.indexes}
+        leading |= {
+            c.columns.values()[0].name
+            for c in table.constraints
+            if isinstance(c, sa.UniqueConstraint | sa.PrimaryKeyConstraint) and c.columns
+        }
+        for fk in table.foreign_keys:
+            assert fk.parent.name in leading, f"{table.name}.{fk.parent.name} has no index"
