@@ -1,0 +1,76 @@
+"""Rule parameters from a bot config (or free values) as the engine's float array."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+from workbench.rules import engine as e
+
+DEFAULT_FEE = 0.001  # 0.1 %, Binance spot taker
+DEFAULT_MAINT_MARGIN = 0.004  # Binance USDT-M lowest tier
+
+
+def _frac(perc: Decimal | float | None) -> float:
+    return 0.0 if perc is None else float(perc) / 100.0
+
+
+@dataclass(frozen=True)
+class RuleParams:
+    """Everything the engine needs besides candles and signals (fractions, not percents)."""
+
+    initial_capital: float = 1000.0
+    fee: float = DEFAULT_FEE
+    slippage: float = 0.0
+    stop_loss: float = 0.0
+    take_profit: float = 0.0
+    trailing_stop: float = 0.0
+    size_perc: float = 1.0
+    size_fixed: float = 0.0
+    leverage: float = 1.0
+    futures: bool = False
+    maint_margin: float = DEFAULT_MAINT_MARGIN
+    daily_target: float = 0.0
+    max_daily_loss: float = 0.0
+    max_daily_trades: int = 1_000_000
+
+    @classmethod
+    def from_config(
+        cls, config: Any, *, fee: float = DEFAULT_FEE, slippage: float = 0.0
+    ) -> RuleParams:
+        """From any object with bot-config fields (an ORM row or a schema)."""
+        trailing = _frac(config.trailing_stop_perc) if config.trailing_stop_active else 0.0
+        return cls(
+            initial_capital=float(config.initial_capital),
+            fee=fee,
+            slippage=slippage,
+            stop_loss=_frac(config.stop_loss_perc),
+            take_profit=_frac(config.take_profit_perc),
+            trailing_stop=trailing,
+            size_perc=_frac(config.position_size_perc),
+            size_fixed=float(config.position_size_fixed or 0),
+            leverage=float(config.leverage),
+            futures=str(config.position_type) == "futures",
+            daily_target=_frac(config.daily_target_perc),
+            max_daily_loss=_frac(config.max_daily_loss_perc),
+            max_daily_trades=int(config.max_daily_trades),
+        )
+
+    def to_array(self) -> np.ndarray:
+        p = np.zeros(e.N_PARAMS)
+        p[e.P_FEE], p[e.P_SLIPPAGE] = self.fee, self.slippage
+        p[e.P_STOP_LOSS], p[e.P_TAKE_PROFIT] = self.stop_loss, self.take_profit
+        p[e.P_TRAILING] = self.trailing_stop
+        p[e.P_SIZE_PERC], p[e.P_SIZE_FIXED] = self.size_perc, self.size_fixed
+        p[e.P_LEVERAGE], p[e.P_FUTURES] = self.leverage, float(self.futures)
+        p[e.P_MAINT_MARGIN] = self.maint_margin
+        p[e.P_DAILY_TARGET], p[e.P_MAX_DAILY_LOSS] = self.daily_target, self.max_daily_loss
+        p[e.P_MAX_DAILY_TRADES] = self.max_daily_trades
+        p[e.P_INITIAL_CAPITAL] = self.initial_capital
+        return p
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
