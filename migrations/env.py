@@ -12,6 +12,7 @@ from workbench.db.base import Base
 from workbench.db.engine import make_engine
 from workbench.settings import get_settings
 
+MIGRATION_LOCK_ID = 7_211_004_202  # any constant shared by every workbench process
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
@@ -62,6 +63,9 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Services that start together (JupyterLab, scheduler) upgrade one at a time.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
         context.run_migrations()
     if sqlite:
         broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
