@@ -1,0 +1,399 @@
+"""The candle store: bulk upsert, fast range reads into pandas, gaps, resampling, files.
+
+A candle frame has a UTC DatetimeIndex named ``time`` (the bar's open time) and float64
+columns open, high, low, close, volume. Files and ccxt use a ``timestamp`` column in ms.
+
+PostgreSQL moves rows with binary COPY in both directions (a temporary table and
+``INSERT ... ON CONFLICT`` for upserts); SQLite uses executemany with ``ON CONFLICT``.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy import Engine
+
+from workbench.db.models import Candle
+from workbench.errors import ValidationError
+from workbench.market.timeframes import pandas_freq, timeframe_ms
+
+COLUMNS = ["open", "high", "low", "close", "volume"]
+_PG_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
+# One binary COPY row: field count, then (length, value) for open_time and the five floats.
+_PG_ROW = np.dtype(
+    [("n", ">i2"), ("lt", ">i4"), ("t", ">i8")]
+    + [(f, d) for c in COLUMNS for f, d in ((f"l{c}", ">i4"), (c, ">f8"))]
+)
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Bars missing between two stored bars: ``start`` is the first missing open time."""
+
+    start: datetime
+    end: datetime
+    missing: int
+
+
+@dataclass(frozen=True)
+class Series:
+    exchange: str
+    symbol: str
+    timeframe: str
+
+
+def empty_frame() -> pd.DataFrame:
+    index = pd.DatetimeIndex([], tz="UTC", name="time")
+    return pd.DataFrame({c: np.array([], dtype="float64") for c in COLUMNS}, index=index)
+
+
+def frame_from_ohlcv(rows: Any) -> pd.DataFrame:
+    """A candle frame from ccxt-style rows ``[[ms, o, h, l, c, v], ...]`` or a frame with a
+    ``timestamp`` column in ms."""
+    raw = (
+        rows
+        if isinstance(rows, pd.DataFrame)
+        else pd.DataFrame(list(rows), columns=["timestamp", *COLUMNS])
+    )
+    missing = [c for c in ["timestamp", *COLUMNS] if c not in raw.columns]
+    if missing:
+        raise ValidationError(
+            {
+                "columns": f"missing {', '.join(missing)}; expected timestamp (ms), "
+                "open, high, low, close, volume"
+            },
+            entity="candles",
+        )
+    if raw.empty:
+        return empty_frame()
+    index = pd.to_datetime(raw["timestamp"].to_numpy(dtype="int64"), unit="ms", utc=True)
+    frame = pd.DataFrame(
+        {c: raw[c].to_numpy(dtype="float64") for c in COLUMNS},
+        index=pd.DatetimeIndex(index, name="time"),
+    )
+    return frame.sort_index()
+
+
+def _validate(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(open times in ms, values n x 5) from a candle frame, after checking it."""
+    if not isinstance(frame.index, pd.DatetimeIndex) or frame.index.tz is None:
+        raise ValidationError(
+            {"index": "must be a timezone-aware DatetimeIndex (UTC)"}, entity="candles"
+        )
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValidationError({"columns": f"missing {', '.join(missing)}"}, entity="candles")
+    values = frame[COLUMNS].to_numpy(dtype="float64")
+    times = frame.index.tz_convert("UTC").as_unit("ms").asi8
+    errors: dict[str, str] = {}
+    if np.isnan(values).any():
+        row = int(np.where(np.isnan(values).any(axis=1))[0][0])
+        errors["values"] = f"empty or NaN value in the row at {frame.index[row]}"
+    elif (values[:, 1] < values[:, 2]).any():
+        row = int(np.where(values[:, 1] < values[:, 2])[0][0])
+        errors["high"] = f"high is below low in the row at {frame.index[row]}"
+    elif (values[:, 4] < 0).any():
+        errors["volume"] = "volume must not be negative"
+    if len(np.unique(times)) != len(times):
+        errors["time"] = "the same open time appears twice"
+    if errors:
+        raise ValidationError(errors, entity="candles")
+    return times, values
+
+
+def upsert_candles(
+    *, engine: Engine, exchange: str, symbol: str, timeframe: str, frame: pd.DataFrame
+) -> int:
+    """Insert or update the bars of ``frame``; returns how many rows were written.
+
+    Idempotent: writing the same bars twice leaves the same rows.
+    """
+    timeframe_ms(timeframe)
+    times, values = _validate(frame)
+    if len(times) == 0:
+        return 0
+    if engine.dialect.name == "postgresql":
+        _pg_upsert(engine, (exchange, symbol, timeframe), times, values)
+    else:
+        _generic_upsert(engine, (exchange, symbol, timeframe), times, values)
+    return len(times)
+
+
+def _pg_upsert(
+    engine: Engine, key: tuple[str, str, str], times: np.ndarray, values: np.ndarray
+) -> None:
+    rows = np.zeros(len(times), dtype=_PG_ROW)
+    rows["n"], rows["lt"], rows["t"] = 6, 8, times
+    for i, column in enumerate(COLUMNS):
+        rows[f"l{column}"], rows[column] = 8, values[:, i]
+    payload = io.BytesIO(_PG_HEADER + rows.tobytes() + b"\xff\xff")
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS)
+    with engine.begin() as conn:
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute(
+            "CREATE TEMP TABLE candle_load (open_time bigint, open float8, high float8, "
+            "low float8, close float8, volume float8) ON COMMIT DROP"
+        )
+        cursor.copy_expert("COPY candle_load FROM STDIN WITH (FORMAT binary)", payload)
+        cursor.execute(
+            "INSERT INTO candles (exchange, symbol, timeframe, open_time, open, high, low, "
+            "close, volume) SELECT %s, %s, %s, open_time, open, high, low, close, volume "
+            "FROM candle_load ON CONFLICT (exchange, symbol, timeframe, open_time) "
+            f"DO UPDATE SET {updates}",
+            key,
+        )
+        cursor.close()
+
+
+def _generic_upsert(
+    engine: Engine, key: tuple[str, str, str], times: np.ndarray, values: np.ndarray
+) -> None:
+    updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS)
+    sql = (
+        "INSERT INTO candles (exchange, symbol, timeframe, open_time, open, high, low, close, "
+        "volume) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (exchange, symbol, timeframe, "
+        f"open_time) DO UPDATE SET {updates}"
+    )
+    exchange, symbol, timeframe = key
+    rows = zip(
+        [exchange] * len(times),
+        [symbol] * len(times),
+        [timeframe] * len(times),
+        times.tolist(),
+        *values.T.tolist(),
+        strict=True,
+    )
+    with engine.begin() as conn:
+        conn.connection.dbapi_connection.executemany(sql, rows)  # type: ignore[union-attr]
+
+
+def _range_sql(start: datetime | None, end: datetime | None) -> tuple[str, list[int]]:
+    clauses, args = [], []
+    if start is not None:
+        clauses.append("open_time >= {}")
+        args.append(_ms(start))
+    if end is not None:
+        clauses.append("open_time < {}")
+        args.append(_ms(end))
+    return "".join(f" AND {c}" for c in clauses), args
+
+
+def read_candles(
+    *,
+    engine: Engine,
+    exchange: str,
+    symbol: str,
+    timeframe: str,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> pd.DataFrame:
+    """Stored bars with ``start <= open time < end`` as a candle frame, oldest first."""
+    extra, args = _range_sql(start, end)
+    key = [exchange, symbol, timeframe]
+    select = (
+        "SELECT open_time, open, high, low, close, volume FROM candles WHERE exchange = {} "
+        "AND symbol = {} AND timeframe = {}" + extra + " ORDER BY open_time"
+    )
+    with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        cursor = raw.cursor()  # type: ignore[union-attr]
+        if engine.dialect.name == "postgresql":
+            query = cursor.mogrify(select.format(*["%s"] * (3 + len(args))), key + args)
+            buffer = io.BytesIO()
+            cursor.copy_expert(f"COPY ({query.decode()}) TO STDOUT WITH (FORMAT binary)", buffer)
+            data = buffer.getvalue()
+            rows = np.frombuffer(
+                data,
+                dtype=_PG_ROW,
+                offset=len(_PG_HEADER),
+                count=(len(data) - len(_PG_HEADER) - 2) // _PG_ROW.itemsize,
+            )
+            times = rows["t"].astype("int64")
+            values = {c: rows[c].astype("float64") for c in COLUMNS}
+        else:
+            cursor.execute(select.format(*["?"] * (3 + len(args))), key + args)
+            table = np.array(cursor.fetchall(), dtype="float64").reshape(-1, 6)
+            times = table[:, 0].astype("int64")
+            values = {c: table[:, i + 1] for i, c in enumerate(COLUMNS)}
+        cursor.close()
+    index = pd.DatetimeIndex(pd.to_datetime(times, unit="ms", utc=True), name="time")
+    return pd.DataFrame(values, index=index)
+
+
+def stored_open_times(
+    *,
+    engine: Engine,
+    exchange: str,
+    symbol: str,
+    timeframe: str,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> np.ndarray:
+    """Open times (ms) stored for a series, sorted."""
+    query = (
+        sa.select(Candle.open_time)
+        .where(Candle.exchange == exchange, Candle.symbol == symbol, Candle.timeframe == timeframe)
+        .order_by(Candle.open_time)
+    )
+    if start is not None:
+        query = query.where(Candle.open_time >= _ms(start))
+    if end is not None:
+        query = query.where(Candle.open_time < _ms(end))
+    with engine.connect() as conn:
+        return np.array(conn.execute(query).scalars().all(), dtype="int64")
+
+
+def find_gaps(times_ms: np.ndarray, timeframe: str) -> list[Gap]:
+    """Runs of missing bars between consecutive open times."""
+    step = timeframe_ms(timeframe)
+    if len(times_ms) < 2:
+        return []
+    deltas = np.diff(times_ms)
+    where = np.nonzero(deltas > step)[0]
+    return [
+        Gap(
+            start=_dt(int(times_ms[i]) + step),
+            end=_dt(int(times_ms[i + 1]) - step),
+            missing=int(deltas[i] // step) - 1,
+        )
+        for i in where
+    ]
+
+
+def gaps(*, engine: Engine, exchange: str, symbol: str, timeframe: str) -> list[Gap]:
+    times = stored_open_times(engine=engine, exchange=exchange, symbol=symbol, timeframe=timeframe)
+    return find_gaps(times, timeframe)
+
+
+def summary(*, engine: Engine) -> list[dict[str, Any]]:
+    """What is stored: one row per (exchange, symbol, timeframe) with first, last, count and
+    the number of missing bars between first and last."""
+    query = (
+        sa.select(
+            Candle.exchange,
+            Candle.symbol,
+            Candle.timeframe,
+            sa.func.min(Candle.open_time),
+            sa.func.max(Candle.open_time),
+            sa.func.count(),
+        )
+        .group_by(Candle.exchange, Candle.symbol, Candle.timeframe)
+        .order_by(Candle.exchange, Candle.symbol, Candle.timeframe)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    out = []
+    for exchange, symbol, timeframe, first, last, count in rows:
+        expected = (last - first) // timeframe_ms(timeframe) + 1
+        out.append(
+            {
+                "exchange": exchange,
+                "symbol": symbol,
+                "timeframe": timeframe,
+                "first": _dt(first),
+                "last": _dt(last),
+                "count": count,
+                "missing": int(expected - count),
+            }
+        )
+    return out
+
+
+def missing_ranges(
+    *,
+    engine: Engine,
+    exchange: str,
+    symbol: str,
+    timeframe: str,
+    since: datetime,
+    until: datetime,
+) -> list[tuple[int, int]]:
+    """``[(start_ms, end_ms), ...]`` of CLOSED bars in [since, until) not yet stored.
+
+    Closed bars are stored once and never fetched again; the bar still open at ``until``
+    is not part of any range (fetch it live, never store it).
+    """
+    step = timeframe_ms(timeframe)
+    first = -(-_ms(since) // step) * step  # first bar open at or after since
+    stop = (_ms(until) // step) * step  # bars opening before this are closed by until
+    if stop <= first:
+        return []
+    have = stored_open_times(
+        engine=engine,
+        exchange=exchange,
+        symbol=symbol,
+        timeframe=timeframe,
+        start=_dt(first),
+        end=_dt(stop),
+    )
+    wanted = np.arange(first, stop, step, dtype="int64")
+    absent = wanted[~np.isin(wanted, have)]
+    if len(absent) == 0:
+        return []
+    breaks = np.nonzero(np.diff(absent) > step)[0]
+    starts = np.concatenate([[absent[0]], absent[breaks + 1]])
+    ends = np.concatenate([absent[breaks], [absent[-1]]]) + step
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+def resample(frame: pd.DataFrame, timeframe: str, *, drop_partial: bool = True) -> pd.DataFrame:
+    """Aggregate to a higher timeframe (first open, max high, min low, last close, summed
+    volume), labelled by bucket open time. A trailing bucket with fewer bars than it should
+    have is dropped unless ``drop_partial`` is False."""
+    rule = pandas_freq(timeframe)
+    grouped = frame.resample(rule, label="left", closed="left", origin="epoch")
+    out = grouped.agg(
+        {"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"}
+    )
+    counts = grouped["close"].count()
+    out = out[counts > 0]
+    if drop_partial and len(frame) > 1 and len(out):
+        source_ms = int(np.median(np.diff(frame.index.as_unit("ms").asi8)))
+        per_bucket = timeframe_ms(timeframe) // source_ms
+        if counts.iloc[-1] < per_bucket:
+            out = out.iloc[:-1]
+    return out.rename_axis("time")
+
+
+def read_file(path: Path) -> pd.DataFrame:
+    """A candle frame from a CSV or Parquet file with timestamp (ms), open, high, low, close,
+    volume columns."""
+    if not path.is_file():
+        raise ValidationError({"file": f"{path} does not exist"}, entity="candle file")
+    suffix = path.suffix.lower()
+    try:
+        raw = pd.read_parquet(path) if suffix == ".parquet" else pd.read_csv(path)
+    except (ValueError, OSError, pd.errors.ParserError) as e:
+        raise ValidationError(
+            {"file": f"{path.name} cannot be read: {e}"}, entity="candle file"
+        ) from e
+    return frame_from_ohlcv(raw)
+
+
+def write_file(frame: pd.DataFrame, path: Path) -> Path:
+    """Write a candle frame as CSV or Parquet (by suffix) with a timestamp column in ms."""
+    out = frame[COLUMNS].copy()
+    out.insert(0, "timestamp", frame.index.as_unit("ms").asi8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".parquet":
+        out.to_parquet(path, index=False)
+    else:
+        out.to_csv(path, index=False)
+    return path
+
+
+def _ms(value: datetime) -> int:
+    if value.tzinfo is None:
+        raise ValidationError({"time": f"{value} has no timezone; use UTC"}, entity="range")
+    return int(value.timestamp() * 1000)
+
+
+def _dt(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
