@@ -11,7 +11,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from workbench.cli import db, keys, setup
+from workbench.cli import data, db, keys, setup
 from workbench.cli.common import exit_code
 from workbench.errors import WorkbenchError
 
@@ -37,6 +37,7 @@ app = typer.Typer(
 setup.register(app)
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
+app.add_typer(data.app, name="data")
 
 
 def main() -> None:

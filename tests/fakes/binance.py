@@ -1,0 +1,462 @@
+"""A small fake Binance REST server on loopback, for the real ccxt client.
+
+It speaks the subset the workbench uses (exchange info for spot and USDT futures, klines,
+24h ticker, account, order create / query / cancel, open orders), checks HMAC-SHA256
+signatures, fills market orders at the current price, and can be told to misbehave:
+``server.fail_next("429" | "500" | "503" | "timeout" | "malformed" | "lose_response", n)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+API_KEY = "fake-binance-api-key-0123456789abcdef"
+SECRET = "fake-binance-secret-fedcba9876543210"
+FEE_RATE = Decimal("0.001")
+SYMBOLS = {"BTCUSDT": ("BTC", "USDT"), "ETHUSDT": ("ETH", "USDT"), "ETHBTC": ("ETH", "BTC")}
+
+
+def _filters() -> list[dict[str, str]]:
+    return [
+        {
+            "filterType": "PRICE_FILTER",
+            "minPrice": "0.00000100",
+            "maxPrice": "1000000.00",
+            "tickSize": "0.00000100",
+        },
+        {
+            "filterType": "LOT_SIZE",
+            "minQty": "0.00001000",
+            "maxQty": "9000.00",
+            "stepSize": "0.00001000",
+        },
+        {
+            "filterType": "MARKET_LOT_SIZE",
+            "minQty": "0.00000000",
+            "maxQty": "9000.00",
+            "stepSize": "0.00000000",
+        },
+    ]
+
+
+@dataclass
+class FakeBinance:
+    """State and switches of the fake exchange (the HTTP handler reads and writes it)."""
+
+    prices: dict[str, Decimal] = field(
+        default_factory=lambda: {
+            "BTCUSDT": Decimal("30000"),
+            "ETHUSDT": Decimal("2000"),
+            "ETHBTC": Decimal("0.066"),
+        }
+    )
+    balances: dict[str, Decimal] = field(
+        default_factory=lambda: {"USDT": Decimal("10000"), "BTC": Decimal("1"), "ETH": Decimal("0")}
+    )
+    klines: dict[str, list[list[Any]]] = field(default_factory=dict)
+    orders: dict[int, dict[str, Any]] = field(default_factory=dict)
+    requests: Counter[str] = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+    delay_seconds: float = 2.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    next_id: int = 1000
+
+    def fail_next(self, kind: str, times: int = 1) -> None:
+        with self.lock:
+            self.failures.extend([kind] * times)
+
+    def orders_placed(self) -> int:
+        return len(self.orders)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    state: FakeBinance
+
+    def log_message(self, *args: Any) -> None:  # keep test output quiet
+        pass
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    # --- plumbing ----------------------------------------------------------------------------
+
+    def _send(self, status: int, payload: Any, raw: bytes | None = None) -> None:
+        body = raw if raw is not None else json.dumps(payload).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (timeout tests)
+
+    def _error(self, status: int, code: int, msg: str) -> None:
+        self._send(status, {"code": code, "msg": msg})
+
+    def _handle(self, method: str) -> None:
+        url = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode() if length else ""
+        payload = url.query if method != "POST" else body or url.query
+        params = dict(parse_qsl(payload))
+        state = self.state
+        with state.lock:
+            state.requests[f"{method} {url.path}"] += 1
+            failure = state.failures.pop(0) if state.failures else None
+        if failure in ("429", "500", "503"):
+            codes = {
+                "429": (-1003, "Too many requests; please use the websocket."),
+                "500": (-1000, "An unknown error occurred while processing the request."),
+                "503": (-1001, "Internal error; unable to process your request."),
+            }
+            code, msg = codes[failure]
+            self._error(int(failure), code, msg)
+            return
+        if failure == "timeout":
+            time.sleep(state.delay_seconds)
+            self._send(503, {"code": -1007, "msg": "Timeout waiting for response."})
+            return
+        if failure == "malformed":
+            self._send(200, None, raw=b'{"symbol": "BTCUSDT", "price": <html>oops')
+            return
+        route = f"{method} {url.path}"
+        signed = url.path in ("/api/v3/account", "/api/v3/order", "/api/v3/openOrders")
+        if signed and not self._signature_ok(payload):
+            return
+        handler = ROUTES.get(route)
+        if handler is None:
+            self._error(404, -1, f"no such endpoint in the fake server: {route}")
+            return
+        status, result = handler(state, params)
+        if failure == "lose_response":  # the order was processed, the answer is lost
+            self._error(503, -1001, "Internal error; unable to process your request.")
+            return
+        self._send(status, result)
+
+    def _signature_ok(self, payload: str) -> bool:
+        if self.headers.get("X-MBX-APIKEY") != API_KEY:
+            self._error(401, -2014, "API-key format invalid.")
+            return False
+        unsigned, _, signature = payload.rpartition("&signature=")
+        expected = hmac.new(SECRET.encode(), unsigned.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(signature, expected):
+            self._error(400, -1022, "Signature for this request is not valid.")
+            return False
+        return True
+
+
+# --- endpoints -------------------------------------------------------------------------------
+
+Result = tuple[int, Any]
+
+
+def _exchange_info(state: FakeBinance, params: dict[str, str]) -> Result:
+    symbols = [
+        {
+            "symbol": s,
+            "status": "TRADING",
+            "baseAsset": b,
+            "baseAssetPrecision": 8,
+            "quoteAsset": q,
+            "quotePrecision": 8,
+            "quoteAssetPrecision": 8,
+            "orderTypes": ["LIMIT", "MARKET"],
+            "icebergAllowed": True,
+            "ocoAllowed": True,
+            "quoteOrderQtyMarketAllowed": True,
+            "isSpotTradingAllowed": True,
+            "isMarginTradingAllowed": False,
+            "filters": _filters(),
+            "permissions": ["SPOT"],
+            "permissionSets": [["SPOT"]],
+        }
+        for s, (b, q) in SYMBOLS.items()
+    ]
+    return 200, {
+        "timezone": "UTC",
+        "serverTime": int(time.time() * 1000),
+        "rateLimits": [],
+        "exchangeFilters": [],
+        "symbols": symbols,
+    }
+
+
+def _futures_info(state: FakeBinance, params: dict[str, str]) -> Result:
+    symbols = [
+        {
+            "symbol": s,
+            "pair": s,
+            "contractType": "PERPETUAL",
+            "deliveryDate": 4133404800000,
+            "onboardDate": 1569398400000,
+            "status": "TRADING",
+            "baseAsset": b,
+            "quoteAsset": q,
+            "marginAsset": q,
+            "pricePrecision": 2,
+            "quantityPrecision": 3,
+            "baseAssetPrecision": 8,
+            "quotePrecision": 8,
+            "underlyingType": "COIN",
+            "settlePlan": 0,
+            "triggerProtect": "0.0500",
+            "filters": _filters(),
+            "orderTypes": ["LIMIT", "MARKET"],
+            "timeInForce": ["GTC"],
+        }
+        for s, (b, q) in SYMBOLS.items()
+        if q == "USDT"
+    ]
+    return 200, {
+        "timezone": "UTC",
+        "serverTime": int(time.time() * 1000),
+        "rateLimits": [],
+        "exchangeFilters": [],
+        "assets": [],
+        "symbols": symbols,
+    }
+
+
+def _klines(state: FakeBinance, params: dict[str, str]) -> Result:
+    rows = state.klines.get(params["symbol"], [])
+    start = int(params.get("startTime", 0))
+    end = int(params.get("endTime", 2**62))
+    limit = int(params.get("limit", 500))
+    chosen = [r for r in rows if start <= r[0] <= end][:limit]
+    return 200, [
+        [
+            r[0],
+            str(r[1]),
+            str(r[2]),
+            str(r[3]),
+            str(r[4]),
+            str(r[5]),
+            r[0] + 59_999,
+            "0",
+            1,
+            "0",
+            "0",
+            "0",
+        ]
+        for r in chosen
+    ]
+
+
+def _ticker(state: FakeBinance, params: dict[str, str]) -> Result:
+    symbol = params["symbol"]
+    if symbol not in state.prices:
+        return 400, {"code": -1121, "msg": "Invalid symbol."}
+    p = str(state.prices[symbol])
+    now = int(time.time() * 1000)
+    return 200, {
+        "symbol": symbol,
+        "priceChange": "0",
+        "priceChangePercent": "0",
+        "weightedAvgPrice": p,
+        "prevClosePrice": p,
+        "lastPrice": p,
+        "lastQty": "1",
+        "bidPrice": p,
+        "bidQty": "1",
+        "askPrice": p,
+        "askQty": "1",
+        "openPrice": p,
+        "highPrice": p,
+        "lowPrice": p,
+        "volume": "100",
+        "quoteVolume": "100",
+        "openTime": now - 86_400_000,
+        "closeTime": now,
+        "firstId": 1,
+        "lastId": 2,
+        "count": 2,
+    }
+
+
+def _account(state: FakeBinance, params: dict[str, str]) -> Result:
+    balances = [
+        {"asset": a, "free": str(v), "locked": "0.00000000"} for a, v in state.balances.items()
+    ]
+    return 200, {
+        "makerCommission": 10,
+        "takerCommission": 10,
+        "buyerCommission": 0,
+        "sellerCommission": 0,
+        "canTrade": True,
+        "canWithdraw": True,
+        "canDeposit": True,
+        "updateTime": int(time.time() * 1000),
+        "accountType": "SPOT",
+        "balances": balances,
+        "permissions": ["SPOT"],
+    }
+
+
+def _order_json(order: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in order.items() if k != "fills"} | {"fills": order.get("fills", [])}
+
+
+def _create_order(state: FakeBinance, params: dict[str, str]) -> Result:
+    symbol, side, kind = params["symbol"], params["side"], params["type"]
+    if symbol not in SYMBOLS:
+        return 400, {"code": -1121, "msg": "Invalid symbol."}
+    base, quote = SYMBOLS[symbol]
+    client_id = params.get("newClientOrderId") or f"auto{state.next_id}"
+    for existing in state.orders.values():
+        if existing["clientOrderId"] == client_id and existing["status"] == "NEW":
+            return 400, {"code": -2010, "msg": "Duplicate order sent."}
+    price = state.prices[symbol]
+    if "quoteOrderQty" in params:
+        qty = (Decimal(params["quoteOrderQty"]) / price).quantize(Decimal("0.00001"))
+    else:
+        qty = Decimal(params["quantity"])
+    now = int(time.time() * 1000)
+    order: dict[str, Any] = {
+        "symbol": symbol,
+        "orderId": state.next_id,
+        "orderListId": -1,
+        "clientOrderId": client_id,
+        "transactTime": now,
+        "time": now,
+        "updateTime": now,
+        "price": params.get("price", "0.00000000"),
+        "origQty": str(qty),
+        "executedQty": "0.00000000",
+        "cummulativeQuoteQty": "0.00000000",
+        "status": "NEW",
+        "timeInForce": params.get("timeInForce", "GTC"),
+        "type": kind,
+        "side": side,
+        "isWorking": True,
+        "fills": [],
+    }
+    if kind == "MARKET":
+        cost = qty * price
+        fee = qty * FEE_RATE if side == "BUY" else cost * FEE_RATE
+        fee_asset = base if side == "BUY" else quote
+        if side == "BUY" and state.balances.get(quote, Decimal(0)) < cost:
+            return 400, {
+                "code": -2010,
+                "msg": "Account has insufficient balance for requested action.",
+            }
+        if side == "SELL" and state.balances.get(base, Decimal(0)) < qty:
+            return 400, {
+                "code": -2010,
+                "msg": "Account has insufficient balance for requested action.",
+            }
+        sign = 1 if side == "BUY" else -1
+        state.balances[base] = state.balances.get(base, Decimal(0)) + sign * qty
+        state.balances[quote] = state.balances.get(quote, Decimal(0)) - sign * cost
+        state.balances[fee_asset] -= fee
+        order.update(
+            status="FILLED",
+            executedQty=str(qty),
+            cummulativeQuoteQty=str(cost),
+            fills=[
+                {
+                    "price": str(price),
+                    "qty": str(qty),
+                    "commission": str(fee),
+                    "commissionAsset": fee_asset,
+                    "tradeId": state.next_id,
+                }
+            ],
+        )
+    state.orders[state.next_id] = order
+    state.next_id += 1
+    return 200, _order_json(order)
+
+
+def _find(state: FakeBinance, params: dict[str, str]) -> dict[str, Any] | None:
+    if "orderId" in params:
+        return state.orders.get(int(params["orderId"]))
+    wanted = params.get("origClientOrderId")
+    return next((o for o in state.orders.values() if o["clientOrderId"] == wanted), None)
+
+
+def _query_order(state: FakeBinance, params: dict[str, str]) -> Result:
+    order = _find(state, params)
+    if order is None:
+        return 400, {"code": -2013, "msg": "Order does not exist."}
+    return 200, _order_json(order)
+
+
+def _cancel_order(state: FakeBinance, params: dict[str, str]) -> Result:
+    order = _find(state, params)
+    if order is None or order["status"] != "NEW":
+        return 400, {"code": -2011, "msg": "Unknown order sent."}
+    order["status"] = "CANCELED"
+    return 200, _order_json(order)
+
+
+def _open_orders(state: FakeBinance, params: dict[str, str]) -> Result:
+    return 200, [
+        _order_json(o)
+        for o in state.orders.values()
+        if o["status"] == "NEW" and params.get("symbol") in (None, o["symbol"])
+    ]
+
+
+ROUTES = {
+    "GET /api/v3/exchangeInfo": _exchange_info,
+    "GET /fapi/v1/exchangeInfo": _futures_info,
+    "GET /api/v3/klines": _klines,
+    "GET /api/v3/ticker/24hr": _ticker,
+    "GET /api/v3/account": _account,
+    "POST /api/v3/order": _create_order,
+    "GET /api/v3/order": _query_order,
+    "DELETE /api/v3/order": _cancel_order,
+    "GET /api/v3/openOrders": _open_orders,
+}
+
+
+class FakeBinanceServer:
+    """``with FakeBinanceServer() as server:`` serves on 127.0.0.1 at ``server.url``."""
+
+    def __init__(self) -> None:
+        self.state = FakeBinance()
+        handler = type("Handler", (_Handler,), {"state": self.state})
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def api_urls(self) -> dict[str, str]:
+        """Overrides for ccxt.binance's ``urls['api']``: everything to this server."""
+        return {
+            "public": f"{self.url}/api/v3",
+            "private": f"{self.url}/api/v3",
+            "v1": f"{self.url}/api/v1",
+            "sapi": f"{self.url}/sapi/v1",
+            "fapiPublic": f"{self.url}/fapi/v1",
+            "fapiPrivate": f"{self.url}/fapi/v1",
+            "fapiPublicV2": f"{self.url}/fapi/v2",
+            "fapiPrivateV2": f"{self.url}/fapi/v2",
+            "dapiPublic": f"{self.url}/dapi/v1",
+            "dapiPrivate": f"{self.url}/dapi/v1",
+        }
+
+    def __enter__(self) -> FakeBinanceServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

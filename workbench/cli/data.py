@@ -1,0 +1,155 @@
+"""``workbench data ...``: import, fetch, sample, list and export candles."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+
+from workbench.cli.common import JsonOption, print_json, print_table
+from workbench.db import default_engine
+from workbench.errors import ValidationError
+from workbench.market import candles as store
+from workbench.market.sample import SYNTHETIC_EXCHANGE, sample_candles
+
+app = typer.Typer(no_args_is_help=True, help="Candles: import, fetch, sample, list, export.")
+
+Exchange = typer.Option(..., "--exchange", help="Exchange id, e.g. binance")
+Symbol = typer.Option(..., "--symbol", help="Market symbol, e.g. BTC/USDT")
+Timeframe = typer.Option(..., "--timeframe", help="Bar length, e.g. 1m, 5m, 1h, 1d")
+
+
+def parse_date(value: str, field: str) -> datetime:
+    """ISO date or datetime, taken as UTC when it has no timezone."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(
+            {field: f"{value!r} is not a date; use YYYY-MM-DD or YYYY-MM-DDTHH:MM"},
+            entity="command",
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _report(result: dict[str, object], json_out: bool, text: str) -> None:
+    if json_out:
+        print_json(result)
+    else:
+        typer.echo(text)
+
+
+@app.command("import")
+def import_command(
+    file: Path,
+    exchange: str = Exchange,
+    symbol: str = Symbol,
+    timeframe: str = Timeframe,
+    json_out: bool = JsonOption,
+) -> None:
+    """Import candles from a CSV or Parquet FILE (timestamp ms, open, high, low, close, volume)."""
+    frame = store.read_file(file)
+    written = store.upsert_candles(
+        engine=default_engine(), exchange=exchange, symbol=symbol, timeframe=timeframe, frame=frame
+    )
+    result = {
+        "exchange": exchange,
+        "symbol": symbol,
+        "timeframe": timeframe,
+        "rows": written,
+        "first": frame.index.min(),
+        "last": frame.index.max(),
+    }
+    _report(result, json_out, f"imported {written} candles of {symbol} {timeframe} ({exchange})")
+
+
+@app.command()
+def sample(
+    symbol: str = Symbol,
+    timeframe: str = Timeframe,
+    bars: int = typer.Option(..., "--bars", min=1, help="How many bars"),
+    seed: int = typer.Option(7, "--seed", help="The same seed gives the same market"),
+    exchange: str = typer.Option(SYNTHETIC_EXCHANGE, "--exchange"),
+    json_out: bool = JsonOption,
+) -> None:
+    """Store a deterministic SYNTHETIC market (not real data) for offline work."""
+    frame = sample_candles(bars, timeframe=timeframe, seed=seed)
+    written = store.upsert_candles(
+        engine=default_engine(), exchange=exchange, symbol=symbol, timeframe=timeframe, frame=frame
+    )
+    result = {
+        "exchange": exchange,
+        "symbol": symbol,
+        "timeframe": timeframe,
+        "rows": written,
+        "synthetic": True,
+        "seed": seed,
+    }
+    _report(
+        result,
+        json_out,
+        f"stored {written} bars of synthetic data (not a real market) as "
+        f"{exchange} {symbol} {timeframe}, seed {seed}",
+    )
+
+
+@app.command("list")
+def list_command(json_out: bool = JsonOption) -> None:
+    """What is stored: exchange, symbol, timeframe, first, last, count, missing bars."""
+    rows = store.summary(engine=default_engine())
+    if json_out:
+        print_json(rows)
+    else:
+        print_table(rows)
+
+
+@app.command()
+def export(
+    file: Path,
+    exchange: str = Exchange,
+    symbol: str = Symbol,
+    timeframe: str = Timeframe,
+    json_out: bool = JsonOption,
+) -> None:
+    """Write stored candles to FILE (.csv or .parquet)."""
+    frame = store.read_candles(
+        engine=default_engine(), exchange=exchange, symbol=symbol, timeframe=timeframe
+    )
+    if frame.empty:
+        raise ValidationError(
+            {
+                "symbol": f"no {symbol} {timeframe} candles from {exchange} "
+                "are stored; see `workbench data list`"
+            },
+            entity="export",
+        )
+    store.write_file(frame, file)
+    _report({"file": file, "rows": len(frame)}, json_out, f"wrote {len(frame)} candles to {file}")
+
+
+@app.command()
+def fetch(
+    exchange: str = Exchange,
+    symbol: str = Symbol,
+    timeframe: str = Timeframe,
+    since: str = typer.Option(..., "--since", help="First day, YYYY-MM-DD (UTC)"),
+    until: str | None = typer.Option(None, "--until", help="End (exclusive); default now"),
+    json_out: bool = JsonOption,
+) -> None:
+    """Download candles from an exchange: only closed bars not stored yet are fetched."""
+    from workbench.market.ccxt_adapter import CcxtExchange
+    from workbench.market.download import fetch_missing
+
+    start = parse_date(since, "since")
+    end = parse_date(until, "until") if until else datetime.now(UTC)
+    written = fetch_missing(
+        engine=default_engine(),
+        exchange=CcxtExchange(exchange),
+        symbol=symbol,
+        timeframe=timeframe,
+        since=start,
+        until=end,
+        progress=not json_out,
+    )
+    result = {"exchange": exchange, "symbol": symbol, "timeframe": timeframe, "rows": written}
+    _report(result, json_out, f"fetched {written} new candles of {symbol} {timeframe}")

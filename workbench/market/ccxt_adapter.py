@@ -1,0 +1,288 @@
+"""The exchange interface over ccxt, for any ccxt exchange id (binance first).
+
+ccxt errors are translated here, once, into the workbench's error tree; only temporary
+errors are retried. An order create that fails temporarily is looked up by its client
+order id before it is tried again, so an order is never placed twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import ccxt
+
+from workbench.accounts.api_keys import Credentials
+from workbench.errors import (
+    AuthenticationError,
+    NotFoundError,
+    OperationalError,
+    OrderRejectedError,
+    RejectedError,
+    TemporaryError,
+    WorkbenchError,
+)
+from workbench.market.exchange import Balance, Market, MarketType, Order, OrderType, Side, Ticker
+from workbench.market.retry import RetryPolicy
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+# ccxt class -> ours; the first match in this order wins (subclasses before parents).
+_TRANSLATION: list[tuple[type[Exception], type[WorkbenchError]]] = [
+    (ccxt.AuthenticationError, AuthenticationError),
+    (ccxt.OrderNotFound, NotFoundError),
+    (ccxt.InsufficientFunds, OrderRejectedError),
+    (ccxt.InvalidOrder, OrderRejectedError),
+    (ccxt.BadRequest, RejectedError),
+    (ccxt.NotSupported, RejectedError),
+    (ccxt.OperationFailed, TemporaryError),  # network, rate limit, 5xx, malformed response
+    (ccxt.ExchangeError, OperationalError),
+]
+_URL_QUERY = re.compile(r"(https?://[^\s?\"']+)\?[^\s\"']*")
+
+
+class _RedactSecrets(logging.Filter):
+    """ccxt logs request headers at DEBUG level, API key included: mask known secrets."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(secret in message for secret in self.secrets):
+            for secret in self.secrets:
+                message = message.replace(secret, "***")
+            record.msg, record.args = message, ()
+        return True
+
+
+_redactor = _RedactSecrets()
+logging.getLogger("ccxt.base.exchange").addFilter(_redactor)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _dt(ms: Any) -> datetime | None:
+    return None if ms is None else datetime.fromtimestamp(int(ms) / 1000, tz=UTC)
+
+
+class CcxtExchange:
+    """A ccxt exchange behind the workbench's Exchange interface.
+
+    Construction does no network I/O. ``api_urls`` replaces entries of ccxt's
+    ``urls['api']`` (a local fake server in tests, a proxy in production).
+    """
+
+    def __init__(
+        self,
+        exchange_id: str,
+        *,
+        credentials: Credentials | None = None,
+        sandbox: bool = False,
+        timeout_ms: int = 10_000,
+        retry: RetryPolicy | None = None,
+        api_urls: dict[str, str] | None = None,
+        market_types: Iterable[str] = ("spot", "linear"),
+    ) -> None:
+        if exchange_id not in ccxt.exchanges:
+            raise RejectedError(
+                f"unknown exchange {exchange_id!r}; ccxt knows e.g. binance, kraken, bybit, okx"
+            )
+        config: dict[str, Any] = {
+            "enableRateLimit": True,
+            "timeout": timeout_ms,
+            "options": {
+                "fetchMarkets": {"types": list(market_types)},
+                "fetchCurrencies": False,
+                "fetchMargins": False,
+            },
+        }
+        if credentials is not None:
+            config["apiKey"] = credentials.api_key
+            config["secret"] = credentials.secret
+        self._secrets = [credentials.api_key, credentials.secret] if credentials else []
+        _redactor.secrets.update(self._secrets)
+        self.client: ccxt.Exchange = getattr(ccxt, exchange_id)(config)
+        if sandbox:
+            self.client.set_sandbox_mode(True)
+        if api_urls:
+            self.client.urls["api"] = {**self.client.urls["api"], **api_urls}
+        self.id = exchange_id
+        self.retry = retry or RetryPolicy()
+
+    def __repr__(self) -> str:
+        return f"CcxtExchange({self.id!r}, keys={'yes' if self._secrets else 'no'})"
+
+    # --- error handling ------------------------------------------------------------------
+
+    def _scrub(self, message: str) -> str:
+        """``binance: ...`` with query strings cut and any key or secret masked."""
+        message = _URL_QUERY.sub(r"\1?…", message).removeprefix(f"{self.id} ")
+        for secret in self._secrets:
+            message = message.replace(secret, "***")
+        return f"{self.id}: {message[:500]}"
+
+    def _translate(self, fn: Callable[[], T]) -> T:
+        """Run one ccxt call; raise its error as the workbench's, never with a secret in it."""
+        try:
+            return fn()
+        except ccxt.BaseError as e:
+            for ccxt_class, ours in _TRANSLATION:
+                if isinstance(e, ccxt_class):
+                    raise ours(self._scrub(str(e))) from None
+            raise OperationalError(self._scrub(str(e))) from None
+        except (ValueError, TypeError, KeyError) as e:  # ccxt parsing a malformed answer
+            raise TemporaryError(f"{self.id}: unreadable answer ({type(e).__name__})") from None
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        return self.retry.call(lambda: self._translate(fn))
+
+    # --- public data ---------------------------------------------------------------------
+
+    def load_markets(self) -> dict[str, Market]:
+        raw = self._call(lambda: self.client.load_markets(reload=True))
+        out: dict[str, Market] = {}
+        for symbol, m in raw.items():
+            kind: MarketType | None = (
+                "spot"
+                if m.get("spot")
+                else ("futures" if m.get("swap") or m.get("future") else None)
+            )
+            if kind is not None:
+                out[symbol] = Market(
+                    symbol=symbol,
+                    type=kind,
+                    base=m["base"],
+                    quote=m["quote"],
+                    active=m.get("active") is not False,
+                )
+        return out
+
+    def symbols(self, market_type: MarketType) -> list[str]:
+        return sorted(s for s, m in self.load_markets().items() if m.type == market_type)
+
+    def fetch_ohlcv(
+        self, symbol: str, timeframe: str, since_ms: int | None = None, limit: int | None = None
+    ) -> list[list[float]]:
+        return self._call(lambda: self.client.fetch_ohlcv(symbol, timeframe, since_ms, limit))
+
+    def fetch_ticker(self, symbol: str) -> Ticker:
+        def fetch() -> dict[str, Any]:
+            raw = self.client.fetch_ticker(symbol)
+            if (raw.get("last") or raw.get("close")) is None:
+                raise ccxt.BadResponse(f"ticker for {symbol} has no last price")
+            return raw
+
+        raw = self._call(fetch)
+        last = Decimal(str(raw.get("last") or raw.get("close")))
+        return Ticker(
+            symbol=symbol,
+            last=last,
+            bid=_decimal(raw.get("bid")),
+            ask=_decimal(raw.get("ask")),
+            timestamp=_dt(raw.get("timestamp")),
+        )
+
+    # --- account -------------------------------------------------------------------------
+
+    def fetch_balance(self) -> dict[str, Balance]:
+        raw = self._call(self.client.fetch_balance)
+        return {
+            asset: Balance(
+                free=_decimal(raw["free"].get(asset)) or Decimal(0),
+                used=_decimal(raw["used"].get(asset)) or Decimal(0),
+            )
+            for asset in raw.get("total", {})
+        }
+
+    def create_order(
+        self,
+        symbol: str,
+        side: Side,
+        type: OrderType,
+        amount: Decimal | None = None,
+        price: Decimal | None = None,
+        *,
+        client_order_id: str,
+        cost: Decimal | None = None,
+    ) -> Order:
+        params: dict[str, Any] = {"clientOrderId": client_order_id}
+        if cost is not None:
+            params["cost"] = float(cost)
+            amount = cost if amount is None else amount
+        if amount is None:
+            raise RejectedError("an order needs an amount (or a cost for a market buy)")
+
+        def place() -> Order:
+            raw = self.client.create_order(
+                symbol, type, side, float(amount), None if price is None else float(price), params
+            )
+            return self._order(raw, symbol)
+
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                return self._translate(place)
+            except TemporaryError as e:
+                if attempt == self.retry.attempts:
+                    raise
+                log.warning(
+                    "create %s failed (%s); looking it up before trying again", client_order_id, e
+                )
+                time.sleep(self.retry.wait_before(attempt + 1))
+                found = self._find_after_failure(symbol, client_order_id)
+                if found is not None:
+                    return found
+        raise AssertionError("unreachable")
+
+    def _find_after_failure(self, symbol: str, client_order_id: str) -> Order | None:
+        try:
+            return self.find_order(symbol, client_order_id)
+        except TemporaryError:
+            return None  # not known yet; the create is tried again
+
+    def fetch_order(self, symbol: str, order_id: str) -> Order:
+        return self._order(self._call(lambda: self.client.fetch_order(order_id, symbol)), symbol)
+
+    def find_order(self, symbol: str, client_order_id: str) -> Order | None:
+        params = {"clientOrderId": client_order_id}
+        try:
+            raw = self._call(lambda: self.client.fetch_order(None, symbol, params))
+        except NotFoundError:
+            return None
+        return self._order(raw, symbol)
+
+    def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
+        raw = self._call(lambda: self.client.fetch_open_orders(symbol))
+        return [self._order(o, o.get("symbol") or symbol or "") for o in raw]
+
+    def cancel_order(self, symbol: str, order_id: str) -> Order:
+        return self._order(self._call(lambda: self.client.cancel_order(order_id, symbol)), symbol)
+
+    def _order(self, raw: dict[str, Any], symbol: str) -> Order:
+        fee = raw.get("fee") or {}
+        fees = raw.get("fees") or ([fee] if fee else [])
+        fee_cost = sum((_decimal(f.get("cost")) or Decimal(0) for f in fees), Decimal(0))
+        return Order(
+            id=str(raw["id"]),
+            client_order_id=raw.get("clientOrderId"),
+            symbol=raw.get("symbol") or symbol,
+            side=raw["side"],
+            type=raw.get("type") or "market",
+            status=raw.get("status") or "open",
+            amount=_decimal(raw.get("amount")) or Decimal(0),
+            filled=_decimal(raw.get("filled")) or Decimal(0),
+            cost=_decimal(raw.get("cost")) or Decimal(0),
+            price=_decimal(raw.get("average") or raw.get("price")),
+            fee=fee_cost,
+            fee_currency=(fees[0].get("currency") if fees else None),
+            timestamp=_dt(raw.get("timestamp")),
+        )
