@@ -1,0 +1,343 @@
+"""The Cache interface: JSON and DataFrame values with TTLs, read-through with a last-good
+fallback, per-family counters, a rate limiter and a cross-process lock.
+
+A backend implements a handful of byte-level primitives (``_get_raw`` ... ``_lock_impl``) on
+keys that already carry the namespace; everything a caller uses is written once, here, so the
+Redis and the embedded backend behave the same (one contract test suite runs on both).
+
+Keys inside a namespace ``ns``: ``ns:v:KEY`` value, ``ns:g:KEY`` last-good copy,
+``ns:r:NAME`` rate limiter, ``ns:l:NAME`` lock; counters are kept per backend (see there).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, ClassVar, Protocol, Self
+
+import pandas as pd
+
+from workbench.cache.codecs import Compression, Entry, decode, encode_frame, encode_json
+from workbench.cache.readthrough import (
+    DEFAULT_FALLBACK_ON,
+    DEFAULT_LAST_GOOD_TTL,
+    Cached,
+    read_through,
+)
+from workbench.errors import OperationalError, RejectedError, TemporaryError
+
+NAMESPACE_PATTERN = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+STAT_FIELDS = ("hits", "misses", "stale_served", "fetch_errors")
+LOCK_POLL_SECONDS = 0.01
+
+
+class RateLimitedError(TemporaryError):
+    """A rate limit is exhausted; ``retry_after`` says how many seconds to wait."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class LockBusyError(TemporaryError):
+    """Another process holds the lock; try again later."""
+
+
+class LockLostError(OperationalError):
+    """The lock expired while held (the work took longer than its timeout)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyStats:
+    """Counters of one key family, shared by every process using the backend."""
+
+    hits: int = 0
+    misses: int = 0
+    stale_served: int = 0
+    fetch_errors: int = 0
+    last_refresh: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """One decision of the rate limiter; ``retry_after`` is 0 when allowed."""
+
+    name: str
+    allowed: bool
+    remaining: int
+    retry_after: float
+
+    def check(self) -> None:
+        """Raise RateLimitedError (a TemporaryError) when the call was denied."""
+        if not self.allowed:
+            raise RateLimitedError(
+                f"rate limit {self.name!r} reached; retry in {self.retry_after:.2f}s",
+                retry_after=self.retry_after,
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class HeldLock:
+    """What ``Cache.lock`` yields while the lock is held."""
+
+    name: str
+    timeout: float
+    acquired_at: datetime
+
+
+class LockImpl(Protocol):
+    """A backend's lock on one key, owned by one random token."""
+
+    def acquire(self, *, blocking: bool, wait: float | None) -> bool:
+        """Take the lock; False if it is held elsewhere (after ``wait`` when blocking)."""
+        ...
+
+    def release(self) -> bool:
+        """Give the lock back; False if it had expired or another owner holds it now."""
+        ...
+
+
+class Cache(ABC):
+    """A shared cache; make one per process (``get_cache()``) and reuse it."""
+
+    backend: ClassVar[str]
+
+    def __init__(self, *, namespace: str = "wb") -> None:
+        if not NAMESPACE_PATTERN.fullmatch(namespace):
+            raise RejectedError(
+                f"cache namespace {namespace!r} must be 1-64 letters, digits, '_', '.' or '-'"
+            )
+        self.namespace = namespace
+
+    # ---- values -------------------------------------------------------------------------
+
+    def get_json(self, key: str, default: Any = None, *, family: str | None = None) -> Any:
+        """The JSON value under ``key``, or ``default`` when missing or expired."""
+        entry = self._read(key, family)
+        if entry is None:
+            return default
+        return _expect(entry, "json", key).value
+
+    def set_json(self, key: str, value: Any, *, ttl: float) -> None:
+        """Store a JSON-serialisable value for ``ttl`` seconds."""
+        self._set_raw([(self._key("v", key), encode_json(value), _check_ttl(ttl))])
+
+    def get_frame(self, key: str, *, family: str | None = None) -> pd.DataFrame | None:
+        """The DataFrame under ``key`` (index and dtypes as stored), or None."""
+        entry = self._read(key, family)
+        if entry is None:
+            return None
+        return _expect(entry, "frame", key).value
+
+    def set_frame(
+        self, key: str, frame: pd.DataFrame, *, ttl: float, compression: Compression = None
+    ) -> None:
+        """Store a DataFrame as Arrow IPC for ``ttl`` seconds (optionally lz4/zstd)."""
+        data = encode_frame(frame, compression=compression)
+        self._set_raw([(self._key("v", key), data, _check_ttl(ttl))])
+
+    def get_entry(self, key: str, *, last_good: bool = False) -> Entry | None:
+        """The value under ``key`` (or its last-good copy) with its kind and stored time."""
+        data = self._get_raw(self._key("g" if last_good else "v", key))
+        return None if data is None else decode(data)
+
+    def delete(self, key: str, *, last_good: bool = False) -> bool:
+        """Remove ``key`` (and its last-good copy when asked); True if the value existed."""
+        existed = self._delete_raw([self._key("v", key)]) > 0
+        if last_good:
+            self._delete_raw([self._key("g", key)])
+        return existed
+
+    def exists(self, key: str) -> bool:
+        """True while ``key`` holds an unexpired value."""
+        return self._exists_raw(self._key("v", key))
+
+    def read_through(
+        self,
+        key: str,
+        fetch: Callable[[], Any],
+        *,
+        ttl: float,
+        family: str,
+        last_good_ttl: float = DEFAULT_LAST_GOOD_TTL,
+        fallback_on: tuple[type[BaseException], ...] = DEFAULT_FALLBACK_ON,
+    ) -> Cached[Any]:
+        """Cached value, else ``fetch()`` stored for ``ttl``; on fetch errors the last good
+        value marked stale (see ``workbench.cache.readthrough``)."""
+        return read_through(
+            self,
+            key,
+            fetch,
+            ttl=ttl,
+            family=family,
+            last_good_ttl=last_good_ttl,
+            fallback_on=fallback_on,
+        )
+
+    # ---- counters -----------------------------------------------------------------------
+
+    def stats(self) -> dict[str, FamilyStats]:
+        """Counters and last refresh time per key family, as every process sees them."""
+        out = {}
+        for family, fields in sorted(self._stat_read().items()):
+            refreshed = fields.get("last_refresh")
+            out[family] = FamilyStats(
+                **{f: int(fields.get(f, 0)) for f in STAT_FIELDS},
+                last_refresh=None
+                if refreshed is None
+                else datetime.fromtimestamp(refreshed, tz=UTC),
+            )
+        return out
+
+    def record(self, family: str, field: str, amount: int = 1) -> None:
+        """Add ``amount`` to one counter (``hits``, ``misses``, ...) of ``family``."""
+        if field not in STAT_FIELDS:
+            raise RejectedError(f"unknown cache counter {field!r}; use one of {STAT_FIELDS}")
+        self._stat_add(_check_name(family, "family"), field, amount)
+
+    def mark_refreshed(self, family: str, at: float | None = None) -> None:
+        """Record that ``family`` was refreshed from upstream now (or at epoch ``at``)."""
+        self._stat_refresh(_check_name(family, "family"), time.time() if at is None else at)
+
+    # ---- rate limiting and locks --------------------------------------------------------
+
+    def rate_limit(self, name: str, *, limit: int, per_seconds: float) -> RateLimit:
+        """Count one call against ``limit`` calls per sliding ``per_seconds`` window.
+
+        Atomic across processes; a denied call is not counted. ``.check()`` on the result
+        raises RateLimitedError with ``retry_after``.
+        """
+        if limit < 1:
+            raise RejectedError(f"rate limit must allow at least 1 call, got {limit}")
+        key = self._key("r", _check_name(name, "rate limit name"))
+        allowed, remaining, retry_after = self._rate(key, limit, _check_ttl(per_seconds))
+        return RateLimit(name, allowed, remaining, retry_after)
+
+    @contextmanager
+    def lock(
+        self,
+        name: str,
+        *,
+        timeout: float,
+        blocking: bool = False,
+        wait: float | None = None,
+        busy_message: str | None = None,
+    ) -> Iterator[HeldLock]:
+        """Hold an exclusive lock across processes and machines for at most ``timeout`` s.
+
+        Non-blocking (default) raises LockBusyError (a TemporaryError, message
+        ``busy_message`` if given) when held elsewhere; blocking waits up to ``wait`` seconds
+        (forever if None). A holder that dies releases the lock when ``timeout`` runs out.
+        Embedded locks span the processes of one machine; Redis locks span machines.
+        Leaving the block after the lock expired raises LockLostError.
+        """
+        impl = self._lock_impl(self._key("l", _check_name(name, "lock name")), _check_ttl(timeout))
+        if not impl.acquire(blocking=blocking, wait=wait):
+            raise LockBusyError(busy_message or f"lock {name!r} is held by another process")
+        try:
+            yield HeldLock(name, timeout, datetime.now(UTC))
+        except BaseException as e:
+            if not impl.release():
+                e.add_note(f"lock {name!r} had also expired (held longer than {timeout}s)")
+            raise
+        if not impl.release():
+            raise LockLostError(
+                f"lock {name!r} expired before it was released (held longer than "
+                f"timeout={timeout}s); another process may have run at the same time"
+            )
+
+    # ---- housekeeping -------------------------------------------------------------------
+
+    @abstractmethod
+    def clear(self) -> int:
+        """Delete every key of this namespace (values, counters, limits, locks)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections and file handles."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ---- backend primitives: keys already carry the namespace ---------------------------
+
+    @abstractmethod
+    def _get_raw(self, key: str) -> bytes | None: ...
+
+    @abstractmethod
+    def _set_raw(self, items: Sequence[tuple[str, bytes, float]]) -> None:
+        """Store (key, data, ttl seconds) items together."""
+
+    @abstractmethod
+    def _delete_raw(self, keys: Sequence[str]) -> int:
+        """Delete keys; the number that existed."""
+
+    @abstractmethod
+    def _exists_raw(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def _stat_add(self, family: str, field: str, amount: int) -> None: ...
+
+    @abstractmethod
+    def _stat_refresh(self, family: str, at: float) -> None: ...
+
+    @abstractmethod
+    def _stat_read(self) -> dict[str, dict[str, float]]: ...
+
+    @abstractmethod
+    def _rate(self, key: str, limit: int, per_seconds: float) -> tuple[bool, int, float]:
+        """(allowed, remaining, retry_after seconds) for one sliding-window call."""
+
+    @abstractmethod
+    def _lock_impl(self, key: str, timeout: float) -> LockImpl: ...
+
+    # ---- helpers ------------------------------------------------------------------------
+
+    def _key(self, kind: str, key: str) -> str:
+        return f"{self.namespace}:{kind}:{_check_name(key, 'key')}"
+
+    def _read(self, key: str, family: str | None) -> Entry | None:
+        entry = self.get_entry(key)
+        if family is not None:
+            self.record(family, "misses" if entry is None else "hits")
+        return entry
+
+
+def new_token() -> str:
+    """A random owner token for a lock or a rate-limit entry."""
+    return uuid.uuid4().hex
+
+
+def _check_ttl(ttl: float) -> float:
+    if not isinstance(ttl, int | float) or not math.isfinite(ttl) or ttl <= 0:
+        raise RejectedError(f"cache TTL must be a positive number of seconds, got {ttl!r}")
+    return float(ttl)
+
+
+def _check_name(name: str, what: str) -> str:
+    if not isinstance(name, str) or not name:
+        raise RejectedError(f"cache {what} must be a non-empty string, got {name!r}")
+    return name
+
+
+def _expect(entry: Entry, kind: str, key: str) -> Entry:
+    if entry.kind != kind:
+        names = {"frame": "a DataFrame", "json": "JSON"}
+        raise RejectedError(f"cache key {key!r} holds {names[entry.kind]}, not {names[kind]}")
+    return entry
