@@ -15,7 +15,7 @@ from workbench.accounts import add_api_key, local_user
 from workbench.bots import create_bot
 from workbench.db import Base
 from workbench.db.backup import backup, restore, rows_held
-from workbench.db.models import Candle, Side, Trade
+from workbench.db.models import Candle, CandleSeries, Side, Trade
 from workbench.db.stats import table_stats
 from workbench.errors import ConflictError, NotFoundError
 from workbench.settings import Settings
@@ -48,11 +48,12 @@ def fill(session: Session) -> None:
             executed_at=datetime.now(UTC),
         )
     )
+    series = CandleSeries(exchange="x", symbol="ETH/BTC", timeframe="5m")
+    session.add(series)
+    session.flush()
     session.add_all(
         Candle(
-            exchange="x",
-            symbol="ETH/BTC",
-            timeframe="5m",
+            series_id=series.id,
             open_time=i * 300_000,
             open=1.0,
             high=2.0,

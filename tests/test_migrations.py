@@ -142,11 +142,10 @@ ROWS = {
             "stats": {},
         }
     ],
+    "candle_series": [{"id": 1, "exchange": "x", "symbol": "BTC/USDT", "timeframe": "1m"}],
     "candles": [
         {
-            "exchange": "x",
-            "symbol": "BTC/USDT",
-            "timeframe": "1m",
+            "series_id": 1,
             "open_time": i * 60_000,
             "open": 1.0,
             "high": 2.0,

@@ -17,19 +17,29 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
-        "candles",
+        "candle_series",
+        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("exchange", sa.String(length=64), nullable=False),
         sa.Column("symbol", sa.String(length=64), nullable=False),
         sa.Column("timeframe", sa.String(length=8), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_candle_series")),
+        sa.UniqueConstraint(
+            "exchange",
+            "symbol",
+            "timeframe",
+            name=op.f("uq_candle_series_exchange_symbol_timeframe"),
+        ),
+    )
+    op.create_table(
+        "candles",
+        sa.Column("series_id", sa.Integer(), nullable=False),
         sa.Column("open_time", sa.BigInteger(), nullable=False),
         sa.Column("open", sa.Float(), nullable=False),
         sa.Column("high", sa.Float(), nullable=False),
         sa.Column("low", sa.Float(), nullable=False),
         sa.Column("close", sa.Float(), nullable=False),
         sa.Column("volume", sa.Float(), nullable=False),
-        sa.PrimaryKeyConstraint(
-            "exchange", "symbol", "timeframe", "open_time", name=op.f("pk_candles")
-        ),
+        sa.PrimaryKeyConstraint("series_id", "open_time", name=op.f("pk_candles")),
     )
     op.create_table(
         "backtests",
@@ -91,3 +101,4 @@ def downgrade() -> None:
 
     op.drop_table("backtests")
     op.drop_table("candles")
+    op.drop_table("candle_series")

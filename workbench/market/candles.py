@@ -19,18 +19,33 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import Engine
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from workbench.db.models import Candle
+from workbench.db.models import Candle, CandleSeries
 from workbench.errors import ValidationError
 from workbench.market.timeframes import pandas_freq, timeframe_ms
 
 COLUMNS = ["open", "high", "low", "close", "volume"]
 _PG_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
-# One binary COPY row: field count, then (length, value) for open_time and the five floats.
-_PG_ROW = np.dtype(
-    [("n", ">i2"), ("lt", ">i4"), ("t", ">i8")]
-    + [(f, d) for c in COLUMNS for f, d in ((f"l{c}", ">i4"), (c, ">f8"))]
+# One binary COPY row: field count, then (length, value) for open_time and the five floats,
+# optionally preceded by the series id.
+_FLOATS = [(f, d) for c in COLUMNS for f, d in ((f"l{c}", ">i4"), (c, ">f8"))]
+_PG_ROW = np.dtype([("n", ">i2"), ("lt", ">i4"), ("t", ">i8"), *_FLOATS])
+_PG_ROW_SERIES = np.dtype(
+    [("n", ">i2"), ("ls", ">i4"), ("s", ">i4"), ("lt", ">i4"), ("t", ">i8"), *_FLOATS]
 )
+
+
+def _binary_copy(times: np.ndarray, values: np.ndarray, sid: int | None = None) -> io.BytesIO:
+    """PostgreSQL's binary COPY format for the candles (with the series id when given)."""
+    rows = np.zeros(len(times), dtype=_PG_ROW if sid is None else _PG_ROW_SERIES)
+    rows["n"], rows["lt"], rows["t"] = (6 if sid is None else 7), 8, times
+    if sid is not None:
+        rows["ls"], rows["s"] = 4, sid
+    for i, column in enumerate(COLUMNS):
+        rows[f"l{column}"], rows[column] = 8, values[:, i]
+    return io.BytesIO(_PG_HEADER + rows.tobytes() + b"\xff\xff")
 
 
 @dataclass(frozen=True)
@@ -90,6 +105,8 @@ def _validate(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
         raise ValidationError({"columns": f"missing {', '.join(missing)}"}, entity="candles")
+    if not frame.index.is_monotonic_increasing:
+        frame = frame.sort_index()
     values = frame[COLUMNS].to_numpy(dtype="float64")
     times = frame.index.tz_convert("UTC").as_unit("ms").asi8
     errors: dict[str, str] = {}
@@ -101,11 +118,33 @@ def _validate(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         errors["high"] = f"high is below low in the row at {frame.index[row]}"
     elif (values[:, 4] < 0).any():
         errors["volume"] = "volume must not be negative"
-    if len(np.unique(times)) != len(times):
+    if not frame.index.is_unique:
         errors["time"] = "the same open time appears twice"
     if errors:
         raise ValidationError(errors, entity="candles")
     return times, values
+
+
+def series_id(
+    conn: sa.Connection, *, exchange: str, symbol: str, timeframe: str, create: bool = False
+) -> int | None:
+    """The id of a series, made on first use when ``create``; None when unknown."""
+    table = CandleSeries.__table__
+    where = (
+        (table.c.exchange == exchange)
+        & (table.c.symbol == symbol)
+        & (table.c.timeframe == timeframe)
+    )
+    found = conn.execute(sa.select(table.c.id).where(where)).scalar()
+    if found is None and create:
+        insert = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(table)
+        conn.execute(
+            insert.values(
+                exchange=exchange, symbol=symbol, timeframe=timeframe
+            ).on_conflict_do_nothing()
+        )
+        found = conn.execute(sa.select(table.c.id).where(where)).scalar_one()
+    return found
 
 
 def upsert_candles(
@@ -119,57 +158,59 @@ def upsert_candles(
     times, values = _validate(frame)
     if len(times) == 0:
         return 0
+    with engine.begin() as conn:
+        sid = series_id(conn, exchange=exchange, symbol=symbol, timeframe=timeframe, create=True)
+    assert sid is not None
     if engine.dialect.name == "postgresql":
-        _pg_upsert(engine, (exchange, symbol, timeframe), times, values)
+        _pg_upsert(engine, sid, times, values)
     else:
-        _generic_upsert(engine, (exchange, symbol, timeframe), times, values)
+        _generic_upsert(engine, sid, times, values)
     return len(times)
 
 
-def _pg_upsert(
-    engine: Engine, key: tuple[str, str, str], times: np.ndarray, values: np.ndarray
-) -> None:
-    rows = np.zeros(len(times), dtype=_PG_ROW)
-    rows["n"], rows["lt"], rows["t"] = 6, 8, times
-    for i, column in enumerate(COLUMNS):
-        rows[f"l{column}"], rows[column] = 8, values[:, i]
-    payload = io.BytesIO(_PG_HEADER + rows.tobytes() + b"\xff\xff")
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS)
+def _pg_upsert(engine: Engine, sid: int, times: np.ndarray, values: np.ndarray) -> None:
+    columns = "open_time, open, high, low, close, volume"
     with engine.begin() as conn:
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         cursor.execute(
-            "CREATE TEMP TABLE candle_load (open_time bigint, open float8, high float8, "
-            "low float8, close float8, volume float8) ON COMMIT DROP"
+            "SELECT 1 FROM candles WHERE series_id = %s AND open_time BETWEEN %s AND %s LIMIT 1",
+            (sid, int(times[0]), int(times[-1])),
         )
-        cursor.copy_expert("COPY candle_load FROM STDIN WITH (FORMAT binary)", payload)
-        cursor.execute(
-            "INSERT INTO candles (exchange, symbol, timeframe, open_time, open, high, low, "
-            "close, volume) SELECT %s, %s, %s, open_time, open, high, low, close, volume "
-            "FROM candle_load ON CONFLICT (exchange, symbol, timeframe, open_time) "
-            f"DO UPDATE SET {updates}",
-            key,
-        )
+        if cursor.fetchone() is None:
+            # Only new bars (the usual bulk load): straight into the table. Should another
+            # writer store the same bars meanwhile, the key check fails and nothing is kept.
+            cursor.copy_expert(
+                f"COPY candles (series_id, {columns}) FROM STDIN WITH (FORMAT binary)",
+                _binary_copy(times, values, sid),
+            )
+        else:
+            cursor.execute(
+                "CREATE TEMP TABLE candle_load (open_time bigint, open float8, high float8, "
+                "low float8, close float8, volume float8) ON COMMIT DROP"
+            )
+            cursor.copy_expert(
+                f"COPY candle_load ({columns}) FROM STDIN WITH (FORMAT binary)",
+                _binary_copy(times, values),
+            )
+            updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS)
+            changed = " OR ".join(f"c.{col} IS DISTINCT FROM EXCLUDED.{col}" for col in COLUMNS)
+            cursor.execute(
+                f"INSERT INTO candles AS c (series_id, {columns}) SELECT %s, {columns} "
+                "FROM candle_load ON CONFLICT (series_id, open_time) "
+                f"DO UPDATE SET {updates} WHERE {changed}",
+                (sid,),
+            )
         cursor.close()
 
 
-def _generic_upsert(
-    engine: Engine, key: tuple[str, str, str], times: np.ndarray, values: np.ndarray
-) -> None:
+def _generic_upsert(engine: Engine, sid: int, times: np.ndarray, values: np.ndarray) -> None:
     updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS)
     sql = (
-        "INSERT INTO candles (exchange, symbol, timeframe, open_time, open, high, low, close, "
-        "volume) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (exchange, symbol, timeframe, "
-        f"open_time) DO UPDATE SET {updates}"
+        "INSERT INTO candles (series_id, open_time, open, high, low, close, volume) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (series_id, open_time) "
+        f"DO UPDATE SET {updates}"
     )
-    exchange, symbol, timeframe = key
-    rows = zip(
-        [exchange] * len(times),
-        [symbol] * len(times),
-        [timeframe] * len(times),
-        times.tolist(),
-        *values.T.tolist(),
-        strict=True,
-    )
+    rows = zip([sid] * len(times), times.tolist(), *values.T.tolist(), strict=True)
     with engine.begin() as conn:
         conn.connection.dbapi_connection.executemany(sql, rows)  # type: ignore[union-attr]
 
@@ -177,12 +218,12 @@ def _generic_upsert(
 def _range_sql(start: datetime | None, end: datetime | None) -> tuple[str, list[int]]:
     clauses, args = [], []
     if start is not None:
-        clauses.append("open_time >= {}")
+        clauses.append(" AND open_time >= {}")
         args.append(_ms(start))
     if end is not None:
-        clauses.append("open_time < {}")
+        clauses.append(" AND open_time < {}")
         args.append(_ms(end))
-    return "".join(f" AND {c}" for c in clauses), args
+    return "".join(clauses), args
 
 
 def read_candles(
@@ -196,29 +237,26 @@ def read_candles(
 ) -> pd.DataFrame:
     """Stored bars with ``start <= open time < end`` as a candle frame, oldest first."""
     extra, args = _range_sql(start, end)
-    key = [exchange, symbol, timeframe]
     select = (
-        "SELECT open_time, open, high, low, close, volume FROM candles WHERE exchange = {} "
-        "AND symbol = {} AND timeframe = {}" + extra + " ORDER BY open_time"
+        "SELECT open_time, open, high, low, close, volume FROM candles "
+        "WHERE series_id = {}" + extra + " ORDER BY open_time"
     )
     with engine.connect() as conn:
-        raw = conn.connection.dbapi_connection
-        cursor = raw.cursor()  # type: ignore[union-attr]
+        sid = series_id(conn, exchange=exchange, symbol=symbol, timeframe=timeframe)
+        if sid is None:
+            return empty_frame()
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         if engine.dialect.name == "postgresql":
-            query = cursor.mogrify(select.format(*["%s"] * (3 + len(args))), key + args)
+            query = cursor.mogrify(select.format(*["%s"] * (1 + len(args))), [sid, *args])
             buffer = io.BytesIO()
             cursor.copy_expert(f"COPY ({query.decode()}) TO STDOUT WITH (FORMAT binary)", buffer)
-            data = buffer.getvalue()
-            rows = np.frombuffer(
-                data,
-                dtype=_PG_ROW,
-                offset=len(_PG_HEADER),
-                count=(len(data) - len(_PG_HEADER) - 2) // _PG_ROW.itemsize,
-            )
+            data = buffer.getbuffer()
+            count = (len(data) - len(_PG_HEADER) - 2) // _PG_ROW.itemsize
+            rows = np.frombuffer(data, dtype=_PG_ROW, offset=len(_PG_HEADER), count=count)
             times = rows["t"].astype("int64")
             values = {c: rows[c].astype("float64") for c in COLUMNS}
         else:
-            cursor.execute(select.format(*["?"] * (3 + len(args))), key + args)
+            cursor.execute(select.format(*["?"] * (1 + len(args))), [sid, *args])
             table = np.array(cursor.fetchall(), dtype="float64").reshape(-1, 6)
             times = table[:, 0].astype("int64")
             values = {c: table[:, i + 1] for i, c in enumerate(COLUMNS)}
@@ -237,17 +275,17 @@ def stored_open_times(
     end: datetime | None = None,
 ) -> np.ndarray:
     """Open times (ms) stored for a series, sorted."""
-    query = (
-        sa.select(Candle.open_time)
-        .where(Candle.exchange == exchange, Candle.symbol == symbol, Candle.timeframe == timeframe)
-        .order_by(Candle.open_time)
-    )
-    if start is not None:
-        query = query.where(Candle.open_time >= _ms(start))
-    if end is not None:
-        query = query.where(Candle.open_time < _ms(end))
     with engine.connect() as conn:
-        return np.array(conn.execute(query).scalars().all(), dtype="int64")
+        sid = series_id(conn, exchange=exchange, symbol=symbol, timeframe=timeframe)
+        if sid is None:
+            return np.array([], dtype="int64")
+        query = sa.select(Candle.open_time).where(Candle.series_id == sid)
+        if start is not None:
+            query = query.where(Candle.open_time >= _ms(start))
+        if end is not None:
+            query = query.where(Candle.open_time < _ms(end))
+        times = conn.execute(query.order_by(Candle.open_time)).scalars().all()
+    return np.array(times, dtype="int64")
 
 
 def find_gaps(times_ms: np.ndarray, timeframe: str) -> list[Gap]:
@@ -275,17 +313,19 @@ def gaps(*, engine: Engine, exchange: str, symbol: str, timeframe: str) -> list[
 def summary(*, engine: Engine) -> list[dict[str, Any]]:
     """What is stored: one row per (exchange, symbol, timeframe) with first, last, count and
     the number of missing bars between first and last."""
+    series = CandleSeries
     query = (
         sa.select(
-            Candle.exchange,
-            Candle.symbol,
-            Candle.timeframe,
+            series.exchange,
+            series.symbol,
+            series.timeframe,
             sa.func.min(Candle.open_time),
             sa.func.max(Candle.open_time),
             sa.func.count(),
         )
-        .group_by(Candle.exchange, Candle.symbol, Candle.timeframe)
-        .order_by(Candle.exchange, Candle.symbol, Candle.timeframe)
+        .join(Candle, Candle.series_id == series.id)
+        .group_by(series.id, series.exchange, series.symbol, series.timeframe)
+        .order_by(series.exchange, series.symbol, series.timeframe)
     )
     with engine.connect() as conn:
         rows = conn.execute(query).all()

@@ -4,7 +4,7 @@ from workbench.db.models.accounts import ApiKey, User
 from workbench.db.models.backtests import Backtest
 from workbench.db.models.bots import BotConfig, BotState, PositionType
 from workbench.db.models.jobs import JobRun, JobSchedule, MissedRuns, RunStatus
-from workbench.db.models.market import Candle
+from workbench.db.models.market import Candle, CandleSeries
 from workbench.db.models.trades import Side, Trade
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "BotConfig",
     "BotState",
     "Candle",
+    "CandleSeries",
     "JobRun",
     "JobSchedule",
     "MissedRuns",
