@@ -39,7 +39,8 @@ def tables(url: str) -> set[str]:
 def test_history_grows_in_steps() -> None:
     revs = revisions()
     assert len(revs) >= 6
-    assert revs[-1] == migrate.head() == "0006_bot_leverage"
+    assert revs[-1] == migrate.head()
+    assert "0006_bot_leverage" in revs
 
 
 def test_round_trip_head_base_head(empty_db_url: str) -> None:

@@ -20,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from workbench.market.margin import liquidation_price
+
 # --- parameters (P_*) -------------------------------------------------------------------
 P_FEE = 0  # fee rate per fill, fraction of notional
 P_SLIPPAGE = 1  # fraction: buys fill higher, sells lower
@@ -96,14 +98,6 @@ def equity(state: np.ndarray, params: np.ndarray, price: float) -> float:
     if params[P_FUTURES] > 0.0:
         return state[S_CASH] + state[S_MARGIN] + qty * (price - state[S_ENTRY_PRICE])
     return state[S_CASH] + qty * price
-
-
-@njit(cache=True)
-def liquidation_price(entry: float, leverage: float, maint_margin: float) -> float:
-    """Isolated-margin long: the price at which the margin left equals maintenance."""
-    if leverage <= 1.0:
-        return 0.0
-    return entry * (1.0 - 1.0 / leverage + maint_margin)
 
 
 @njit(cache=True)

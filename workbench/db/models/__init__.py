@@ -5,6 +5,7 @@ from workbench.db.models.backtests import Backtest
 from workbench.db.models.bots import BotConfig, BotState, PositionType
 from workbench.db.models.jobs import JobRun, JobSchedule, MissedRuns, RunStatus
 from workbench.db.models.market import Candle, CandleSeries
+from workbench.db.models.paper import PaperAccount, PaperBalance, PaperOrder, PaperPosition
 from workbench.db.models.trades import Side, Trade
 
 __all__ = [
@@ -17,6 +18,10 @@ __all__ = [
     "JobRun",
     "JobSchedule",
     "MissedRuns",
+    "PaperAccount",
+    "PaperBalance",
+    "PaperOrder",
+    "PaperPosition",
     "PositionType",
     "RunStatus",
     "Side",
