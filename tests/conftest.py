@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
+from workbench.cache import Cache, EmbeddedCache, RedisCache
 from workbench.db import Base, make_engine
 from workbench.settings import Settings, get_settings
 
@@ -140,6 +141,20 @@ def redis_url() -> str:
     finally:
         client.close()
     return REDIS_URL
+
+
+@pytest.fixture(params=["embedded", "redis"])
+def cache(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cache]:
+    """A cache in a fresh namespace of each backend; cleared afterwards."""
+    namespace = f"test-{uuid.uuid4().hex[:12]}"
+    backend: Cache
+    if request.param == "embedded":
+        backend = EmbeddedCache(tmp_path / "cache", namespace=namespace)
+    else:
+        backend = RedisCache(request.getfixturevalue("redis_url"), namespace=namespace)
+    yield backend
+    backend.clear()
+    backend.close()
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,20 +20,6 @@ CHILD = Path(__file__).with_name("cache_child.py")
 @pytest.fixture
 def candles() -> pd.DataFrame:
     return make_candles(1_000)
-
-
-@pytest.fixture(params=["embedded", "redis"])
-def cache(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cache]:
-    """A cache in a fresh namespace of each backend; cleared afterwards."""
-    namespace = f"test-{uuid.uuid4().hex[:12]}"
-    backend: Cache
-    if request.param == "embedded":
-        backend = EmbeddedCache(tmp_path / "cache", namespace=namespace)
-    else:
-        backend = RedisCache(request.getfixturevalue("redis_url"), namespace=namespace)
-    yield backend
-    backend.clear()
-    backend.close()
 
 
 @pytest.fixture
