@@ -1,0 +1,86 @@
+"""Saving backtest results as ``backtests`` rows and reading them back for comparison."""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from workbench.backtest.result import BacktestResult
+from workbench.db.models import Backtest, PositionType
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        return _jsonable(value.item())
+    return value
+
+
+def save_backtest(
+    *,
+    session: Session,
+    result: BacktestResult,
+    owner_id: int,
+    name: str,
+    exchange: str,
+    symbol: str,
+    timeframe: str,
+    bot_id: int | None = None,
+) -> Backtest:
+    """Store ``result`` (headline columns + full stats JSON); returns the new row."""
+    stats = result.stats()
+    row = Backtest(
+        owner_id=owner_id,
+        bot_id=bot_id,
+        name=name,
+        exchange=exchange,
+        symbol=symbol,
+        timeframe=timeframe,
+        market_type=PositionType.FUTURES if result.rules.futures else PositionType.SPOT,
+        strategy=result.strategy,
+        parameters={"strategy": result.params, "rules": result.rules.as_dict()},
+        start=stats["start"].to_pydatetime(),
+        end=stats["end"].to_pydatetime(),
+        initial_capital=Decimal(repr(result.rules.initial_capital)),
+        final_value=Decimal(repr(round(stats["final_value"], 8))),
+        total_return=stats["total_return"],
+        max_drawdown=stats["max_drawdown"],
+        total_trades=stats["total_trades"],
+        stats=_jsonable(stats),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def compare_backtests(*, session: Session, ids: list[int]) -> pd.DataFrame:
+    """Saved backtests side by side: one column per backtest, one row per figure."""
+    rows = session.scalars(sa.select(Backtest).where(Backtest.id.in_(ids)).order_by(Backtest.id))
+    table = {
+        f"{r.id}: {r.name}": {
+            "strategy": r.strategy,
+            "symbol": r.symbol,
+            "timeframe": r.timeframe,
+            "start": r.start,
+            "end": r.end,
+            "final_value": float(r.final_value),
+            "total_return": r.total_return,
+            "max_drawdown": r.max_drawdown,
+            "total_trades": r.total_trades,
+            "win_rate": r.stats.get("win_rate"),
+            "sharpe_ratio": r.stats.get("sharpe_ratio"),
+            **r.parameters.get("strategy", {}),
+        }
+        for r in rows
+    }
+    return pd.DataFrame(table)
