@@ -120,7 +120,8 @@ def entry_budget(state: np.ndarray, params: np.ndarray, price: float) -> float:
     if params[P_SIZE_PERC] > 0.0:
         budget = eq * params[P_SIZE_PERC]
     notional_fee = params[P_FEE] * params[P_LEVERAGE]
-    affordable = state[S_CASH] / (1.0 + notional_fee)
+    # A part per billion stays free so an exchange's rounding never makes "all in" too much.
+    affordable = state[S_CASH] / (1.0 + notional_fee) * (1.0 - 1e-9)
     return min(budget, affordable)
 
 
