@@ -1,0 +1,265 @@
+"""``workbench run``, ``jobs``, ``schedule``, ``scheduler``, ``worker``: notebook jobs."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from workbench.cli.common import JsonOption, db_session, print_json, print_table, to_jsonable
+from workbench.db.models.jobs import JobRun, MissedRuns, RunStatus
+from workbench.errors import ValidationError
+from workbench.jobs import (
+    add_schedule,
+    get_run,
+    list_runs,
+    list_schedules,
+    parse_pairs,
+    remove_schedule,
+    run_fields,
+    run_notebook,
+    schedule_fields,
+    set_enabled,
+)
+
+jobs_app = typer.Typer(no_args_is_help=True, help="Job runs: list them, show one.")
+schedule_app = typer.Typer(no_args_is_help=True, help="Run notebooks on a cron schedule.")
+
+# typer has no option taking two values repeatedly, so ``-p NAME VALUE`` is read from the
+# command's arguments (in order); commands using it are registered with PASS_PARAMETERS.
+PASS_PARAMETERS = {"ignore_unknown_options": True}
+NotebookArgs = typer.Argument(
+    ...,
+    metavar="NOTEBOOK [-p NAME VALUE]...",
+    help="The .ipynb, then notebook parameters: -p NAME VALUE (or --parameters), repeatable. "
+    "Values are read as papermill does: 3 is an int, 0.5 a float, True/False/None "
+    "themselves, anything else text.",
+    show_default=False,
+)
+
+
+def notebook_and_parameters(args: list[str]) -> tuple[Path, dict[str, Any]]:
+    """``["nb.ipynb", "-p", "days", "3"]`` -> (Path("nb.ipynb"), {"days": 3})."""
+    notebooks: list[str] = []
+    pairs: list[tuple[str, str]] = []
+    i = 0
+    while i < len(args):
+        if args[i] in ("-p", "--parameters"):
+            if i + 2 >= len(args):
+                raise ValidationError(
+                    {"parameters": f"{args[i]} needs a NAME and a VALUE"}, entity="command"
+                )
+            pairs.append((args[i + 1], args[i + 2]))
+            i += 3
+        elif args[i].startswith("-") and len(args[i]) > 1:
+            raise ValidationError({args[i]: "no such option (see --help)"}, entity="command")
+        else:
+            notebooks.append(args[i])
+            i += 1
+    if len(notebooks) != 1:
+        raise ValidationError(
+            {"notebook": f"expected one notebook, got {len(notebooks)}: {notebooks}"},
+            entity="command",
+        )
+    return Path(notebooks[0]), parse_pairs(pairs)
+
+
+TimeoutOption = typer.Option(
+    None, "--timeout", min=0.001, help="Stop the whole run after this many seconds."
+)
+
+
+def run(
+    args: list[str] = NotebookArgs,
+    timeout: float | None = TimeoutOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Run NOTEBOOK now with papermill and record the run; exit 1 when it fails."""
+    notebook, parameters = notebook_and_parameters(args)
+    job = run_notebook(notebook, parameters, timeout=timeout)
+    if json_out:
+        print_json(run_fields(job))
+    else:
+        typer.echo(f"run {job.id} {job.status.value}")
+        typer.echo(f"output {job.output_path}")
+        if job.html_path:
+            typer.echo(f"html   {job.html_path}")
+        if job.error:
+            at = f" (cell {job.error_cell})" if job.error_cell is not None else ""
+            typer.echo(f"error{at}: {job.error}", err=True)
+    if job.status != RunStatus.SUCCEEDED:
+        raise typer.Exit(1)
+
+
+@jobs_app.command("runs")
+def runs_command(
+    limit: int = typer.Option(20, "--limit", min=1, help="How many runs, newest first."),
+    json_out: bool = JsonOption,
+) -> None:
+    """The latest job runs, newest first."""
+    with db_session() as session:
+        rows = [run_fields(r) for r in list_runs(session=session, limit=limit)]
+    if json_out:
+        print_json(rows)
+        return
+    print_table(
+        [_run_row(r) for r in rows],
+        ["id", "status", "notebook", "schedule", "slot", "started", "seconds", "error"],
+    )
+
+
+def _run_row(run: dict[str, Any]) -> dict[str, Any]:
+    duration = run["duration_seconds"]
+    return {
+        "id": run["id"],
+        "status": run["status"],
+        "notebook": Path(run["notebook"]).name,
+        "schedule": run["schedule_id"],
+        "slot": _short(run["slot"]),
+        "started": _short(run["started_at"]),
+        "seconds": None if duration is None else f"{duration:.1f}",
+        "error": (run["error"] or "")[:60],
+    }
+
+
+def _short(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+@jobs_app.command("show")
+def show_command(run_id: int, json_out: bool = JsonOption) -> None:
+    """Everything recorded about one run: status, times, output files, the error."""
+    with db_session() as session:
+        job: JobRun = get_run(session=session, run_id=run_id)
+        fields = run_fields(job)
+    if json_out:
+        print_json(fields)
+        return
+    for key, value in to_jsonable(fields).items():
+        typer.echo(f"{key:17} {'' if value is None else value}")
+
+
+@schedule_app.command("add", context_settings=PASS_PARAMETERS)
+def schedule_add(
+    args: list[str] = NotebookArgs,
+    cron: str = typer.Option(..., "--cron", help="Cron expression, e.g. '*/15 * * * *'."),
+    tz: str = typer.Option("UTC", "--tz", help="IANA timezone of the cron, e.g. Europe/Berlin."),
+    name: str | None = typer.Option(None, "--name", help="Default: the notebook's name."),
+    missed: str = typer.Option(
+        MissedRuns.SKIP.value,
+        "--missed",
+        help="Slots missed while nothing ran: skip | run_once | run_all.",
+    ),
+    timeout: int | None = typer.Option(
+        None, "--timeout", min=1, help="Stop each run after this many seconds."
+    ),
+    json_out: bool = JsonOption,
+) -> None:
+    """Run NOTEBOOK at every slot of a cron expression (needs `workbench scheduler`)."""
+    notebook, parameters = notebook_and_parameters(args)
+    if missed not in {m.value for m in MissedRuns}:
+        raise ValidationError(
+            {"missed": f"{missed!r} is not one of skip, run_once, run_all"}, entity="schedule"
+        )
+    with db_session() as session:
+        schedule = add_schedule(
+            session=session,
+            notebook=notebook,
+            cron=cron,
+            timezone=tz,
+            name=name,
+            parameters=parameters,
+            missed_runs=MissedRuns(missed),
+            timeout_seconds=timeout,
+        )
+        fields = schedule_fields(schedule)
+    if json_out:
+        print_json(fields)
+    else:
+        typer.echo(
+            f"added schedule {fields['id']} {fields['name']!r}: {fields['cron']} "
+            f"({fields['timezone']}), next run {fields['next_slot'].isoformat()}"
+        )
+
+
+@schedule_app.command("list")
+def schedule_list(json_out: bool = JsonOption) -> None:
+    """Every schedule with its next slot."""
+    now = datetime.now(UTC)
+    with db_session() as session:
+        rows = [schedule_fields(s, now=now) for s in list_schedules(session=session)]
+    if json_out:
+        print_json(rows)
+        return
+    print_table(
+        [
+            {
+                "id": r["id"],
+                "name": r["name"],
+                "enabled": "yes" if r["enabled"] else "no",
+                "cron": r["cron"],
+                "tz": r["timezone"],
+                "missed": r["missed_runs"],
+                "timeout": r["timeout_seconds"],
+                "next": _short(r["next_slot"]) if r["enabled"] else None,
+                "notebook": Path(r["notebook"]).name,
+                "parameters": to_jsonable(r["parameters"]) or None,
+            }
+            for r in rows
+        ]
+    )
+
+
+@schedule_app.command("enable")
+def schedule_enable(schedule_id: int) -> None:
+    """Start running a schedule again (slots missed while disabled are not run)."""
+    with db_session() as session:
+        schedule = set_enabled(session=session, schedule_id=schedule_id, enabled=True)
+        typer.echo(f"schedule {schedule.id} {schedule.name!r} enabled")
+
+
+@schedule_app.command("disable")
+def schedule_disable(schedule_id: int) -> None:
+    """Stop running a schedule (runs in progress finish)."""
+    with db_session() as session:
+        schedule = set_enabled(session=session, schedule_id=schedule_id, enabled=False)
+        typer.echo(f"schedule {schedule.id} {schedule.name!r} disabled")
+
+
+@schedule_app.command("remove")
+def schedule_remove(schedule_id: int) -> None:
+    """Delete a schedule; its past runs stay listed."""
+    with db_session() as session:
+        remove_schedule(session=session, schedule_id=schedule_id)
+    typer.echo(f"schedule {schedule_id} removed")
+
+
+def scheduler(
+    poll: float = typer.Option(30.0, "--poll", min=0.1, help="Seconds between ticks."),
+    executor: str = typer.Option("local", "--executor", help="local | celery"),
+    queue: str | None = typer.Option(None, "--queue", help="Celery queue (celery executor)."),
+) -> None:
+    """Start due scheduled runs until SIGTERM/Ctrl-C (several schedulers may share a DB)."""
+    from workbench.jobs import CeleryExecutor, LocalExecutor, run_forever
+
+    if executor not in ("local", "celery"):
+        raise ValidationError({"executor": f"{executor!r} is not local or celery"})
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    chosen = CeleryExecutor(queue=queue) if executor == "celery" else LocalExecutor()
+    typer.echo(f"scheduler: polling every {poll:g} s, {executor} executor; Ctrl-C stops")
+    run_forever(poll, executor=chosen)
+    typer.echo("scheduler stopped")
+
+
+def worker(
+    concurrency: int = typer.Option(1, "--concurrency", min=1, help="Runs at the same time."),
+    queue: str | None = typer.Option(None, "--queue", help="Celery queue to take runs from."),
+    loglevel: str = typer.Option("INFO", "--loglevel"),
+) -> None:
+    """Start a Celery worker that executes scheduled runs (broker: WORKBENCH_REDIS_URL)."""
+    from workbench.jobs.celery_app import DEFAULT_QUEUE, start_worker
+
+    start_worker(concurrency=concurrency, queue=queue or DEFAULT_QUEUE, loglevel=loglevel)

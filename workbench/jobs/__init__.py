@@ -1,0 +1,74 @@
+"""Notebook jobs: papermill runs recorded in ``job_runs``, cron schedules, the scheduler.
+
+>>> import workbench.jobs as jobs
+>>> run = jobs.run_notebook("notebooks/jobs/report.ipynb", {"days": 7}, timeout=600)
+>>> run.status, run.output_path                                  # doctest: +SKIP
+(<RunStatus.SUCCEEDED: 'succeeded'>, '.../runs/1-report/output.ipynb')
+
+Runs go queued -> running -> succeeded | failed | timed_out; each step is committed.
+Schedules (:mod:`~workbench.jobs.schedules`) say when; :func:`tick` claims due slots
+(safely, with several schedulers) and hands them to an executor: a local process per
+run (:class:`LocalExecutor`) or a Celery worker (:class:`CeleryExecutor`).
+"""
+
+from workbench.db.models.jobs import JobRun, JobSchedule, MissedRuns, RunStatus
+from workbench.jobs.executors import CeleryExecutor, Executor, LocalExecutor
+from workbench.jobs.params import check_parameters, looks_secret, parse_pairs, parse_value
+from workbench.jobs.runner import execute_run, run_notebook
+from workbench.jobs.runs import get_run, list_runs, run_fields
+from workbench.jobs.scheduler import (
+    Claimed,
+    Skipped,
+    TickResult,
+    reap_stale_runs,
+    run_forever,
+    tick,
+)
+from workbench.jobs.schedules import (
+    MAX_CATCH_UP,
+    add_schedule,
+    due_slots,
+    get_schedule,
+    list_schedules,
+    remove_schedule,
+    schedule_fields,
+    set_enabled,
+    update_schedule,
+)
+from workbench.jobs.schemas import ScheduleCreate, ScheduleUpdate
+
+__all__ = [
+    "MAX_CATCH_UP",
+    "CeleryExecutor",
+    "Claimed",
+    "Executor",
+    "JobRun",
+    "JobSchedule",
+    "LocalExecutor",
+    "MissedRuns",
+    "RunStatus",
+    "ScheduleCreate",
+    "ScheduleUpdate",
+    "Skipped",
+    "TickResult",
+    "add_schedule",
+    "check_parameters",
+    "due_slots",
+    "execute_run",
+    "get_run",
+    "get_schedule",
+    "list_runs",
+    "list_schedules",
+    "looks_secret",
+    "parse_pairs",
+    "parse_value",
+    "reap_stale_runs",
+    "remove_schedule",
+    "run_fields",
+    "run_forever",
+    "run_notebook",
+    "schedule_fields",
+    "set_enabled",
+    "tick",
+    "update_schedule",
+]

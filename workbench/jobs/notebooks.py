@@ -1,0 +1,134 @@
+"""Reading, marking, scrubbing and exporting output notebooks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbformat import NotebookNode
+
+from workbench.jobs.scrub import scrub_value
+
+# papermill's own marker tag: papermill removes these cells when the output is re-run.
+ERROR_MARKER_TAG = "papermill-error-cell-tag"
+_STYLE = 'style="color:red; font-family:Helvetica Neue, Helvetica, Arial, sans-serif;"'
+
+
+def read_notebook(path: Path) -> NotebookNode | None:
+    """The notebook at ``path``, or None when it is missing or not a readable notebook."""
+    try:
+        return nbformat.read(str(path), as_version=4)
+    except (OSError, ValueError, nbformat.reader.NotJSONError):
+        return None
+
+
+def write_notebook(nb: NotebookNode, path: Path) -> None:
+    """Write ``nb`` atomically (a reader never sees half a file)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    nbformat.write(nb, str(tmp))
+    os.replace(tmp, path)
+
+
+def scrub_notebook(nb: NotebookNode, secrets: list[str]) -> NotebookNode:
+    return nbformat.from_dict(scrub_value(_plain(nb), secrets))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _pm(cell: NotebookNode) -> dict[str, Any]:
+    return cell.get("metadata", {}).get("papermill", {}) or {}
+
+
+def has_error_header(nb: NotebookNode) -> bool:
+    return any(ERROR_MARKER_TAG in c.get("metadata", {}).get("tags", []) for c in nb.cells)
+
+
+def cell_error(cell: NotebookNode) -> tuple[str, str] | None:
+    """(ename, evalue) of the first error output of ``cell`` (a clean ``sys.exit(0)`` is none)."""
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            ename, evalue = output.get("ename", ""), output.get("evalue", "")
+            if ename == "SystemExit" and evalue in ("", "0"):
+                continue
+            return ename, evalue
+    return None
+
+
+def find_failing_cell(nb: NotebookNode) -> int | None:
+    """The index of the cell the run stopped in: failed or still running, else the last started.
+
+    papermill marks a cell ``failed`` on an exception and leaves it ``running`` when its
+    process is killed; when the kernel dies the cell is marked ``completed``, so the last
+    cell that started is the one the kernel died in.
+    """
+    for index, cell in enumerate(nb.cells):
+        if _pm(cell).get("status") in ("failed", "running"):
+            return index
+    for index, cell in enumerate(nb.cells):
+        if cell.get("cell_type") == "code" and cell_error(cell) is not None:
+            return index
+    started = [i for i, c in enumerate(nb.cells) if _pm(c).get("start_time")]
+    return started[-1] if started else None
+
+
+def mark_failure(nb: NotebookNode, index: int | None, ename: str, evalue: str) -> int | None:
+    """Make the failure visible in ``nb``; return the failing cell's index in the result.
+
+    The cell at ``index`` gets an error output (unless it shows one already) and papermill's
+    status ``failed``; a red banner at the top and an anchor above the cell point to it, as
+    papermill does for an exception. Without a cell (the kernel never started), only the
+    banner is added and None is returned.
+    """
+    if has_error_header(nb):  # papermill marked it already
+        return index
+    banner = f"An error stopped this run: {ename}: {evalue}"
+    if index is not None:
+        cell = nb.cells[index]
+        if cell.get("cell_type") == "code" and cell_error(cell) is None:
+            cell.setdefault("outputs", []).append(
+                nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[])
+            )
+        meta = cell.setdefault("metadata", {}).setdefault("papermill", {})
+        meta["status"] = "failed"
+        meta["exception"] = True
+        for later in nb.cells[index + 1 :]:  # papermill calls cells it never ran "completed"
+            if later.get("cell_type") == "code" and not _pm(later).get("start_time"):
+                later.setdefault("metadata", {}).setdefault("papermill", {})["status"] = "pending"
+        count = cell.get("execution_count")
+        banner = f"An error stopped this run at cell {index}" + (
+            f" (In [{count}])" if count else ""
+        )
+        banner += f": {ename}: {evalue}"
+        anchor = nbformat.v4.new_markdown_cell(
+            f'<span id="papermill-error-cell" {_STYLE}>The run stopped here:</span>'
+        )
+        anchor.metadata["tags"] = [ERROR_MARKER_TAG]
+        nb.cells.insert(index, anchor)
+        index += 2
+    header = nbformat.v4.new_markdown_cell(f"<span {_STYLE}>{_escape(banner)}</span>")
+    header.metadata["tags"] = [ERROR_MARKER_TAG]
+    nb.cells.insert(0, header)
+    return index
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def export_html(nb: NotebookNode, path: Path) -> Path:
+    """Write ``nb`` as a standalone HTML page (nbconvert's HTMLExporter)."""
+    from nbconvert import HTMLExporter
+
+    body, _resources = HTMLExporter().from_notebook_node(nb)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(body, encoding="utf-8")
+    os.replace(tmp, path)
+    return path

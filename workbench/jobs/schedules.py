@@ -1,0 +1,198 @@
+"""Job schedules: add, list, enable, disable, update and remove; which slots are due.
+
+A schedule runs a notebook with fixed parameters at the slots of a cron expression in
+its timezone. ``last_slot`` is the newest slot already handled (claimed or skipped) or,
+for a new or re-enabled schedule, the moment from which slots count; only slots after
+it are due. What happens to slots missed while nothing was ticking is the schedule's
+``missed_runs`` policy (see :func:`due_slots`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workbench.db.models.jobs import JobSchedule, MissedRuns
+from workbench.errors import ConflictError, NotFoundError, ValidationError
+from workbench.jobs import cron as cronlib
+from workbench.jobs.params import check_parameters
+from workbench.jobs.schemas import ScheduleCreate, ScheduleUpdate
+from workbench.jobs.scrub import secret_values
+from workbench.schemas.base import validate
+from workbench.settings import get_settings
+
+# run_all never hands out more than this many missed slots at once.
+MAX_CATCH_UP = 100
+FIELDS = tuple(ScheduleCreate.model_fields)
+
+
+def add_schedule(
+    *,
+    session: Session,
+    notebook: str | Path,
+    cron: str,
+    timezone: str = "UTC",
+    name: str | None = None,
+    parameters: dict[str, Any] | None = None,
+    missed_runs: MissedRuns | str = MissedRuns.SKIP,
+    timeout_seconds: int | None = None,
+    enabled: bool = True,
+    start: datetime | None = None,
+) -> JobSchedule:
+    """Validate and store a schedule; slots after ``start`` (default: now) are due.
+
+    ``notebook`` is stored as an absolute path. Without ``name`` the notebook's name is
+    used (with a number added when taken).
+    """
+    path = _notebook(notebook)
+    data = validate(
+        ScheduleCreate,
+        {
+            "notebook": str(path),
+            "cron": cron,
+            "timezone": timezone,
+            "name": name or _free_name(session=session, stem=path.stem),
+            "parameters": parameters or {},
+            "missed_runs": missed_runs,
+            "timeout_seconds": timeout_seconds,
+            "enabled": enabled,
+        },
+    )
+    _check_secrets(data.parameters)
+    _check_unique_name(session=session, name=data.name)
+    schedule = JobSchedule(**data.model_dump(), last_slot=_aware(start or _now(), "start"))
+    session.add(schedule)
+    session.flush()
+    return schedule
+
+
+def get_schedule(*, session: Session, schedule_id: int) -> JobSchedule:
+    schedule = session.get(JobSchedule, schedule_id)
+    if schedule is None:
+        raise NotFoundError(f"no schedule with id {schedule_id}; see `workbench schedule list`")
+    return schedule
+
+
+def list_schedules(*, session: Session, enabled: bool | None = None) -> list[JobSchedule]:
+    query = select(JobSchedule).order_by(JobSchedule.id)
+    if enabled is not None:
+        query = query.where(JobSchedule.enabled.is_(enabled))
+    return list(session.scalars(query))
+
+
+def update_schedule(*, session: Session, schedule_id: int, **changes: Any) -> JobSchedule:
+    """Apply ``changes`` (any field of ScheduleCreate); the result must pass every rule."""
+    schedule = get_schedule(session=session, schedule_id=schedule_id)
+    if "notebook" in changes and changes["notebook"] is not None:
+        changes["notebook"] = str(_notebook(changes["notebook"]))
+    update = validate(ScheduleUpdate, changes).model_dump(exclude_unset=True)
+    merged = schedule_input(schedule) | update
+    data = validate(ScheduleCreate, merged)
+    _check_secrets(data.parameters)
+    if data.name != schedule.name:
+        _check_unique_name(session=session, name=data.name)
+    if data.enabled and not schedule.enabled:
+        schedule.last_slot = max(schedule.last_slot or _now(), _now())
+    for field, value in data.model_dump().items():
+        setattr(schedule, field, value)
+    session.flush()
+    return schedule
+
+
+def set_enabled(
+    *, session: Session, schedule_id: int, enabled: bool, now: datetime | None = None
+) -> JobSchedule:
+    """Enable or disable a schedule. Slots that passed while it was disabled are not due."""
+    schedule = get_schedule(session=session, schedule_id=schedule_id)
+    if enabled and not schedule.enabled:
+        now = _aware(now or _now(), "now")
+        schedule.last_slot = max(schedule.last_slot, now) if schedule.last_slot else now
+    schedule.enabled = enabled
+    session.flush()
+    return schedule
+
+
+def remove_schedule(*, session: Session, schedule_id: int) -> None:
+    """Delete a schedule; its runs stay in the history (their schedule_id becomes NULL)."""
+    schedule = get_schedule(session=session, schedule_id=schedule_id)
+    session.delete(schedule)
+    session.flush()
+
+
+def schedule_input(schedule: JobSchedule) -> dict[str, Any]:
+    """The editable fields of ``schedule`` (for forms and updates)."""
+    return {field: getattr(schedule, field) for field in FIELDS}
+
+
+def schedule_fields(schedule: JobSchedule, *, now: datetime | None = None) -> dict[str, Any]:
+    """A schedule as a plain dict for JSON and tables, with its next slot."""
+    now = now or _now()
+    after = max(now, schedule.last_slot) if schedule.last_slot else now
+    return {
+        "id": schedule.id,
+        **schedule_input(schedule),
+        "last_slot": schedule.last_slot,
+        "next_slot": cronlib.next_slot(schedule.cron, schedule.timezone, after),
+    }
+
+
+def due_slots(schedule: JobSchedule, now: datetime) -> list[datetime]:
+    """The slots of ``schedule`` due at ``now`` (UTC, oldest first), by its missed-run policy.
+
+    Slots after ``last_slot`` and at or before ``now`` are due. Of those, the newest is
+    the current slot and the others were missed:
+
+    - ``skip``: only the current slot;
+    - ``run_once``: one catch-up for all the missed slots (the newest missed one), then
+      the current slot;
+    - ``run_all``: every missed slot and the current one, at most MAX_CATCH_UP at once
+      (the oldest first; the rest are due on the next call).
+    """
+    now = _aware(now, "now")
+    after = schedule.last_slot or schedule.created_at or now
+    policy = MissedRuns(schedule.missed_runs)
+    if policy is MissedRuns.RUN_ALL:
+        return cronlib.slots_between(
+            schedule.cron, schedule.timezone, after, now, limit=MAX_CATCH_UP
+        )
+    count = 2 if policy is MissedRuns.RUN_ONCE else 1
+    return cronlib.latest_slots(schedule.cron, schedule.timezone, after, now, count=count)
+
+
+def _notebook(notebook: str | Path) -> Path:
+    path = Path(notebook).expanduser().resolve()
+    if not path.is_file():
+        raise ValidationError({"notebook": f"{notebook} does not exist"}, entity="schedule")
+    return path
+
+
+def _free_name(*, session: Session, stem: str) -> str:
+    taken = set(session.scalars(select(JobSchedule.name).where(JobSchedule.name.like(f"{stem}%"))))
+    name, n = stem, 1
+    while name in taken:
+        n += 1
+        name = f"{stem}-{n}"
+    return name
+
+
+def _check_unique_name(*, session: Session, name: str) -> None:
+    if session.scalar(select(JobSchedule.id).where(JobSchedule.name == name)) is not None:
+        raise ConflictError(f"a schedule named {name!r} exists; choose another --name")
+
+
+def _check_secrets(parameters: dict[str, Any]) -> None:
+    check_parameters(parameters, secrets=secret_values(get_settings()), entity="schedule")
+
+
+def _aware(moment: datetime, what: str) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime for {what}: pass a timezone-aware datetime")
+    return moment.astimezone(UTC)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,93 @@
+"""Keep the workbench's own secrets out of everything a job run writes.
+
+A notebook can print its environment or raise an error holding a connection string.
+Every file of a run (output notebook, HTML, log) and the error stored on the row pass
+through :func:`scrub_text` / :func:`scrub_notebook`, which replace each known secret
+value: the Fernet keys, the database and Redis passwords, and the values of environment
+variables whose names look like credentials.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from workbench.jobs.params import looks_secret
+from workbench.settings import Settings
+
+REDACTED = "[secret removed]"
+# Environment values shorter than this are too likely to be ordinary words to replace.
+MIN_ENV_SECRET = 8
+MIN_SECRET = 6
+
+
+def secret_values(settings: Settings, environ: Mapping[str, str] | None = None) -> list[str]:
+    """Every secret value this process knows of, longest first."""
+    environ = os.environ if environ is None else environ
+    found: set[str] = set()
+    if settings.secret_key is not None:
+        found.update(_split(settings.secret_key.get_secret_value()))
+    key_file = settings.secret_key_file
+    if key_file.is_file():
+        found.update(_split(key_file.read_text()))
+    found.update(_url_password(settings.database_url))
+    if settings.redis_url is not None:
+        found.update(_url_password(settings.redis_url.get_secret_value()))
+    for name, value in environ.items():
+        if looks_secret(name) and len(value.strip()) >= MIN_ENV_SECRET:
+            found.update(_split(value))
+        elif "://" in value:
+            found.update(_url_password(value))
+    variants: set[str] = set()
+    for value in found:
+        if len(value) >= MIN_SECRET:
+            variants.update({value, quote(value, safe=""), quote_plus(value)})
+    return sorted(variants, key=lambda v: (-len(v), v))
+
+
+def _split(raw: str) -> list[str]:
+    parts = [p.strip() for p in raw.replace("\n", ",").split(",")]
+    whole = raw.strip()
+    return [p for p in [*parts, whole] if p]
+
+
+def _url_password(url: str) -> list[str]:
+    try:
+        password = make_url(url).password
+    except (ArgumentError, ValueError):
+        return []
+    return [str(password)] if password else []
+
+
+def scrub_text(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def scrub_value(value: Any, secrets: list[str]) -> Any:
+    """``value`` (JSON-like: dicts, lists, strings) with every secret replaced."""
+    if isinstance(value, str):
+        return scrub_text(value, secrets)
+    if isinstance(value, dict):
+        return {k: scrub_value(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub_value(v, secrets) for v in value]
+    return value
+
+
+def scrub_file(path: Path, secrets: list[str]) -> None:
+    """Rewrite the text file ``path`` without secrets (no-op when it holds none)."""
+    if not path.is_file():
+        return
+    text = path.read_text(encoding="utf-8", errors="replace")
+    clean = scrub_text(text, secrets)
+    if clean != text:
+        path.write_text(clean, encoding="utf-8")
