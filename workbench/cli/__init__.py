@@ -11,7 +11,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from workbench.cli import data, db, jobs, keys, setup
+from workbench.cli import bots, data, db, jobs, keys, setup
 from workbench.cli.common import exit_code
 from workbench.errors import WorkbenchError
 
@@ -43,6 +43,7 @@ app.command("run", context_settings=jobs.PASS_PARAMETERS)(jobs.run)
 app.command("scheduler")(jobs.scheduler)
 app.command("worker")(jobs.worker)
 app.add_typer(data.app, name="data")
+bots.register(app)
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ EXIT_TEMPORARY = 75  # EX_TEMPFAIL: try again later
 
 def to_jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return str(value)
+        return format(value.normalize(), "f")  # 4.0000000000 -> "4"
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Enum):
