@@ -16,8 +16,12 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
+from tests.fakes.binance import API_KEY, SECRET, FakeBinanceServer
+from workbench.accounts.api_keys import Credentials
 from workbench.cache import Cache, EmbeddedCache, RedisCache
 from workbench.db import Base, make_engine
+from workbench.market.ccxt_adapter import CcxtExchange
+from workbench.market.retry import RetryPolicy
 from workbench.settings import Settings, get_settings
 
 PG_ADMIN_URL = os.environ.get(
@@ -155,6 +159,30 @@ def cache(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cache]:
     yield backend
     backend.clear()
     backend.close()
+
+
+FAST_RETRY = RetryPolicy(attempts=3, first_wait=0.01, max_wait=0.05, max_delay=5)
+
+
+@pytest.fixture
+def binance_server() -> Iterator[FakeBinanceServer]:
+    with FakeBinanceServer() as server:
+        server.state.delay_seconds = 1.0
+        yield server
+
+
+@pytest.fixture
+def binance(binance_server: FakeBinanceServer) -> CcxtExchange:
+    """An adapter with its markets loaded, so every later request is the one under test."""
+    exchange = CcxtExchange(
+        "binance",
+        credentials=Credentials(API_KEY, SECRET),
+        api_urls=binance_server.api_urls(),
+        retry=FAST_RETRY,
+        timeout_ms=500,
+    )
+    exchange.load_markets()
+    return exchange
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,8 @@
 It speaks the subset the workbench uses (exchange info for spot and USDT futures, klines,
 24h ticker, account, order create / query / cancel, open orders), checks HMAC-SHA256
 signatures, fills market orders at the current price, and can be told to misbehave:
-``server.fail_next("429" | "500" | "503" | "timeout" | "malformed" | "lose_response", n)``.
+``server.state.fail_next("429" | "500" | "503" | "timeout" | "malformed" | "lose_response",
+n, path=None)``.
 """
 
 from __future__ import annotations
@@ -66,14 +67,23 @@ class FakeBinance:
     klines: dict[str, list[list[Any]]] = field(default_factory=dict)
     orders: dict[int, dict[str, Any]] = field(default_factory=dict)
     requests: Counter[str] = field(default_factory=Counter)
-    failures: list[str] = field(default_factory=list)
+    failures: list[tuple[str, str | None]] = field(default_factory=list)
     delay_seconds: float = 2.0
     lock: threading.Lock = field(default_factory=threading.Lock)
     next_id: int = 1000
 
-    def fail_next(self, kind: str, times: int = 1) -> None:
+    def fail_next(self, kind: str, times: int = 1, *, path: str | None = None) -> None:
+        """Misbehave on the next ``times`` requests (only those to ``path`` when given)."""
         with self.lock:
-            self.failures.extend([kind] * times)
+            self.failures.extend([(kind, path)] * times)
+
+    def take_failure(self, path: str) -> str | None:
+        with self.lock:
+            for i, (kind, only) in enumerate(self.failures):
+                if only is None or only == path:
+                    del self.failures[i]
+                    return kind
+        return None
 
     def orders_placed(self) -> int:
         return len(self.orders)
@@ -119,7 +129,7 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.state
         with state.lock:
             state.requests[f"{method} {url.path}"] += 1
-            failure = state.failures.pop(0) if state.failures else None
+        failure = state.take_failure(url.path)
         if failure in ("429", "500", "503"):
             codes = {
                 "429": (-1003, "Too many requests; please use the websocket."),
@@ -239,7 +249,9 @@ def _klines(state: FakeBinance, params: dict[str, str]) -> Result:
     start = int(params.get("startTime", 0))
     end = int(params.get("endTime", 2**62))
     limit = int(params.get("limit", 500))
-    chosen = [r for r in rows if start <= r[0] <= end][:limit]
+    chosen = [r for r in rows if start <= r[0] <= end]
+    # Like Binance: from startTime forwards, else the newest bars.
+    chosen = chosen[:limit] if "startTime" in params else chosen[-limit:]
     return 200, [
         [
             r[0],

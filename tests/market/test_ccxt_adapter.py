@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
+from tests.conftest import FAST_RETRY
 from tests.fakes.binance import API_KEY, SECRET, FakeBinanceServer
-from tests.market.conftest import FAST_RETRY
 from workbench.accounts.api_keys import Credentials
 from workbench.errors import (
     AuthenticationError,

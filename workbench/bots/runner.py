@@ -213,7 +213,10 @@ def _decision(side: str) -> str:
 
 
 def _closed_candles(exchange: Exchange, bot: BotConfig, history: int | None) -> pd.DataFrame:
-    rows = exchange.fetch_ohlcv(bot.symbol, bot.timeframe, None, history)
+    step = timeframe_ms(bot.timeframe)
+    now_ms = int(datetime.now(UTC).timestamp() * 1000)
+    rows = [r for r in exchange.fetch_ohlcv(bot.symbol, bot.timeframe, None, history)
+            if r[0] + step <= now_ms]  # a live exchange also sends the bar still open
     if not rows:
         raise NotFoundError(f"no closed {bot.symbol} {bot.timeframe} candles yet")
     return frame_from_ohlcv(rows)
