@@ -11,7 +11,7 @@ never places a second order.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
@@ -230,7 +230,8 @@ class PaperExchange:
             raise RejectedError("a cost (quote amount) sizes buy orders only; sell an amount")
         if amount is None and cost is None:
             raise RejectedError("a market order needs an amount, or a cost for a buy")
-        qty = q(cost / price) if cost is not None else q(amount)  # type: ignore[operator]
+        # A cost-sized buy rounds its quantity down: it never spends more than the cost.
+        qty = (cost / price).quantize(PLACES, ROUND_DOWN) if cost is not None else q(amount)  # type: ignore[arg-type]
         if qty <= 0:
             raise OrderRejectedError(f"order size must be positive (got {qty})")
         notional = q(qty * price)
