@@ -37,11 +37,13 @@ def _redacted(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def demo() -> None:
-    """Run the main job on the current settings: init, demo bots, read back (offline)."""
+def demo(json_out: bool = JsonOption) -> None:
+    """The main job, offline: sample market, demo bots, backtests, a sweep, a replay."""
     from workbench.demo import run_demo
 
-    run_demo(say=typer.echo)
+    result = run_demo(say=(lambda _: None) if json_out else typer.echo, progress=not json_out)
+    if json_out:
+        print_json(result)
 
 
 def register(app: typer.Typer) -> None:
