@@ -29,42 +29,41 @@ TRADE_COLUMNS = [
 
 
 def trades_from_fills(fills: np.ndarray, index: pd.DatetimeIndex) -> pd.DataFrame:
-    """Round trips (long: buy then sell) from the engine's fills; an open one has no exit."""
-    rows: list[dict[str, Any]] = []
-    entry: np.ndarray | None = None
-    for fill in fills:
-        if fill[F_SIDE] == e.ENTER:
-            entry = fill
-        elif entry is not None:
-            rows.append(
-                {
-                    "entry_time": index[int(entry[F_BAR])],
-                    "exit_time": index[int(fill[F_BAR])],
-                    "side": "long",
-                    "entry_price": entry[F_PRICE],
-                    "exit_price": fill[F_PRICE],
-                    "size": entry[F_QTY],
-                    "fees": entry[F_FEE] + fill[F_FEE],
-                    "pnl": fill[F_PNL],
-                    "exit_reason": e.REASONS[int(fill[F_REASON])],
-                }
-            )
-            entry = None
-    if entry is not None:
-        rows.append(
-            {
-                "entry_time": index[int(entry[F_BAR])],
-                "exit_time": pd.NaT,
-                "side": "long",
-                "entry_price": entry[F_PRICE],
-                "exit_price": math.nan,
-                "size": entry[F_QTY],
-                "fees": entry[F_FEE],
-                "pnl": math.nan,
-                "exit_reason": "open",
-            }
-        )
-    return pd.DataFrame(rows, columns=TRADE_COLUMNS)
+    """Round trips (long: buy then sell) from the engine's fills; an open one has no exit.
+
+    Fills alternate entry, exit, entry, ... (the engine enters only when flat)."""
+    entries = fills[fills[:, F_SIDE] == e.ENTER]
+    exits = fills[fills[:, F_SIDE] == e.EXIT]
+    closed = len(exits)
+    opened = entries[closed:]
+    entries = entries[:closed]
+    frame = pd.DataFrame(
+        {
+            "entry_time": index[entries[:, F_BAR].astype(np.int64)],
+            "exit_time": index[exits[:, F_BAR].astype(np.int64)],
+            "side": "long",
+            "entry_price": entries[:, F_PRICE],
+            "exit_price": exits[:, F_PRICE],
+            "size": entries[:, F_QTY],
+            "fees": entries[:, F_FEE] + exits[:, F_FEE],
+            "pnl": exits[:, F_PNL],
+            "exit_reason": np.array(e.REASONS, dtype=object)[exits[:, F_REASON].astype(np.int64)],
+        }
+    )
+    if len(opened):
+        row = opened[0]
+        frame.loc[len(frame)] = {
+            "entry_time": index[int(row[F_BAR])],
+            "exit_time": pd.NaT,
+            "side": "long",
+            "entry_price": row[F_PRICE],
+            "exit_price": math.nan,
+            "size": row[F_QTY],
+            "fees": row[F_FEE],
+            "pnl": math.nan,
+            "exit_reason": "open",
+        }
+    return frame[TRADE_COLUMNS]
 
 
 @dataclass
