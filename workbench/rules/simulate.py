@@ -62,7 +62,7 @@ def simulate(open_time, open_, high, low, close, entries, exits, params):
     """Backtest one signal set: returns (equity per bar at close, fills array, final state)."""
     n = close.shape[0]
     state = new_state(params)
-    fills = np.zeros((2 * n + 2, N_FILL_COLS))
+    fills = np.empty((2 * n + 2, N_FILL_COLS))
     curve = np.empty(n)
     n_fills = 0
     for t in range(n):
@@ -70,7 +70,7 @@ def simulate(open_time, open_, high, low, close, entries, exits, params):
             state, params, t, open_time, open_, high, low, close, entries, exits, fills, n_fills
         )
         curve[t] = equity(state, params, close[t])
-    return curve, fills[:n_fills], state
+    return curve, fills[:n_fills].copy(), state
 
 
 @njit(cache=True, parallel=True)
