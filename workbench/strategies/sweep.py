@@ -1,85 +1,87 @@
 """Signals for many parameter sets at once (bars x sets boolean matrices), for sweeps.
 
-EMA crosses compute each EMA period once and every pair from those; other strategies run
-``Strategy.signals`` per set. Either way the flags equal the single-set ones exactly.
+Each strategy's compiled rule takes all sets in one call and computes every distinct
+indicator period once (50 EMA periods for all 1,225 ema_fast < ema_slow pairs of 5..54).
+``Strategy.signals`` runs the same rule with one set, so the columns here equal the
+single-set flags exactly.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from numba import njit, prange
 
 from workbench.errors import ValidationError
-from workbench.strategies import indicators as ind
-from workbench.strategies.registry import Strategy
+from workbench.strategies.base import Params, Strategy, close_prices
+from workbench.strategies.registry import get_strategy
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class SweepSignals:
-    entries: np.ndarray  # bars x sets
+    """``entries``/``exits``: (bars x sets) boolean arrays, column j for ``combos[j]``
+    (column-major, so each set's column is contiguous). ``skipped``: the invalid sets of
+    the grid and why (e.g. ema_fast >= ema_slow)."""
+
+    strategy: str
+    index: pd.Index
+    entries: np.ndarray
     exits: np.ndarray
-    combos: list[dict[str, int]]
-    skipped: list[tuple[dict[str, int], str]]  # invalid sets and why
+    combos: list[Params]
+    skipped: list[tuple[dict[str, Any], str]]
+
+    def column(self, combo: Mapping[str, int]) -> int:
+        """The column of ``combo`` (a full parameter set)."""
+        return self.combos.index(dict(combo))
 
 
-def expand_grid(grid: dict[str, list[int]]) -> list[dict[str, int]]:
+def expand_grid(grid: Mapping[str, Iterable[Any]]) -> list[dict[str, Any]]:
+    """Every combination of the grid's values, in order (the last name varies fastest)."""
     names = list(grid)
-    return [dict(zip(names, values, strict=True)) for values in itertools.product(*grid.values())]
+    values = [list(v) for v in grid.values()]
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*values)]
 
 
 def sweep_signals(
-    candles: pd.DataFrame, strategy: Strategy, grid: dict[str, list[int]]
+    candles: pd.DataFrame, strategy: Strategy | str, grid: Mapping[str, Iterable[Any]]
 ) -> SweepSignals:
-    """Entries and exits for every valid parameter set of ``grid``."""
-    combos, skipped = [], []
+    """Entries and exits for every valid parameter set of ``grid``; parameters not in the
+    grid take their defaults; invalid sets are skipped and listed with the reason."""
+    chosen = get_strategy(strategy)
+    unknown = sorted(set(grid) - set(chosen.param_names))
+    if unknown:
+        raise ValidationError(
+            {
+                "grid": f"{', '.join(unknown)} not parameters of {chosen.name} "
+                f"(its parameters: {', '.join(chosen.param_names)})"
+            },
+            entity="sweep",
+        )
+    combos: list[Params] = []
+    skipped: list[tuple[dict[str, Any], str]] = []
     for combo in expand_grid(grid):
         try:
-            combos.append(strategy.validate(combo))
+            combos.append(chosen.validate(combo))
         except ValidationError as e:
-            skipped.append((combo, str(e)))
-    n = len(candles)
-    if not combos:
-        empty = np.zeros((n, 0), dtype=bool)
-        return SweepSignals(empty, empty.copy(), [], skipped)
-    close = candles["close"].to_numpy(dtype="float64")
-    if strategy.name == "ema_cross":
-        entries, exits = _ema_cross_many(close, combos)
+            skipped.append((combo, "; ".join(f"{k} {v}" for k, v in e.errors.items())))
+    if skipped:
+        log.info(
+            "%s sweep: skipped %d invalid of %d parameter sets (first: %s: %s)",
+            chosen.name,
+            len(skipped),
+            len(skipped) + len(combos),
+            *skipped[0],
+        )
+    close = close_prices(candles)
+    if combos:
+        entries, exits = chosen.batch(close, combos)
     else:
-        entries = np.empty((n, len(combos)), dtype=bool)
-        exits = np.empty((n, len(combos)), dtype=bool)
-        for j, combo in enumerate(combos):
-            signals = strategy.signals(candles, **combo)
-            entries[:, j], exits[:, j] = signals.entries.to_numpy(), signals.exits.to_numpy()
-    return SweepSignals(entries, exits, combos, skipped)
-
-
-def _ema_cross_many(
-    close: np.ndarray, combos: list[dict[str, Any]]
-) -> tuple[np.ndarray, np.ndarray]:
-    periods = np.array(sorted({c[k] for c in combos for k in ("ema_fast", "ema_slow")}))
-    column = {int(p): i for i, p in enumerate(periods)}
-    emas = ind.ema_many(close, periods.astype(np.int64))
-    fast = np.array([column[c["ema_fast"]] for c in combos], dtype=np.int64)
-    slow = np.array([column[c["ema_slow"]] for c in combos], dtype=np.int64)
-    warm = np.array([c["ema_slow"] for c in combos], dtype=np.int64)
-    return _cross_pairs(emas, fast, slow, warm)
-
-
-@njit(cache=True, parallel=True)
-def _cross_pairs(
-    emas: np.ndarray, fast: np.ndarray, slow: np.ndarray, warm: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    n, k = emas.shape[0], fast.shape[0]
-    entries = np.zeros((n, k), dtype=np.bool_)
-    exits = np.zeros((n, k), dtype=np.bool_)
-    for j in prange(k):
-        f, s = emas[:, fast[j]], emas[:, slow[j]]
-        for i in range(max(1, warm[j]), n):
-            entries[i, j] = f[i] > s[i] and f[i - 1] <= s[i - 1]
-            exits[i, j] = f[i] < s[i] and f[i - 1] >= s[i - 1]
-    return entries, exits
+        entries = exits = np.zeros((0, close.shape[0]), dtype=bool)
+    return SweepSignals(chosen.name, candles.index, entries.T, exits.T, combos, skipped)
