@@ -127,12 +127,15 @@ def test_free_backtest_and_sweep(settings: Settings, shared_data: Path) -> None:
             "ema_fast=5:15:5",
             "-r",
             "ema_slow=10,20,30",
+            "--save",
+            "2",
             "--json",
         ],
     )
     assert swept.exit_code == 0, swept.output
     result = json.loads(swept.stdout)
     assert result["sets"] == 5  # ema_fast 5 and 10 by ema_slow 10, 20, 30, less 10/10
+    assert len(result["saved_ids"]) == 2
     returns = [row["total_return"] for row in result["best"]]
     assert returns == sorted(returns, reverse=True)
     wrong = runner.invoke(app, ["sweep", *MARKET, "--strategy", "ema_cross", "-r", "ema_fast"])

@@ -2,7 +2,7 @@
 
 from workbench.backtest.result import BacktestResult
 from workbench.backtest.runner import backtest_config, run_backtest, run_sweep, sweep_heatmap
-from workbench.backtest.store import compare_backtests, save_backtest
+from workbench.backtest.store import compare_backtests, save_backtest, save_best_of_sweep
 
 __all__ = [
     "BacktestResult",
@@ -11,5 +11,6 @@ __all__ = [
     "run_backtest",
     "run_sweep",
     "save_backtest",
+    "save_best_of_sweep",
     "sweep_heatmap",
 ]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from workbench.backtest.result import BacktestResult
 from workbench.db.models import Backtest, PositionType
+from workbench.rules import RuleParams
 
 
 def _jsonable(value: Any) -> Any:
@@ -61,6 +62,43 @@ def save_backtest(
     session.add(row)
     session.flush()
     return row
+
+
+def save_best_of_sweep(
+    *,
+    session: Session,
+    table: pd.DataFrame,
+    candles: pd.DataFrame,
+    strategy: str,
+    rules: RuleParams,
+    owner_id: int,
+    exchange: str,
+    symbol: str,
+    timeframe: str,
+    top: int = 3,
+) -> list[Backtest]:
+    """Re-run the ``top`` rows of a sweep table as full backtests and save them."""
+    from workbench.backtest.runner import run_backtest
+    from workbench.strategies import get_strategy
+
+    names = get_strategy(strategy).param_names
+    saved = []
+    for _, row in table.head(top).iterrows():
+        params = {name: int(row[name]) for name in names if name in row}
+        result = run_backtest(candles, strategy=strategy, params=params, rules=rules)
+        label = " ".join(f"{k}={v}" for k, v in params.items())
+        saved.append(
+            save_backtest(
+                session=session,
+                result=result,
+                owner_id=owner_id,
+                name=f"sweep best: {strategy} {label}",
+                exchange=exchange,
+                symbol=symbol,
+                timeframe=timeframe,
+            )
+        )
+    return saved
 
 
 def compare_backtests(*, session: Session, ids: list[int]) -> pd.DataFrame:

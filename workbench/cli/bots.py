@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from workbench.accounts import local_user
-from workbench.backtest import backtest_config, run_sweep, save_backtest
+from workbench.backtest import backtest_config, run_sweep, save_backtest, save_best_of_sweep
 from workbench.backtest.result import BacktestResult
 from workbench.bots import create_bot, delete_bot, get_bot, list_bots, update_bot
 from workbench.bots.configs import bot_fields
@@ -346,25 +346,42 @@ def sweep(
     fees: float = Fees,
     slippage: float = Slippage,
     top: int = typer.Option(10, "--top"),
+    save: int = typer.Option(0, "--save", help="Save the best N sets as backtests"),
     json_out: bool = JsonOption,
 ) -> None:
-    """Backtest every combination of parameter ranges; prints the best sets."""
+    """Backtest every combination of parameter ranges; prints (and saves) the best sets."""
     config = _config(bot, exchange, symbol, timeframe, strategy, fields)
     candles = _candles(config.exchange, config.symbol, config.timeframe, start, end)
     grid = dict(parse_range(r) for r in ranges)
+    rules = RuleParams.from_config(config, fee=fees, slippage=slippage)
     table = run_sweep(
-        candles,
-        strategy=config.strategy,
-        grid=grid,
-        rules=RuleParams.from_config(config, fee=fees, slippage=slippage),
-        progress=not json_out,
+        candles, strategy=config.strategy, grid=grid, rules=rules, progress=not json_out
     )
     best = table.head(top)
+    saved: list[int] = []
+    if save:
+        with db_session() as session:
+            owner = local_user(session=session)
+            rows = save_best_of_sweep(
+                session=session,
+                table=table,
+                candles=candles,
+                strategy=config.strategy,
+                rules=rules,
+                owner_id=owner.id,
+                exchange=config.exchange,
+                symbol=config.symbol,
+                timeframe=config.timeframe,
+                top=save,
+            )
+            saved = [row.id for row in rows]
     if json_out:
-        print_json({"sets": len(table), "best": best.to_dict(orient="records")})
+        print_json({"sets": len(table), "best": best.to_dict(orient="records"), "saved_ids": saved})
     else:
         typer.echo(f"{len(table)} parameter sets; best {len(best)}:")
         print_table(best.round(4).to_dict(orient="records"))
+        if saved:
+            typer.echo(f"saved as backtests {', '.join(map(str, saved))}")
 
 
 def register(root: typer.Typer) -> None:
