@@ -9,10 +9,12 @@ from numba import njit, prange
 from workbench.rules.engine import (
     ENTER,
     EXIT,
+    NONE,
     R_LIQUIDATION,
     S_ENTRY_FEE,
     S_LIQ_PRICE,
     S_MARGIN,
+    S_PENDING,
     S_PENDING_REASON,
     S_QTY,
     apply_entry,
@@ -33,6 +35,10 @@ N_FILL_COLS = 7
 def _step(state, params, t, open_time, open_, high, low, close, entries, exits, fills, n_fills):
     """One bar through the engine; appends fills when ``fills`` has rows (else only counts)."""
     begin_bar(state, params, open_time[t], open_[t])
+    if state[S_QTY] == 0.0 and state[S_PENDING] == NONE and not entries[t]:
+        # Flat, nothing to fill, no entry signal: the close cannot change anything (cash and
+        # the day's reference are what the last close already checked), so skip it.
+        return n_fills
     reason = state[S_PENDING_REASON]
     side, price, qty, fee = fill_pending(state, params, open_[t])
     pnl = 0.0
