@@ -1,0 +1,407 @@
+"""The bot config form: every field of a bot, grouped, validated by the CLI's schema.
+
+>>> form = BotForm()                     # in a notebook cell; ``form`` displays itself
+>>> form.controls["ema_fast"].value = 9  # what a test (or a person) does
+>>> form.save.click()
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from typing import Any
+
+import ccxt
+import ipywidgets as w
+from sqlalchemy import Engine
+
+from workbench.accounts import list_api_keys, local_user
+from workbench.bots.configs import (
+    bot_fields,
+    create_bot,
+    delete_bot,
+    get_bot,
+    list_bots,
+    trade_count,
+    update_bot,
+)
+from workbench.cache import get_cache
+from workbench.db import session_scope
+from workbench.db.models.bots import PositionType
+from workbench.errors import ValidationError, WorkbenchError
+from workbench.market.cached import cached_symbols
+from workbench.market.candles import summary
+from workbench.market.ccxt_adapter import CcxtExchange
+from workbench.market.sample import SYNTHETIC_EXCHANGE
+from workbench.schemas import BotConfigCreate, validate
+from workbench.strategies import STRATEGIES, get_strategy
+from workbench.widgets.common import Message, engine_or_default
+from workbench.widgets.fields import control_for, field_specs, observe_value, to_schema
+
+SymbolSource = Callable[[str, str], list[str]]
+
+GROUPS: dict[str, tuple[str, ...]] = {
+    "General": (
+        "name",
+        "exchange",
+        "symbol",
+        "timeframe",
+        "is_active",
+        "dry_run",
+        "api_key_id",
+        "check_interval_seconds",
+    ),
+    "Strategy": (
+        "strategy",
+        "ema_fast",
+        "ema_slow",
+        "ema_period",
+        "rsi_period",
+        "rsi_oversold",
+        "rsi_overbought",
+        "custom_ema_fast",
+        "custom_ema_slow",
+        "custom_ema_period",
+        "custom_rsi_period",
+        "custom_rsi_oversold",
+        "custom_rsi_overbought",
+    ),
+    "Risk and daily rules": (
+        "stop_loss_perc",
+        "take_profit_perc",
+        "trailing_stop_active",
+        "trailing_stop_perc",
+        "daily_target_perc",
+        "max_daily_loss_perc",
+        "max_daily_trades",
+    ),
+    "Sizing": ("initial_capital", "position_size_perc", "position_size_fixed"),
+    "Futures": ("position_type", "leverage", "transfer_amount", "auto_transfer_funds"),
+}
+TIMEFRAMES = ["1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "12h", "1d", "1w"]
+NEW_BOT = "(new bot)"
+
+
+def label(name: str) -> str:
+    return name.replace("_perc", " %").replace("_", " ")
+
+
+def stored_symbols(engine: Engine, exchange: str) -> list[str]:
+    """Symbols with candles stored for ``exchange``."""
+    return sorted({s["symbol"] for s in summary(engine=engine) if s["exchange"] == exchange})
+
+
+def exchange_symbols(exchange: str, market_type: str) -> list[str]:
+    """The exchange's symbol list through the cache (TTL, last good value when it fails)."""
+    if exchange not in ccxt.exchanges:
+        return []
+    kind = "futures" if market_type == PositionType.FUTURES else "spot"
+    return cached_symbols(get_cache(), CcxtExchange(exchange), kind).value
+
+
+class BotForm(w.VBox):
+    """Create, load, edit, clone, (de)activate and delete bot configurations.
+
+    ``symbols(exchange, position_type)`` lists the symbols offered for an exchange; by
+    default the stored ones plus the exchange's cached list (for real exchanges).
+    """
+
+    def __init__(self, engine: Engine | None = None, *, symbols: SymbolSource | None = None):
+        self.engine = engine_or_default(engine)
+        self.symbols = symbols or exchange_symbols
+        self.bot_id: int | None = None
+        self._shown: dict[str, str] = {}
+        self._loading = False
+        self.specs = field_specs(BotConfigCreate)
+        self.controls: dict[str, Any] = {n: self._control(n) for n in self.specs}
+        self.errors = {n: w.HTML(layout=w.Layout(margin="0 0 0 8px")) for n in self.specs}
+        self.symbol_note = w.HTML()
+        self.strategy_note = w.HTML()
+        self.message = Message()
+        self.rows: dict[str, w.HBox] = {}
+
+        self.picker = w.Dropdown(description="bot", style={"description_width": "initial"})
+        self.save = w.Button(description="Save", button_style="primary", icon="save")
+        self.clone = w.Button(description="Clone", icon="copy")
+        self.activate = w.Button(description="Activate", icon="play")
+        self.delete = w.Button(description="Delete", button_style="danger", icon="trash")
+        self.confirm_delete = w.Checkbox(
+            description="delete even with trades (the trades are kept)", indent=False
+        )
+        self.picker.observe(self._picked, "value")
+        self.save.on_click(lambda _: self.save_bot())
+        self.clone.on_click(lambda _: self.clone_bot())
+        self.activate.on_click(lambda _: self.toggle_active())
+        self.delete.on_click(lambda _: self.delete_bot())
+        for control in self.controls.values():
+            observe_value(control, self._changed)
+        for name in ("exchange", "position_type"):
+            self.controls[name].observe(self._market_changed, "value")
+        self.controls["strategy"].observe(lambda _: self._show_strategy(), "value")
+
+        sections = w.Accordion(children=[self._group(names) for names in GROUPS.values()])
+        for i, title in enumerate(GROUPS):
+            sections.set_title(i, title)
+        sections.selected_index = 0
+        actions = w.HBox([self.save, self.clone, self.activate, self.delete, self.confirm_delete])
+        super().__init__([self.picker, sections, actions, self.message])
+        self._refresh_picker()
+        self.new_bot()
+
+    # -- building -------------------------------------------------------------------------
+
+    def _control(self, name: str) -> Any:
+        style = {"description_width": "initial"}
+        if name == "exchange":
+            return w.Combobox(
+                description="exchange",
+                options=[SYNTHETIC_EXCHANGE, *ccxt.exchanges],
+                ensure_option=False,
+                style=style,
+            )
+        if name == "symbol":
+            return w.Combobox(description="symbol", placeholder="BTC/USDT", style=style)
+        if name == "timeframe":
+            return w.Combobox(description="timeframe", options=TIMEFRAMES, style=style)
+        if name == "strategy":
+            options = [(f"{s.name}: {s.description}", s.name) for s in STRATEGIES.values()]
+            return w.Dropdown(description="strategy", options=options, style=style)
+        if name == "api_key_id":
+            return w.Dropdown(description="API key", options=[("none", None)], style=style)
+        return control_for(self.specs[name], label(name))
+
+    def _group(self, names: tuple[str, ...]) -> w.VBox:
+        rows: list[w.Widget] = []
+        for name in names:
+            self.rows[name] = w.HBox([self.controls[name], self.errors[name]])
+            rows.append(self.rows[name])
+            if name == "symbol":
+                rows.append(self.symbol_note)
+            if name == "strategy":
+                rows.append(self.strategy_note)
+        return w.VBox(rows)
+
+    # -- values ---------------------------------------------------------------------------
+
+    def values(self) -> dict[str, Any]:
+        """The form's fields as the schema takes them."""
+        return {n: to_schema(spec, self.controls[n].value) for n, spec in self.specs.items()}
+
+    def set_values(self, values: dict[str, Any]) -> None:
+        self._loading = True
+        try:
+            for name, value in values.items():
+                control = self.controls[name]
+                if isinstance(control, w.Checkbox):
+                    control.value = bool(value)
+                elif isinstance(control, w.BoundedFloatText):
+                    control.value = float(value)
+                elif name == "api_key_id":
+                    self._refresh_keys()
+                    control.value = value
+                else:
+                    control.value = value
+        finally:
+            self._loading = False
+        self._show_strategy()
+
+    def field_errors(self) -> dict[str, str]:
+        """The errors shown beside the fields now."""
+        return dict(self._shown)
+
+    def check(self) -> dict[str, str]:
+        """Validate the form with the schema and show each error beside its field."""
+        try:
+            validate(BotConfigCreate, self.values())
+            errors: dict[str, str] = {}
+        except ValidationError as e:
+            errors = e.errors
+        self._show_errors(errors)
+        return errors
+
+    def _show_errors(self, errors: dict[str, str]) -> None:
+        self._shown = {n: m for n, m in errors.items() if n in self.errors}
+        for name, box in self.errors.items():
+            text = html.escape(errors.get(name, ""))
+            box.value = f"<span style='color:#cf222e'>{text}</span>" if text else ""
+
+    def _changed(self, _change: dict[str, Any]) -> None:
+        if not self._loading:
+            self.check()
+
+    # -- actions --------------------------------------------------------------------------
+
+    def new_bot(self) -> None:
+        """Empty the form for a new bot (the schema's defaults, the first stored market)."""
+        self.bot_id = None
+        defaults = {n: s.default for n, s in self.specs.items()}
+        stored = summary(engine=self.engine)
+        market = stored[0] if stored else {"exchange": SYNTHETIC_EXCHANGE, "symbol": ""}
+        defaults |= {
+            "name": "",
+            "exchange": market["exchange"],
+            "symbol": market["symbol"],
+            "position_size_perc": 100,
+        }
+        self.set_values(defaults)
+        self._refresh_symbols()
+        self._show_errors({})
+        self._loading = True
+        self.picker.value = None
+        self._loading = False
+        self._show_buttons()
+
+    def load(self, bot_id: int) -> None:
+        """Show the stored bot ``bot_id``."""
+        with session_scope(self.engine) as session:
+            fields = bot_fields(get_bot(session=session, bot_id=bot_id))
+        self.bot_id = bot_id
+        self.set_values(fields)
+        self._refresh_symbols()
+        self.check()
+        self._loading = True
+        self.picker.value = bot_id
+        self._loading = False
+        self.confirm_delete.value = False
+        self._show_buttons()
+        self.message.clear()
+
+    def save_bot(self) -> int | None:
+        """Create the bot, or update the loaded one; field errors are shown, nothing saved."""
+        values = self.values()
+        try:
+            with session_scope(self.engine) as session:
+                if self.bot_id is None:
+                    owner = local_user(session=session).id
+                    bot = create_bot(session=session, owner_id=owner, **values)
+                else:
+                    bot = update_bot(session=session, bot_id=self.bot_id, **values)
+                bot_id, name, created = bot.id, bot.name, self.bot_id is None
+        except WorkbenchError as e:
+            self._show_errors(getattr(e, "errors", {}))
+            self.message.error(e)
+            return None
+        self._refresh_picker()
+        self.load(bot_id)
+        self.message.ok(f"{'created' if created else 'saved'} bot {bot_id} ({name})")
+        return bot_id
+
+    def clone_bot(self) -> None:
+        """Start a new bot from the loaded one (saved when you click Save)."""
+        if self.bot_id is None:
+            self.message.error("load a bot to clone first")
+            return
+        source = self.bot_id
+        name = f"{self.controls['name'].value} (copy)"
+        self.bot_id = None
+        self._loading = True
+        self.picker.value = None
+        self.controls["name"].value = name
+        self.controls["is_active"].value = False
+        self._loading = False
+        self._show_buttons()
+        self.message.ok(f"copy of bot {source}: change what you like, then Save")
+
+    def toggle_active(self) -> None:
+        """Activate or deactivate the loaded bot at once."""
+        if self.bot_id is None:
+            self.message.error("save the bot before activating it")
+            return
+        active = not self.controls["is_active"].value
+        try:
+            with session_scope(self.engine) as session:
+                update_bot(session=session, bot_id=self.bot_id, is_active=active)
+        except WorkbenchError as e:
+            self.message.error(e)
+            return
+        self.load(self.bot_id)
+        self.message.ok(f"bot {self.bot_id} {'activated' if active else 'deactivated'}")
+
+    def delete_bot(self) -> None:
+        """Delete the loaded bot; with trades only when confirmed (the trades are kept)."""
+        if self.bot_id is None:
+            self.message.error("load a bot to delete first")
+            return
+        bot_id = self.bot_id
+        try:
+            with session_scope(self.engine) as session:
+                trades = trade_count(session=session, bot_id=bot_id)
+                if trades and not self.confirm_delete.value:
+                    self.message.error(
+                        f"bot {bot_id} has {trades} trades; tick 'delete even with trades' "
+                        "and click Delete again (the trades are kept, detached from the bot)"
+                    )
+                    return
+                kept = delete_bot(session=session, bot_id=bot_id, force=bool(trades))
+        except WorkbenchError as e:
+            self.message.error(e)
+            return
+        self._refresh_picker()
+        self.new_bot()
+        note = f"; its {kept} trades are kept" if kept else ""
+        self.message.ok(f"deleted bot {bot_id}{note}")
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _picked(self, change: dict[str, Any]) -> None:
+        if self._loading:
+            return
+        if change["new"] is None:
+            self.new_bot()
+        else:
+            self.load(change["new"])
+
+    def _market_changed(self, _change: dict[str, Any]) -> None:
+        if not self._loading:
+            self._refresh_symbols()
+
+    def _refresh_picker(self) -> None:
+        with session_scope(self.engine) as session:
+            bots = [(f"{b.id}: {b.name}", b.id) for b in list_bots(session=session)]
+        self._loading = True
+        self.picker.options = [(NEW_BOT, None), *bots]
+        self._loading = False
+        self._refresh_keys()
+
+    def _refresh_keys(self) -> None:
+        with session_scope(self.engine) as session:
+            keys = [
+                (f"{k.label} ({k.exchange}, {k.key_masked})", k.id)
+                for k in list_api_keys(session=session)
+            ]
+        self.controls["api_key_id"].options = [("none", None), *keys]
+
+    def _refresh_symbols(self) -> None:
+        exchange = self.controls["exchange"].value
+        stored = stored_symbols(self.engine, exchange)
+        try:
+            listed = self.symbols(exchange, self.controls["position_type"].value)
+            self.symbol_note.value = ""
+        except WorkbenchError as e:
+            listed = []
+            self.symbol_note.value = (
+                f"<small>symbol list of {exchange} unavailable ({e}); showing stored "
+                "symbols; you can type any symbol</small>"
+            )
+        self.controls["symbol"].options = sorted(set(stored) | set(listed))
+
+    def _show_strategy(self) -> None:
+        try:
+            strategy = get_strategy(self.controls["strategy"].value)
+        except WorkbenchError:
+            return
+        used = set(strategy.param_names)
+        for name in GROUPS["Strategy"][1:]:
+            visible = name.removeprefix("custom_") in used
+            self.rows[name].layout.display = None if visible else "none"
+        self.strategy_note.value = (
+            f"<small>enter when {strategy.entry_rule}; exit when {strategy.exit_rule}</small>"
+        )
+
+    def _show_buttons(self) -> None:
+        loaded = self.bot_id is not None
+        for button in (self.clone, self.activate, self.delete):
+            button.disabled = not loaded
+        active = bool(self.controls["is_active"].value)
+        self.activate.description = "Deactivate" if active else "Activate"
+        self.activate.icon = "pause" if active else "play"
