@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from workbench.cache import Cache, get_cache
 from workbench.db.engine import session_scope
-from workbench.db.models import BotConfig, BotState, Side, Trade
+from workbench.db.models import BotConfig, BotEvent, BotState, Side, Trade
 from workbench.errors import NotFoundError, WorkbenchError
 from workbench.market.candles import frame_from_ohlcv
 from workbench.market.exchange import Exchange, Order
@@ -215,11 +215,23 @@ def _decision(side: str) -> str:
 def _closed_candles(exchange: Exchange, bot: BotConfig, history: int | None) -> pd.DataFrame:
     step = timeframe_ms(bot.timeframe)
     now_ms = int(datetime.now(UTC).timestamp() * 1000)
-    rows = [r for r in exchange.fetch_ohlcv(bot.symbol, bot.timeframe, None, history)
-            if r[0] + step <= now_ms]  # a live exchange also sends the bar still open
+    rows = [
+        r
+        for r in exchange.fetch_ohlcv(bot.symbol, bot.timeframe, None, history)
+        if r[0] + step <= now_ms
+    ]  # a live exchange also sends the bar still open
     if not rows:
         raise NotFoundError(f"no closed {bot.symbol} {bot.timeframe} candles yet")
     return frame_from_ohlcv(rows)
+
+
+RISK_HOLDS = {
+    "halted for the day: max daily loss reached": "daily_loss",
+    "daily target reached: no new trades today": "daily_target",
+    "max trades per day reached": "max_daily_trades",
+    "liquidated": "liquidation",
+}
+RISK_EXITS = {"stop_loss", "take_profit", "trailing_stop", "daily_loss", "liquidation"}
 
 
 def _hold_reason(state: np.ndarray, params: np.ndarray) -> str:
@@ -230,6 +242,29 @@ def _hold_reason(state: np.ndarray, params: np.ndarray) -> str:
     if state[e.S_DAY_TRADES] >= params[e.P_MAX_DAILY_TRADES]:
         return "max trades per day reached"
     return "in position, no exit signal" if state[e.S_QTY] > 0 else "no entry signal"
+
+
+def _record_event(session: Session, bot_id: int, data: dict[str, Any], result: TickResult) -> None:
+    """Log orders, and a risk rule the first tick it holds the bot back (not every tick)."""
+    if result.bar_time is None or result.decision == "wait":
+        return
+    if result.decision in ("enter", "exit"):
+        rule = result.reason if result.reason in RISK_EXITS else None
+    else:
+        rule = RISK_HOLDS.get(result.reason)
+        if rule is None or data.get("last_risk") == rule:
+            data["last_risk"] = rule
+            return
+    data["last_risk"] = rule
+    session.add(
+        BotEvent(
+            bot_id=bot_id,
+            bar_time=result.bar_time,
+            decision=result.decision,
+            reason=result.reason[:200],
+            risk_rule=rule,
+        )
+    )
 
 
 def _place(exchange: Exchange, bot: BotConfig, intent: dict[str, Any]) -> Order:
@@ -328,10 +363,12 @@ def _commit(
     result: TickResult | None,
 ) -> TickResult:
     """Store the bot's state (and the outcome) in one commit; returns ``result``."""
+    data = dict(data)
+    if result is not None:
+        _record_event(session, state.bot_id, data, result)
+        state.status_message = result.summary()[:2000]
     state.state_data = {**data, "engine": engine_state.tolist()}
     state.last_execution = datetime.now(UTC)
     state.is_running = True
-    if result is not None:
-        state.status_message = result.summary()[:2000]
     session.commit()
     return result  # type: ignore[return-value]

@@ -2,7 +2,7 @@
 
 from workbench.db.models.accounts import ApiKey, User
 from workbench.db.models.backtests import Backtest
-from workbench.db.models.bots import BotConfig, BotState, PositionType
+from workbench.db.models.bots import BotConfig, BotEvent, BotState, PositionType
 from workbench.db.models.jobs import JobRun, JobSchedule, MissedRuns, RunStatus
 from workbench.db.models.market import Candle, CandleSeries
 from workbench.db.models.paper import PaperAccount, PaperBalance, PaperOrder, PaperPosition
@@ -12,6 +12,7 @@ __all__ = [
     "ApiKey",
     "Backtest",
     "BotConfig",
+    "BotEvent",
     "BotState",
     "Candle",
     "CandleSeries",

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from workbench.db.base import Base, Timestamps, str_enum
@@ -128,3 +128,20 @@ class BotState(Timestamps, Base):
     last_execution: Mapped[datetime | None]
     status_message: Mapped[str | None] = mapped_column(String(2000))
     state_data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class BotEvent(Base):
+    """What a tick decided and why: every order, and each risk rule that changed course
+    (stops, daily loss halt, daily target, trade limit, liquidation). Written in the tick's
+    own commit, so an event exists exactly when its decision does."""
+
+    __tablename__ = "bot_events"
+    __table_args__ = (Index("ix_bot_events_bot_time", "bot_id", "bar_time"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bot_id: Mapped[int] = mapped_column(ForeignKey("bot_configs.id", ondelete="CASCADE"))
+    bar_time: Mapped[datetime]
+    decision: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(200))
+    risk_rule: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
