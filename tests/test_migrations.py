@@ -232,3 +232,23 @@ def test_alembic_command_line_from_repo_root(empty_db_url: str, tmp_path: Path) 
     )
     assert result.returncode == 0, result.stderr
     assert migrate.current(empty_db_url) == migrate.head()
+
+
+def test_bot_ids_are_never_reused(empty_db_url: str) -> None:
+    """A new bot must not inherit a deleted bot's id (its client order ids, paper account)."""
+    from workbench.accounts import local_user
+    from workbench.bots import create_bot, delete_bot
+    from workbench.db import session_scope
+
+    migrate.upgrade(empty_db_url)
+    engine = make_engine(empty_db_url)
+    market = {"exchange": "synthetic", "symbol": "BTC/USDT", "timeframe": "5m"}
+    with session_scope(engine) as session:
+        owner = local_user(session=session).id
+        first = create_bot(session=session, owner_id=owner, name="a", **market).id
+    with session_scope(engine) as session:
+        delete_bot(session=session, bot_id=first)
+    with session_scope(engine) as session:
+        second = create_bot(session=session, owner_id=owner, name="b", **market).id
+    engine.dispose()
+    assert second > first

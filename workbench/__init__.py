@@ -3,6 +3,9 @@
 The notebook-facing API is re-exported here as it grows (``import workbench as wb``).
 """
 
+import sys
+import types
+
 from workbench.errors import (
     ConfigError,
     ConflictError,
@@ -17,7 +20,65 @@ from workbench.settings import Settings, get_settings
 
 __version__ = "0.1.0"
 
+# The notebook API (workbench.api), loaded on first use so the CLI starts fast.
+API = (
+    "backtest",
+    "backtest_explorer",
+    "backtests",
+    "bot_form",
+    "bots",
+    "candles",
+    "compare",
+    "create_bot",
+    "daily_report",
+    "events",
+    "heatmap",
+    "init",
+    "job_bot",
+    "job_dashboard",
+    "markets",
+    "plot_candles",
+    "run",
+    "runs",
+    "sample_trades",
+    "save",
+    "signals",
+    "sweep",
+    "tick",
+    "tick_figure",
+    "trade_browser",
+    "trades",
+)
+
+
+class _Package(types.ModuleType):
+    """``wb.bots()`` and ``wb.backtest()`` share their names with subpackages; importing a
+    subpackage would rebind the name to it, so that one binding is skipped (the subpackage
+    stays importable: ``from workbench.bots import ...``)."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in API and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
+def __getattr__(name: str) -> object:
+    if name in API:
+        from workbench import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'workbench' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *API])
+
+
 __all__ = [
+    *API,
     "ConfigError",
     "ConflictError",
     "NotFoundError",

@@ -1,21 +1,34 @@
 """The main job, ``workbench demo``: the whole workbench on the embedded defaults, offline.
 
 Initialises the home, makes a synthetic market, creates demo bots, backtests and saves them,
-runs a sweep, replays a bot tick by tick on the paper exchange, and reads it all back.
-Every step says what it did and where to look.
+runs a sweep, replays a bot tick by tick on the paper exchange, runs the live-bot job notebook
+(papermill) for a run of replayed ticks and then the daily report notebook, and reads it all
+back. Every step says what it did and where to look.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
 from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+from tqdm.auto import tqdm
 
 from workbench.accounts import local_user
 from workbench.backtest import backtest_config, run_sweep, save_backtest
-from workbench.bots import create_bot, list_bots
+from workbench.bots import create_bot, delete_bot, list_bots
+from workbench.bots.configs import bot_fields
 from workbench.bots.replay import replay_bot
 from workbench.db import default_engine, migrate, session_scope
+from workbench.db.models import BotEvent
 from workbench.db.stats import table_stats
+from workbench.errors import OperationalError
+from workbench.jobs import RunStatus, run_notebook
 from workbench.market.candles import read_candles, summary, upsert_candles
 from workbench.market.sample import SYNTHETIC_EXCHANGE, sample_candles
 from workbench.rules import RuleParams
@@ -122,14 +135,90 @@ def run_demo(
         f"{len(replay.trades)} trades, final balance {replay.final_balance:.2f} USDT"
     )
 
+    jobs = run_job_notebooks(engine, candles, replay.trades, say=say, progress=progress)
+
     stored = summary(engine=engine)
     rows = table_stats(settings.database_url)
     say("rows: " + ", ".join(f"{s['table']}={s['rows']}" for s in rows if s["rows"]))
-    say(f"home: {settings.home}  (open JupyterLab with `workbench lab`)")
+    say(f"home: {settings.home}")
+    say("open JupyterLab on the notebooks with `workbench lab` (start with 00_start_here)")
     return {
+        "jobs": jobs,
         "bots": bot_ids,
         "backtests": backtests,
         "sweep_sets": len(table),
         "replay_trades": len(replay.trades),
         "candles": stored,
     }
+
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+JOB_BOT = "demo-live-job"
+MAX_JOB_TICKS = 8
+
+
+def job_moments(candles: pd.DataFrame, trades: pd.DataFrame) -> list[datetime]:
+    """Replay moments around the shortest recent round trip of ``trades`` (a bar before the
+    entry to the exit), so the live-bot job both enters and exits in a few ticks."""
+    step = candles.index[1] - candles.index[0]
+    closed = trades.dropna(subset=["exit_time"])
+    if closed.empty:
+        first, count = trades["entry_time"].iloc[-1] - step, 3
+    else:
+        bars = (closed["exit_time"] - closed["entry_time"]) // step
+        chosen = closed[bars == bars.min()].iloc[-1]
+        first, count = chosen["entry_time"] - step, min(MAX_JOB_TICKS, int(bars.min()) + 2)
+    return [(first + i * step).to_pydatetime() for i in range(count)]
+
+
+def run_job_notebooks(
+    engine: Engine,
+    candles: pd.DataFrame,
+    replayed: pd.DataFrame,
+    *,
+    say: Callable[[str], None],
+    progress: bool,
+) -> dict[str, Any]:
+    """Tick a fresh copy of the demo EMA bot through the live-bot notebook at replayed
+    moments (paper exchange, stored candles), then run the daily report notebook."""
+    with session_scope(engine) as session:
+        owner = local_user(session=session)
+        template = next(b for b in list_bots(session=session) if b.name == "demo-ema-cross")
+        for old in list_bots(session=session):
+            if old.name == JOB_BOT:  # a fresh paper account each demo; old trades are kept
+                delete_bot(session=session, bot_id=old.id, force=True)
+        session.flush()
+        fields = {**bot_fields(template), "name": JOB_BOT, "is_active": True}
+        bot_id = create_bot(session=session, owner_id=owner.id, **fields).id
+    runs = []
+    for moment in tqdm(job_moments(candles, replayed), desc="live-bot job", disable=not progress):
+        parameters = {"bot_id": bot_id, "dry_run": True, "as_of": moment.isoformat()}
+        run = run_notebook(NOTEBOOKS / "jobs" / "live_bot.ipynb", parameters, timeout=600)
+        runs.append(run)
+        if run.status != RunStatus.SUCCEEDED:
+            raise OperationalError(f"live-bot job run {run.id} {run.status}: {run.error}")
+    with session_scope(engine) as session:
+        decisions = [(e.bar_time, e.decision, e.reason) for e in bot_events(session, bot_id)]
+    say(f"live-bot job: {len(runs)} runs of notebooks/jobs/live_bot.ipynb on the paper exchange")
+    for bar, decision, reason in decisions:
+        say(f"  {bar:%Y-%m-%d %H:%M} {decision}: {reason}")
+    say(f"  last output: {runs[-1].html_path}")
+    day = runs[-1].parameters["as_of"][:10]
+    report = run_notebook(
+        NOTEBOOKS / "jobs" / "daily_report.ipynb", {"date": day, "bots": [bot_id]}, timeout=600
+    )
+    if report.status != RunStatus.SUCCEEDED:
+        raise OperationalError(f"daily report run {report.id} {report.status}: {report.error}")
+    say(f"daily report of {day}: {report.html_path}")
+    return {
+        "bot_id": bot_id,
+        "live_bot_runs": [r.id for r in runs],
+        "decisions": [d for _, d, _ in decisions],
+        "report_run": report.id,
+        "outputs": [r.html_path for r in [*runs, report]],
+    }
+
+
+def bot_events(session: Session, bot_id: int) -> list[BotEvent]:
+    query = sa.select(BotEvent).where(BotEvent.bot_id == bot_id).order_by(BotEvent.id)
+    return list(session.scalars(query))

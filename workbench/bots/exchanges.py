@@ -9,8 +9,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from workbench.accounts import credentials
+from workbench.bots.configs import get_bot
+from workbench.bots.runner import TickResult, run_tick
+from workbench.db import session_scope
 from workbench.db.models import BotConfig
-from workbench.errors import ConfigError
+from workbench.errors import ConfigError, ValidationError
 from workbench.market.candles import read_candles
 from workbench.market.ccxt_adapter import CcxtExchange
 from workbench.market.exchange import Exchange
@@ -20,13 +23,17 @@ from workbench.market.sample import SYNTHETIC_EXCHANGE
 from workbench.market.timeframes import timeframe_ms
 
 
-def offline_prices(engine: Engine, bot: BotConfig) -> ReplayPrices:
-    """Stored candles with the clock just after the newest stored bar (offline dry runs)."""
-    candles = read_candles(
-        engine=engine, exchange=bot.exchange, symbol=bot.symbol, timeframe=bot.timeframe
-    )
-    last_ms = int(candles.index[-1].value // 1_000_000) if len(candles) else 0
-    start = datetime.fromtimestamp((last_ms + timeframe_ms(bot.timeframe)) / 1000, tz=UTC)
+def offline_prices(engine: Engine, bot: BotConfig, as_of: datetime | None = None) -> ReplayPrices:
+    """Stored candles with the clock at ``as_of`` (a replayed moment), or just after the
+    newest stored bar (offline dry runs)."""
+    if as_of is not None:
+        start = as_of
+    else:
+        candles = read_candles(
+            engine=engine, exchange=bot.exchange, symbol=bot.symbol, timeframe=bot.timeframe
+        )
+        last_ms = int(candles.index[-1].value // 1_000_000) if len(candles) else 0
+        start = datetime.fromtimestamp((last_ms + timeframe_ms(bot.timeframe)) / 1000, tz=UTC)
     return ReplayPrices(
         engine=engine,
         exchange=bot.exchange,
@@ -36,25 +43,33 @@ def offline_prices(engine: Engine, bot: BotConfig) -> ReplayPrices:
     )
 
 
-def exchange_for_bot(*, session: Session, engine: Engine, bot: BotConfig) -> Exchange:
-    """Paper trading for a dry-run bot (live public prices, or stored ones for the synthetic
-    market); the real exchange with the bot's decrypted API key for a live bot."""
-    if bot.dry_run:
+def exchange_for_bot(
+    *,
+    session: Session,
+    engine: Engine,
+    bot: BotConfig,
+    paper: bool = False,
+    as_of: datetime | None = None,
+) -> Exchange:
+    """Paper trading for a dry-run bot, or any bot when ``paper`` (live public prices, or
+    stored ones for the synthetic market, at ``as_of`` when given); the real exchange with
+    the bot's decrypted API key for a live bot."""
+    if bot.dry_run or paper:
         prices: PriceSource = (
-            offline_prices(engine, bot)
+            offline_prices(engine, bot, as_of)
             if bot.exchange == SYNTHETIC_EXCHANGE
             else LivePrices(CcxtExchange(bot.exchange))
         )
         quote = bot.symbol.split("/")[1].split(":")[0]
-        paper = PaperExchange(
+        book = PaperExchange(
             engine=engine,
             prices=prices,
             account=f"bot-{bot.id}",
             initial_balances={quote: Decimal(bot.initial_capital)},
         )
         if ":" in bot.symbol:
-            paper.set_leverage(bot.symbol, bot.leverage)
-        return paper
+            book.set_leverage(bot.symbol, bot.leverage)
+        return book
     if bot.api_key_id is None:
         raise ConfigError(
             f"bot {bot.id} trades live but has no API key; add one with "
@@ -63,3 +78,21 @@ def exchange_for_bot(*, session: Session, engine: Engine, bot: BotConfig) -> Exc
     return CcxtExchange(
         bot.exchange, credentials=credentials(session=session, api_key_id=bot.api_key_id)
     )
+
+
+def tick_bot(
+    bot_id: int, *, engine: Engine, dry_run: bool = True, as_of: datetime | None = None
+) -> TickResult:
+    """One tick as the live-bot job runs it. ``dry_run`` trades on paper even for a live
+    bot; ``as_of`` replays the tick at a past moment (stored-candle markets only)."""
+    with session_scope(engine) as session:
+        bot = get_bot(session=session, bot_id=bot_id)
+        if as_of is not None and bot.exchange != SYNTHETIC_EXCHANGE:
+            raise ValidationError(
+                {"as_of": "replaying a past moment needs stored candles (the synthetic market)"},
+                entity="tick",
+            )
+        exchange = exchange_for_bot(
+            session=session, engine=engine, bot=bot, paper=dry_run, as_of=as_of
+        )
+    return run_tick(bot_id, engine=engine, exchange=exchange)

@@ -147,7 +147,7 @@ def _tick(
             if order is None and intent["bar"] == last_ms:
                 order = _place(exchange, bot, intent)  # never sent: send it now, same id
             if order is not None and order.status == "closed":
-                _apply_fill(session, bot, engine_state, params, intent, order)
+                _apply_fill(session, bot, exchange.id, engine_state, params, intent, order)
                 result = TickResult(
                     bot_id, _decision(intent["side"]), intent["reason"], bar_time, order
                 )
@@ -174,7 +174,7 @@ def _tick(
             bool(signals.exits.iloc[-1]),
         )
         if closed == e.R_LIQUIDATION:
-            _record_liquidation(session, bot, held, last_ms)
+            _record_liquidation(session, bot, exchange.id, held, last_ms)
         pending = engine_state[e.S_PENDING]
         reason = e.REASONS[int(engine_state[e.S_PENDING_REASON])]
         engine_state[e.S_PENDING] = e.NONE
@@ -203,7 +203,7 @@ def _tick(
         _commit(session, state, {**data, "intent": intent}, engine_state, None)
 
         order = _place(exchange, bot, intent)
-        _apply_fill(session, bot, engine_state, params, intent, order)
+        _apply_fill(session, bot, exchange.id, engine_state, params, intent, order)
         result = TickResult(bot_id, _decision(side), reason, bar_time, order, indicators)
         return _commit(session, state, data, engine_state, result)
 
@@ -288,6 +288,7 @@ def _place(exchange: Exchange, bot: BotConfig, intent: dict[str, Any]) -> Order:
 def _apply_fill(
     session: Session,
     bot: BotConfig,
+    venue: str,
     state: np.ndarray,
     params: np.ndarray,
     intent: dict[str, Any],
@@ -305,7 +306,7 @@ def _apply_fill(
         pnl = e.apply_exit(state, params, price, fee)
     exists = session.scalar(
         sa.select(Trade.id).where(
-            Trade.exchange == _exchange_name(bot), Trade.client_order_id == order.client_order_id
+            Trade.exchange == venue, Trade.client_order_id == order.client_order_id
         )
     )
     if exists is None:
@@ -313,7 +314,7 @@ def _apply_fill(
             Trade(
                 bot_id=bot.id,
                 owner_id=bot.owner_id,
-                exchange=_exchange_name(bot),
+                exchange=venue,
                 exchange_order_id=order.id,
                 client_order_id=order.client_order_id,
                 symbol=bot.symbol,
@@ -332,12 +333,14 @@ def _apply_fill(
         session.flush()
 
 
-def _record_liquidation(session: Session, bot: BotConfig, quantity: float, bar_ms: int) -> None:
+def _record_liquidation(
+    session: Session, bot: BotConfig, venue: str, quantity: float, bar_ms: int
+) -> None:
     session.add(
         Trade(
             bot_id=bot.id,
             owner_id=bot.owner_id,
-            exchange=_exchange_name(bot),
+            exchange=venue,
             exchange_order_id=f"liquidation-{bot.id}-{bar_ms}",
             client_order_id=f"liquidation-{bot.id}-{bar_ms}",
             symbol=bot.symbol,
@@ -349,10 +352,6 @@ def _record_liquidation(session: Session, bot: BotConfig, quantity: float, bar_m
             executed_at=datetime.fromtimestamp(bar_ms / 1000, tz=UTC),
         )
     )
-
-
-def _exchange_name(bot: BotConfig) -> str:
-    return "paper" if bot.dry_run else bot.exchange
 
 
 def _commit(

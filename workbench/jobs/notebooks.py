@@ -123,12 +123,46 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+PLOTLY_JS = "plotly.min.js"  # one copy beside the run folders, shared by every HTML page
+
+
 def export_html(nb: NotebookNode, path: Path) -> Path:
-    """Write ``nb`` as a standalone HTML page (nbconvert's HTMLExporter)."""
+    """Write ``nb`` as a standalone HTML page (nbconvert's HTMLExporter). Plotly figures
+    become interactive charts that load plotly.js from the runs folder (works offline)."""
     from nbconvert import HTMLExporter
 
-    body, _resources = HTMLExporter().from_notebook_node(nb)
+    body, _resources = HTMLExporter().from_notebook_node(_with_plotly_html(nb, path))
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(body, encoding="utf-8")
     os.replace(tmp, path)
     return path
+
+
+def _with_plotly_html(nb: NotebookNode, path: Path) -> NotebookNode:
+    """A copy of ``nb`` where each plotly output also carries an HTML rendering."""
+    import plotly.io as pio
+    from plotly.offline import get_plotlyjs
+
+    figures = [
+        output
+        for cell in nb.cells
+        for output in cell.get("outputs", [])
+        if PLOTLY_MIME in output.get("data", {})
+    ]
+    if not figures:
+        return nb
+    script = path.parent.parent / PLOTLY_JS
+    if not script.exists():
+        tmp = script.with_name(f".{script.name}.{os.getpid()}.tmp")
+        tmp.write_text(get_plotlyjs(), encoding="utf-8")
+        os.replace(tmp, script)
+    copy = nbformat.from_dict(_plain(nb))
+    for cell in copy.cells:
+        for output in cell.get("outputs", []):
+            figure = output.get("data", {}).get(PLOTLY_MIME)
+            if figure is not None:
+                output["data"]["text/html"] = pio.to_html(
+                    figure, include_plotlyjs=f"../{PLOTLY_JS}", full_html=False
+                )
+    return copy

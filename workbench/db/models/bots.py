@@ -66,6 +66,8 @@ class BotConfig(Timestamps, Base):
             "leverage >= 1 AND leverage <= 125 AND (position_type = 'futures' OR leverage = 1)",
             name="leverage_range",
         ),
+        # A bot's id is in its client order ids and paper account: never hand it out twice.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

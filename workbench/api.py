@@ -1,0 +1,463 @@
+"""The notebook-facing API: short calls that return DataFrames, results and figures.
+
+>>> import workbench as wb
+>>> wb.init()                      # database ready; a synthetic sample market if none stored
+>>> df = wb.candles()              # the first stored market, or wb.candles("BTC/USDT", "5m")
+>>> result = wb.backtest(df, strategy="ema_cross", ema_fast=9, ema_slow=21)
+>>> result.stats(); result.figure()
+>>> table = wb.sweep(df, ema_fast=range(5, 30, 5), ema_slow=range(20, 80, 10))
+>>> wb.heatmap(table, "ema_fast", "ema_slow")
+>>> wb.bots(); wb.trades(); wb.runs()
+>>> wb.bot_form()                  # the widgets: bot_form, trade_browser, backtest_explorer,
+...                                # job_dashboard
+
+Everything uses the settings of this process (``WORKBENCH_HOME``, ``WORKBENCH_DATABASE_URL``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import sqlalchemy as sa
+
+from workbench.db import default_engine, migrate, session_scope
+from workbench.errors import NotFoundError, ValidationError
+from workbench.settings import get_settings
+
+if TYPE_CHECKING:
+    from workbench.backtest import BacktestResult
+    from workbench.bots.runner import TickResult
+    from workbench.db.models import JobRun
+
+SAMPLE = {"symbol": "BTC/USDT", "timeframe": "5m", "bars": 4000, "seed": 7}
+Moment = str | datetime | None
+
+
+def init(*, sample: bool = True) -> pd.DataFrame:
+    """Make the workbench ready in this process: the home folder, the secret key, the
+    database at the newest revision and, when no candles are stored and ``sample`` is true,
+    a synthetic sample market (offline, labelled synthetic). Returns :func:`markets`."""
+    from workbench.market.candles import summary, upsert_candles
+    from workbench.market.sample import SYNTHETIC_EXCHANGE, sample_candles
+
+    settings = get_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.fernet_keys()
+    migrate.upgrade(settings.database_url)
+    if sample and not summary(engine=default_engine()):
+        frame = sample_candles(SAMPLE["bars"], timeframe=SAMPLE["timeframe"], seed=SAMPLE["seed"])
+        upsert_candles(
+            engine=default_engine(),
+            frame=frame,
+            exchange=SYNTHETIC_EXCHANGE,
+            symbol=str(SAMPLE["symbol"]),
+            timeframe=str(SAMPLE["timeframe"]),
+        )
+    return markets()
+
+
+def markets() -> pd.DataFrame:
+    """The stored candle series: exchange, symbol, timeframe, first, last, count, gaps."""
+    from workbench.market.candles import summary
+
+    return pd.DataFrame(summary(engine=default_engine()))
+
+
+def candles(
+    symbol: str | None = None,
+    timeframe: str | None = None,
+    *,
+    exchange: str | None = None,
+    start: Moment = None,
+    end: Moment = None,
+) -> pd.DataFrame:
+    """Stored candles (open, high, low, close, volume) on a UTC index. Without arguments:
+    the first stored market. ``start``/``end`` take dates like ``"2024-01-31"``."""
+    from workbench.market.candles import read_candles
+
+    stored = markets()
+    if stored.empty:
+        raise NotFoundError("no candles stored; run wb.init() or `workbench data sample`")
+    chosen = stored
+    for column, value in (("symbol", symbol), ("timeframe", timeframe), ("exchange", exchange)):
+        if value is not None:
+            chosen = chosen[chosen[column] == value]
+    if chosen.empty:
+        have = ", ".join(f"{r.exchange} {r.symbol} {r.timeframe}" for r in stored.itertuples())
+        raise NotFoundError(f"no stored candles match; stored: {have}")
+    market = chosen.iloc[0]
+    frame = read_candles(
+        engine=default_engine(),
+        exchange=market["exchange"],
+        symbol=market["symbol"],
+        timeframe=market["timeframe"],
+        start=_moment(start, "start"),
+        end=_moment(end, "end"),
+    )
+    frame.attrs["market"] = {k: market[k] for k in ("exchange", "symbol", "timeframe")}
+    return frame
+
+
+def plot_candles(frame: pd.DataFrame, *, indicators: pd.DataFrame | None = None) -> go.Figure:
+    """A candlestick chart, with indicator lines (e.g. ``signals(...)``'s EMA columns)."""
+    market = frame.attrs.get("market", {})
+    fig = go.Figure(
+        go.Candlestick(
+            x=frame.index,
+            open=frame["open"],
+            high=frame["high"],
+            low=frame["low"],
+            close=frame["close"],
+            name="price",
+        )
+    )
+    for column in [] if indicators is None else indicators.columns:
+        if column.startswith("ema"):
+            fig.add_scatter(x=indicators.index, y=indicators[column], name=column, mode="lines")
+    title = " ".join(str(v) for v in market.values())
+    fig.update_layout(title=title, xaxis_rangeslider_visible=False, height=450)
+    return fig
+
+
+def signals(frame: pd.DataFrame, strategy: str = "ema_cross", **params: int) -> pd.DataFrame:
+    """A strategy's indicators with its entry and exit flags, per bar."""
+    from workbench.strategies import get_strategy
+
+    chosen = get_strategy(strategy)
+    return chosen.signals(frame, **chosen.validate(params)).frame()
+
+
+def backtest(
+    frame: pd.DataFrame | None = None,
+    *,
+    bot: int | None = None,
+    strategy: str = "ema_cross",
+    fee: float = 0.001,
+    slippage: float = 0.0,
+    **fields: Any,
+) -> BacktestResult:
+    """Backtest a bot (``bot=ID``) or a strategy with any bot config fields
+    (``ema_fast=9, stop_loss_perc=2, max_daily_loss_perc=5, ...``) over ``frame``
+    (default: the bot's market, or the first stored one). See ``result.stats()``,
+    ``result.trades``, ``result.figure()``."""
+    from workbench.backtest import backtest_config
+
+    config = _config(frame, bot, strategy, fields)
+    if frame is None:
+        frame = candles(config.symbol, config.timeframe, exchange=config.exchange)
+    return backtest_config(frame, config, fee=fee, slippage=slippage)
+
+
+def sweep(
+    frame: pd.DataFrame | None = None,
+    *,
+    strategy: str = "ema_cross",
+    fee: float = 0.001,
+    slippage: float = 0.0,
+    progress: bool = True,
+    **ranges: Iterable[int],
+) -> pd.DataFrame:
+    """Backtest every combination of the parameter ``ranges``
+    (``ema_fast=range(5, 30), ema_slow=range(20, 80, 5)``); best total return first."""
+    from workbench.backtest import run_sweep
+    from workbench.rules import RuleParams
+
+    frame = candles() if frame is None else frame
+    grid = {name: [int(v) for v in values] for name, values in ranges.items()}
+    rules = RuleParams(fee=fee, slippage=slippage)
+    return run_sweep(frame, strategy=strategy, grid=grid, rules=rules, progress=progress)
+
+
+def heatmap(table: pd.DataFrame, x: str, y: str, value: str = "total_return") -> go.Figure:
+    """A sweep's ``value`` over two of its parameters."""
+    from workbench.backtest import sweep_heatmap
+
+    return sweep_heatmap(table, x, y, value)
+
+
+def save(result: BacktestResult, name: str, frame: pd.DataFrame | None = None) -> int:
+    """Save a backtest under ``name``; returns its id (see :func:`backtests`)."""
+    from workbench.accounts import local_user
+    from workbench.backtest import save_backtest
+
+    market = (frame.attrs.get("market") if frame is not None else None) or _first_market()
+    with session_scope(default_engine()) as session:
+        row = save_backtest(
+            session=session,
+            result=result,
+            owner_id=local_user(session=session).id,
+            name=name,
+            **market,
+        )
+        return row.id
+
+
+def backtests() -> pd.DataFrame:
+    """Saved backtests, newest first."""
+    from workbench.db.models import Backtest
+
+    columns = ["id", "name", "strategy", "symbol", "timeframe", "start", "end"]
+    columns += ["final_value", "total_return", "max_drawdown", "total_trades"]
+    query = sa.select(*(getattr(Backtest, c) for c in columns)).order_by(Backtest.id.desc())
+    return _frame(query)
+
+
+def compare(*ids: int) -> pd.DataFrame:
+    """Saved backtests side by side (one column each)."""
+    from workbench.backtest import compare_backtests
+
+    with session_scope(default_engine()) as session:
+        return compare_backtests(session=session, ids=list(ids))
+
+
+def bots() -> pd.DataFrame:
+    """Every bot and its state (running, last tick, what it last said)."""
+    from workbench.db.models import BotConfig, BotState
+
+    query = (
+        sa.select(
+            BotConfig.id,
+            BotConfig.name,
+            BotConfig.exchange,
+            BotConfig.symbol,
+            BotConfig.timeframe,
+            BotConfig.strategy,
+            BotConfig.is_active,
+            BotConfig.dry_run,
+            BotState.last_execution,
+            BotState.status_message,
+        )
+        .outerjoin(BotState, BotState.bot_id == BotConfig.id)
+        .order_by(BotConfig.id)
+    )
+    return _frame(query)
+
+
+def create_bot(**fields: Any) -> int:
+    """Create a bot from bot config fields (validated like the form and the CLI)."""
+    from workbench.accounts import local_user
+    from workbench.bots import create_bot as create
+
+    with session_scope(default_engine()) as session:
+        return create(session=session, owner_id=local_user(session=session).id, **fields).id
+
+
+def tick(bot: int, *, dry_run: bool = True, as_of: Moment = None) -> TickResult:
+    """One tick of a bot, as the live-bot job runs it (paper unless ``dry_run=False`` and
+    the bot is live). ``as_of`` replays a past moment on stored candles."""
+    from workbench.bots.exchanges import tick_bot
+
+    when = _moment(as_of, "as_of")
+    return tick_bot(bot, engine=default_engine(), dry_run=dry_run, as_of=when)
+
+
+SAMPLE_BOT = {
+    "name": "sample-ema-cross",
+    "strategy": "ema_cross",
+    "ema_fast": 12,
+    "ema_slow": 26,
+    "stop_loss_perc": "2",
+    "take_profit_perc": "4",
+    "max_daily_loss_perc": "5",
+}
+
+
+def job_bot(bot: int | None = None) -> int:
+    """The bot a job works on: ``bot``, else the first active bot, else the first bot;
+    with no bots at all, a sample dry-run bot on the first stored market is created."""
+    from workbench.db.models import BotConfig
+
+    with session_scope(default_engine()) as session:
+        if bot is not None:
+            from workbench.bots import get_bot
+
+            return get_bot(session=session, bot_id=bot).id
+        first = session.scalar(
+            sa.select(BotConfig.id).order_by(BotConfig.is_active.desc(), BotConfig.id)
+        )
+    return first if first is not None else create_bot(**_first_market(), **SAMPLE_BOT)
+
+
+def sample_trades(bot: int | None = None, *, bars: int = 300) -> int:
+    """When no trades are recorded, tick ``job_bot(bot)`` on paper over the last ``bars``
+    stored bars so there are trades to look at. Returns how many trades there are."""
+    from tqdm.auto import tqdm
+
+    from workbench.db.models import Trade
+
+    count = sa.select(sa.func.count()).select_from(Trade)
+    with default_engine().connect() as conn:
+        if conn.scalar(count):
+            return int(conn.scalar(count) or 0)
+    bot_id = job_bot(bot)
+    with session_scope(default_engine()) as session:
+        from workbench.bots import get_bot
+
+        market = get_bot(session=session, bot_id=bot_id)
+        frame = candles(market.symbol, market.timeframe, exchange=market.exchange)
+    for moment in tqdm(frame.index[-bars:], unit="tick", desc="sample ticks"):
+        tick(bot_id, as_of=moment)
+    with default_engine().connect() as conn:
+        return int(conn.scalar(count) or 0)
+
+
+def tick_figure(result: TickResult, bars: int = 120) -> go.Figure:
+    """The bars a tick saw, its bot's indicators, and what it decided on the last bar."""
+    from workbench.bots import get_bot
+    from workbench.strategies import get_strategy
+
+    with session_scope(default_engine()) as session:
+        bot = get_bot(session=session, bot_id=result.bot_id)
+        strategy = get_strategy(bot.strategy)
+        params = strategy.params_from_config(bot)
+        market = (bot.symbol, bot.timeframe, bot.exchange)
+    last = None if result.bar_time is None else result.bar_time + pd.Timedelta(milliseconds=1)
+    frame = candles(market[0], market[1], exchange=market[2], end=last)
+    shown = strategy.signals(frame, **params).indicators.tail(bars)
+    fig = plot_candles(frame.tail(bars), indicators=shown)
+    if result.bar_time is not None:
+        fig.add_annotation(
+            x=result.bar_time,
+            y=float(frame["high"].iloc[-1]),
+            text=f"{result.decision}: {result.reason}",
+            showarrow=True,
+        )
+    return fig
+
+
+def daily_report(day: Moment = None, bots: list[int] | None = None) -> Any:
+    """The daily report (``.summary``, ``.trades``, ``.events``, ``.equity``, ``.figure()``)
+    of ``day`` (default: the last day with activity) for ``bots`` (default: all)."""
+    from workbench.bots.report import daily_report as report
+
+    moment = _moment(day, "date")
+    return report(engine=default_engine(), day=moment.date() if moment else None, bot_ids=bots)
+
+
+def trades(
+    bot: int | None = None,
+    *,
+    symbol: str | None = None,
+    side: str | None = None,
+    start: Moment = None,
+    end: Moment = None,
+    limit: int = 1000,
+) -> pd.DataFrame:
+    """Recorded trades, newest first (filtered in the database)."""
+    from workbench.bots.trades import query_trades
+
+    with session_scope(default_engine()) as session:
+        return query_trades(
+            session=session,
+            bot_id=bot,
+            symbol=symbol,
+            side=side,
+            start=_moment(start, "start"),
+            end=_moment(end, "end"),
+            page=0,
+            page_size=limit,
+        )
+
+
+def events(bot: int | None = None, *, start: Moment = None, end: Moment = None) -> pd.DataFrame:
+    """What bots decided and why: orders and the risk rules that held them back."""
+    from workbench.db.models import BotEvent
+
+    query = sa.select(
+        BotEvent.bot_id, BotEvent.bar_time, BotEvent.decision, BotEvent.reason, BotEvent.risk_rule
+    ).order_by(BotEvent.bar_time, BotEvent.id)
+    if bot is not None:
+        query = query.where(BotEvent.bot_id == bot)
+    if (first := _moment(start, "start")) is not None:
+        query = query.where(BotEvent.bar_time >= first)
+    if (last := _moment(end, "end")) is not None:
+        query = query.where(BotEvent.bar_time < last)
+    return _frame(query)
+
+
+def runs(limit: int = 20) -> pd.DataFrame:
+    """Recent job runs: notebook, status, start, duration, error, output."""
+    from workbench.jobs import list_runs, run_fields
+
+    with session_scope(default_engine()) as session:
+        rows = [run_fields(r) for r in list_runs(session=session, limit=limit)]
+    return pd.DataFrame(rows)
+
+
+def run(notebook: str, parameters: dict[str, Any] | None = None, **options: Any) -> JobRun:
+    """Run a notebook with papermill as a recorded job (see :func:`runs`)."""
+    from workbench.jobs import run_notebook
+
+    return run_notebook(notebook, parameters or {}, **options)
+
+
+def bot_form() -> Any:
+    """The bot configuration form (ipywidgets)."""
+    from workbench.widgets.bots import BotForm
+
+    return BotForm()
+
+
+def trade_browser() -> Any:
+    """The trade browser: filters, pages, totals, equity and PnL per day."""
+    from workbench.widgets.trades import TradeBrowser
+
+    return TradeBrowser()
+
+
+def backtest_explorer() -> Any:
+    """The backtest explorer: run, sweep, save and compare backtests."""
+    from workbench.widgets.backtests import BacktestExplorer
+
+    return BacktestExplorer()
+
+
+def job_dashboard() -> Any:
+    """The job dashboard: schedules, run now, recent runs and their outputs."""
+    from workbench.widgets.jobs import JobDashboard
+
+    return JobDashboard()
+
+
+# -- helpers ----------------------------------------------------------------------------
+
+
+def _frame(query: sa.Select[Any]) -> pd.DataFrame:
+    with default_engine().connect() as conn:
+        result = conn.execute(query)
+        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def _first_market() -> dict[str, str]:
+    stored = markets()
+    if stored.empty:
+        raise NotFoundError("no candles stored; run wb.init() or `workbench data sample`")
+    return {k: stored.iloc[0][k] for k in ("exchange", "symbol", "timeframe")}
+
+
+def _config(frame: pd.DataFrame | None, bot: int | None, strategy: str, fields: dict) -> Any:
+    from workbench.bots import get_bot
+    from workbench.schemas import BotConfigCreate, validate
+
+    if bot is not None:
+        with session_scope(default_engine()) as session:
+            return get_bot(session=session, bot_id=bot)
+    market = (frame.attrs.get("market") if frame is not None else None) or _first_market()
+    return validate(BotConfigCreate, {"name": "notebook", **market, "strategy": strategy, **fields})
+
+
+def _moment(value: Moment, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise ValidationError(
+            {name: f"expected a date or time like 2024-01-31 or 2024-01-31T12:00, got {value!r}"}
+        ) from None
+    moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
+    return moment.to_pydatetime()

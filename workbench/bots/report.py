@@ -1,0 +1,148 @@
+"""The daily report of bots: PnL, trades, equity and drawdown, and risk-rule events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import pandas as pd
+import plotly.graph_objects as go
+import sqlalchemy as sa
+from plotly.subplots import make_subplots
+from sqlalchemy import Engine
+
+from workbench.db.models import BotConfig, BotEvent, Trade
+
+
+@dataclass
+class DailyReport:
+    day: date
+    summary: pd.DataFrame  # one row per bot
+    trades: pd.DataFrame  # the day's trades
+    events: pd.DataFrame  # the day's orders and risk-rule events
+    equity: pd.DataFrame  # one column per bot: capital + realized PnL, up to the day's end
+
+    @property
+    def drawdown(self) -> pd.DataFrame:
+        return self.equity / self.equity.cummax() - 1.0
+
+    def figure(self) -> go.Figure:
+        """Equity over drawdown, one line per bot."""
+        fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3])
+        for column in self.equity.columns:
+            fig.add_scatter(x=self.equity.index, y=self.equity[column], name=column, row=1, col=1)
+            fig.add_scatter(
+                x=self.drawdown.index,
+                y=self.drawdown[column],
+                name=f"{column} drawdown",
+                fill="tozeroy",
+                row=2,
+                col=1,
+            )
+        fig.update_layout(title=f"equity and drawdown up to {self.day}", height=480)
+        fig.update_yaxes(tickformat=".1%", row=2, col=1)
+        return fig
+
+
+def latest_activity_day(engine: Engine) -> date | None:
+    """The last day with a trade or a bot event (the report's default day)."""
+    with engine.connect() as conn:
+        last = [
+            conn.scalar(sa.select(sa.func.max(Trade.executed_at))),
+            conn.scalar(sa.select(sa.func.max(BotEvent.bar_time))),
+        ]
+    moments = [m for m in last if m is not None]
+    return max(moments).astimezone(UTC).date() if moments else None
+
+
+def daily_report(
+    *, engine: Engine, day: date | None = None, bot_ids: list[int] | None = None
+) -> DailyReport:
+    """The report of ``day`` (default: the last day with activity, else today, UTC) for
+    ``bot_ids`` (default: every bot)."""
+    day = day or latest_activity_day(engine) or datetime.now(UTC).date()
+    start = datetime.combine(day, time(), tzinfo=UTC)
+    end = start + timedelta(days=1)
+    bots_query = sa.select(BotConfig.id, BotConfig.name, BotConfig.initial_capital)
+    if bot_ids is not None:
+        bots_query = bots_query.where(BotConfig.id.in_(bot_ids))
+    trade_columns = (
+        Trade.bot_id,
+        Trade.executed_at,
+        Trade.symbol,
+        Trade.side,
+        Trade.price,
+        Trade.quantity,
+        Trade.quote_quantity,
+        Trade.commission,
+        Trade.realized_pnl,
+    )
+    with engine.connect() as conn:
+        bots = pd.DataFrame(conn.execute(bots_query.order_by(BotConfig.id)).fetchall())
+        ids = [] if bots.empty else [int(i) for i in bots["id"]]
+        history = _frame(
+            conn,
+            sa.select(*trade_columns)
+            .where(Trade.bot_id.in_(ids), Trade.executed_at < end)
+            .order_by(Trade.executed_at, Trade.id),
+            [c.key for c in trade_columns],
+        )
+        events = _frame(
+            conn,
+            sa.select(
+                BotEvent.bot_id,
+                BotEvent.bar_time,
+                BotEvent.decision,
+                BotEvent.reason,
+                BotEvent.risk_rule,
+            )
+            .where(BotEvent.bot_id.in_(ids), BotEvent.bar_time >= start, BotEvent.bar_time < end)
+            .order_by(BotEvent.bar_time, BotEvent.id),
+            ["bot_id", "bar_time", "decision", "reason", "risk_rule"],
+        )
+    for column in ("price", "quantity", "quote_quantity", "commission", "realized_pnl"):
+        history[column] = history[column].astype(float)
+    history["executed_at"] = pd.to_datetime(history["executed_at"], utc=True)
+    todays = history[history["executed_at"] >= start]
+    names = {} if bots.empty else dict(zip(bots["id"], bots["name"], strict=True))
+    equity = _equity(history, bots, start)
+    rows = []
+    for bot_id, name in names.items():
+        mine = todays[todays["bot_id"] == bot_id]
+        risk = events[(events["bot_id"] == bot_id) & events["risk_rule"].notna()]
+        column = f"{bot_id}: {name}"
+        curve = equity[column] if column in equity else pd.Series(dtype=float)
+        rows.append(
+            {
+                "bot_id": bot_id,
+                "name": name,
+                "trades": len(mine),
+                "volume": mine["quote_quantity"].sum(),
+                "fees": mine["commission"].sum(),
+                "realized_pnl": mine["realized_pnl"].fillna(0).sum(),
+                "equity_end": curve.iloc[-1] if len(curve) else None,
+                "max_drawdown": float(-(curve / curve.cummax() - 1).min()) if len(curve) else 0.0,
+                "risk_events": len(risk),
+            }
+        )
+    return DailyReport(day, pd.DataFrame(rows), todays.reset_index(drop=True), events, equity)
+
+
+def _equity(history: pd.DataFrame, bots: pd.DataFrame, start: datetime) -> pd.DataFrame:
+    """Capital plus cumulative realized PnL after each trade, one column per bot."""
+    curves = {}
+    for bot in bots.itertuples():
+        mine = history[history["bot_id"] == bot.id]
+        capital = float(bot.initial_capital)
+        pnl = mine.set_index("executed_at")["realized_pnl"].fillna(0.0)
+        curve = capital + pnl.cumsum()
+        opening = pd.Series([capital], index=[min([start, *curve.index[:1]])])
+        curves[f"{bot.id}: {bot.name}"] = pd.concat([opening, curve])
+    if not curves:
+        return pd.DataFrame()
+    frame = pd.concat(curves, axis=1).sort_index().ffill()
+    return frame[~frame.index.duplicated(keep="last")]
+
+
+def _frame(conn: sa.Connection, query: sa.Select, columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(conn.execute(query).fetchall(), columns=columns)
