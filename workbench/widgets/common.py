@@ -51,10 +51,10 @@ def frame_html(frame: pd.DataFrame, *, max_rows: int = 200) -> str:
 
 
 def show_figure(output: w.Output, figure: Any) -> None:
-    """Replace what ``output`` shows with ``figure`` (a plotly figure)."""
-    output.clear_output(wait=True)
-    with output:
-        figure.show()
+    """Replace what ``output`` shows with ``figure`` (a plotly figure). The figure goes into
+    the widget's own outputs, so it shows in any kernel and a test can read it back."""
+    output.outputs = ()
+    output.append_display_data(figure)
 
 
 def report(message: Message, error: Exception) -> dict[str, str]:
