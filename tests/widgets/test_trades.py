@@ -83,7 +83,7 @@ def test_filters_pages_and_totals_come_from_the_database(engine: Engine) -> None
     assert float(totals["realized_pnl"]) == pytest.approx(expected["realized_pnl"].sum())
     assert set(browser.rows["client_order_id"]) <= set(expected["client_order_id"])
     assert len(browser.rows) == min(25, len(expected))
-    assert browser.plots.outputs  # PnL per day plotted
+    assert "application/vnd.plotly.v1+json" in browser.plots.outputs[0]["data"]  # PnL plotted
 
 
 def test_paging_walks_every_trade_once(engine: Engine) -> None:

@@ -23,6 +23,7 @@ from workbench.market.candles import read_candles
 from workbench.rules import RuleParams
 from workbench.schemas import BotConfigCreate, validate
 from workbench.strategies import get_strategy
+from workbench.strategies.sweep import parse_range
 
 app = typer.Typer(no_args_is_help=True, help="Bots: create, list, show, set, tick, replay.")
 
@@ -311,26 +312,6 @@ def _save(result: BacktestResult, config: Any, name: str, bot_id: int | None) ->
             timeframe=config.timeframe,
             bot_id=bot_id,
         ).id
-
-
-def parse_range(spec: str) -> tuple[str, list[int]]:
-    """'ema_fast=5:55' -> ('ema_fast', [5 .. 54]); 'x=5:55:5' steps by 5; 'x=3,8,13' lists."""
-    name, sep, value = spec.partition("=")
-    try:
-        if not sep:
-            raise ValueError
-        if ":" in value:
-            parts = [int(p) for p in value.split(":")]
-            values = list(range(*parts))
-        else:
-            values = [int(v) for v in value.split(",")]
-    except ValueError:
-        raise ValidationError(
-            {spec: "expected NAME=START:STOP[:STEP] or NAME=A,B,C"}, entity="range"
-        ) from None
-    if not values:
-        raise ValidationError({spec: "the range is empty"}, entity="range")
-    return name.strip(), values
 
 
 def sweep(

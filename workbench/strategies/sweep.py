@@ -85,3 +85,23 @@ def sweep_signals(
     else:
         entries = exits = np.zeros((0, close.shape[0]), dtype=bool)
     return SweepSignals(chosen.name, candles.index, entries.T, exits.T, combos, skipped)
+
+
+def parse_range(spec: str) -> tuple[str, list[int]]:
+    """'ema_fast=5:55' -> ('ema_fast', [5 .. 54]); 'x=5:55:5' steps by 5; 'x=3,8,13' lists."""
+    name, sep, value = spec.partition("=")
+    try:
+        if not sep:
+            raise ValueError
+        if ":" in value:
+            parts = [int(p) for p in value.split(":")]
+            values = list(range(*parts))
+        else:
+            values = [int(v) for v in value.split(",")]
+    except ValueError:
+        raise ValidationError(
+            {spec: "expected NAME=START:STOP[:STEP] or NAME=A,B,C"}, entity="range"
+        ) from None
+    if not values:
+        raise ValidationError({spec: "the range is empty"}, entity="range")
+    return name.strip(), values

@@ -53,8 +53,10 @@ def frame_html(frame: pd.DataFrame, *, max_rows: int = 200) -> str:
 def show_figure(output: w.Output, figure: Any) -> None:
     """Replace what ``output`` shows with ``figure`` (a plotly figure). The figure goes into
     the widget's own outputs, so it shows in any kernel and a test can read it back."""
-    output.outputs = ()
-    output.append_display_data(figure)
+    import plotly.io as pio
+
+    bundle = pio.renderers["plotly_mimetype"].to_mimebundle(figure.to_dict())
+    output.outputs = ({"output_type": "display_data", "data": bundle, "metadata": {}},)
 
 
 def report(message: Message, error: Exception) -> dict[str, str]:
