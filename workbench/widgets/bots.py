@@ -247,7 +247,7 @@ class BotForm(w.VBox):
         self._refresh_symbols()
         self._show_errors({})
         self._loading = True
-        self.picker.value = None
+        self.picker.index = 0
         self._loading = False
         self._show_buttons()
 
@@ -295,7 +295,7 @@ class BotForm(w.VBox):
         name = f"{self.controls['name'].value} (copy)"
         self.bot_id = None
         self._loading = True
-        self.picker.value = None
+        self.picker.index = 0
         self.controls["name"].value = name
         self.controls["is_active"].value = False
         self._loading = False
