@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -29,6 +28,7 @@ from workbench.db.models import BotEvent
 from workbench.db.stats import table_stats
 from workbench.errors import OperationalError
 from workbench.jobs import RunStatus, run_notebook
+from workbench.jobs.notebooks import notebooks_folder
 from workbench.market.candles import read_candles, summary, upsert_candles
 from workbench.market.sample import SYNTHETIC_EXCHANGE, sample_candles
 from workbench.rules import RuleParams
@@ -152,7 +152,6 @@ def run_demo(
     }
 
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 JOB_BOT = "demo-live-job"
 MAX_JOB_TICKS = 8
 
@@ -193,7 +192,7 @@ def run_job_notebooks(
     runs = []
     for moment in tqdm(job_moments(candles, replayed), desc="live-bot job", disable=not progress):
         parameters = {"bot_id": bot_id, "dry_run": True, "as_of": moment.isoformat()}
-        run = run_notebook(NOTEBOOKS / "jobs" / "live_bot.ipynb", parameters, timeout=600)
+        run = run_notebook(notebooks_folder() / "jobs" / "live_bot.ipynb", parameters, timeout=600)
         runs.append(run)
         if run.status != RunStatus.SUCCEEDED:
             raise OperationalError(f"live-bot job run {run.id} {run.status}: {run.error}")
@@ -205,7 +204,9 @@ def run_job_notebooks(
     say(f"  last output: {runs[-1].html_path}")
     day = runs[-1].parameters["as_of"][:10]
     report = run_notebook(
-        NOTEBOOKS / "jobs" / "daily_report.ipynb", {"date": day, "bots": [bot_id]}, timeout=600
+        notebooks_folder() / "jobs" / "daily_report.ipynb",
+        {"date": day, "bots": [bot_id]},
+        timeout=600,
     )
     if report.status != RunStatus.SUCCEEDED:
         raise OperationalError(f"daily report run {report.id} {report.status}: {report.error}")

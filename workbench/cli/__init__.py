@@ -11,7 +11,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from workbench.cli import bots, data, db, jobs, keys, setup
+from workbench.cli import bots, data, db, jobs, keys, lab, setup
 from workbench.cli.common import exit_code
 from workbench.errors import WorkbenchError
 
@@ -42,6 +42,7 @@ app.add_typer(jobs.schedule_app, name="schedule")
 app.command("run", context_settings=jobs.PASS_PARAMETERS)(jobs.run)
 app.command("scheduler")(jobs.scheduler)
 app.command("worker")(jobs.worker)
+app.command("lab", context_settings=lab.EXTRA_ARGS)(lab.lab)
 app.add_typer(data.app, name="data")
 bots.register(app)
 

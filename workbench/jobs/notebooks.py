@@ -166,3 +166,17 @@ def _with_plotly_html(nb: NotebookNode, path: Path) -> NotebookNode:
                     figure, include_plotlyjs=f"../{PLOTLY_JS}", full_html=False
                 )
     return copy
+
+
+def notebooks_folder() -> Path:
+    """The workbench's notebooks/ folder: under the current directory, else beside the
+    package source (an editable install of the repository)."""
+    from workbench.errors import ConfigError
+
+    for folder in (Path.cwd() / "notebooks", Path(__file__).resolve().parents[2] / "notebooks"):
+        if (folder / "jobs").is_dir():
+            return folder
+    raise ConfigError(
+        "no notebooks/ folder here or beside the workbench package; run from the repository "
+        "root (git clone ... && cd workbench) or install it with `pip install -e .`"
+    )
