@@ -15,15 +15,17 @@ from workbench.market.timeframes import timeframe_ms
 SYMBOLS_TTL = 3600.0
 
 
-def cached_symbols(cache: Cache, exchange: Exchange, market_type: MarketType, *,
-                   ttl: float = SYMBOLS_TTL) -> Cached[list[str]]:
+def cached_symbols(
+    cache: Cache, exchange: Exchange, market_type: MarketType, *, ttl: float = SYMBOLS_TTL
+) -> Cached[list[str]]:
     """Sorted symbols of one market type; served stale (and said so) if the exchange fails."""
 
     def fetch() -> list[str]:
         return sorted(s for s, m in exchange.load_markets().items() if m.type == market_type)
 
-    return cache.read_through(f"symbols:{exchange.id}:{market_type}", fetch, ttl=ttl,
-                              family="symbols")
+    return cache.read_through(
+        f"symbols:{exchange.id}:{market_type}", fetch, ttl=ttl, family="symbols"
+    )
 
 
 def last_closed_open_ms(timeframe: str, now: datetime) -> int:
@@ -32,8 +34,9 @@ def last_closed_open_ms(timeframe: str, now: datetime) -> int:
     return (int(now.timestamp() * 1000) // step - 1) * step
 
 
-def recent_candles(cache: Cache, exchange: Exchange, symbol: str, timeframe: str, *,
-                   bars: int, now: datetime) -> pd.DataFrame:
+def recent_candles(
+    cache: Cache, exchange: Exchange, symbol: str, timeframe: str, *, bars: int, now: datetime
+) -> pd.DataFrame:
     """The last ``bars`` closed bars as a candle frame. Cached per newest closed bar, so the
     exchange is asked once per bar; the still-open bar is never included."""
     last_open = last_closed_open_ms(timeframe, now)
@@ -42,8 +45,9 @@ def recent_candles(cache: Cache, exchange: Exchange, symbol: str, timeframe: str
 
     def fetch() -> pd.DataFrame:
         since = last_open - (bars - 1) * step
-        rows = [r for r in exchange.fetch_ohlcv(symbol, timeframe, since, bars + 1)
-                if r[0] <= last_open]
+        rows = [
+            r for r in exchange.fetch_ohlcv(symbol, timeframe, since, bars + 1) if r[0] <= last_open
+        ]
         return frame_from_ohlcv(rows)
 
     # Valid until the next bar closes; the key changes then anyway.
