@@ -130,9 +130,11 @@ def run_demo(
         start=candles.index[-600].to_pydatetime(),
         progress=progress,
     )
+    still_open = len(replay.trades) and replay.trades["exit_reason"].iloc[-1] == "open"
     say(
         f"replay: demo-ema-cross ticked {len(replay.ticks)} times on the paper exchange, "
-        f"{len(replay.trades)} trades, final balance {replay.final_balance:.2f} USDT"
+        f"{len(replay.trades)} trades, USDT balance {replay.final_balance:.2f}"
+        + (" (a position is still open)" if still_open else "")
     )
 
     jobs = run_job_notebooks(engine, candles, replay.trades, say=say, progress=progress)
