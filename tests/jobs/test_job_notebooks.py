@@ -1,0 +1,49 @@
+"""The product's job notebooks run by papermill and recorded: success and failure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+import workbench as wb
+from workbench.jobs import RunStatus, run_notebook
+from workbench.jobs.notebooks import notebooks_folder
+
+JOBS = notebooks_folder() / "jobs"
+
+
+def test_both_job_notebooks_have_a_parameters_cell() -> None:
+    for name in ("live_bot.ipynb", "daily_report.ipynb"):
+        book = nbformat.read(JOBS / name, as_version=4)
+        tagged = [c for c in book.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(tagged) == 1, name
+
+
+def test_live_bot_ticks_then_the_report_sees_it(home: Path) -> None:
+    wb.init()
+    bot = wb.job_bot()
+    moment = wb.candles().index[-30]
+    run = run_notebook(JOBS / "live_bot.ipynb", {"bot_id": bot, "as_of": moment.isoformat()})
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert run.parameters == {"bot_id": bot, "as_of": moment.isoformat()}
+    assert run.duration_seconds and run.duration_seconds > 0
+    output = nbformat.read(run.output_path, as_version=4)
+    text = "".join(str(o.get("text", "")) for c in output.cells for o in c.get("outputs", []))
+    assert f"bot {bot} @ " in text  # the tick's summary: what it decided and why
+    assert Path(run.html_path).exists()
+    assert wb.bots().loc[0, "last_execution"] is not None
+
+    report = run_notebook(JOBS / "daily_report.ipynb", {"date": str(moment.date()), "bots": [bot]})
+    assert report.status == RunStatus.SUCCEEDED, report.error
+    html = Path(report.html_path).read_text()
+    assert f"report of {moment.date()}" in html and "equity" in html
+
+
+def test_a_failing_tick_is_recorded_with_its_cell_and_message(home: Path) -> None:
+    wb.init()
+    run = run_notebook(JOBS / "live_bot.ipynb", {"bot_id": 999})
+    assert run.status == RunStatus.FAILED
+    assert "no bot with id 999" in (run.error or "")
+    assert run.error_cell is not None
+    assert Path(run.output_path).exists() and Path(run.html_path).exists()
