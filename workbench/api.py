@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from workbench.bots.runner import TickResult
     from workbench.db.models import JobRun
 
-SAMPLE = {"symbol": "BTC/USDT", "timeframe": "5m", "bars": 4000, "seed": 7}
 Moment = str | datetime | None
 
 
@@ -49,13 +48,15 @@ def init(*, sample: bool = True) -> pd.DataFrame:
     settings.fernet_keys()
     migrate.upgrade(settings.database_url)
     if sample and not summary(engine=default_engine()):
-        frame = sample_candles(SAMPLE["bars"], timeframe=SAMPLE["timeframe"], seed=SAMPLE["seed"])
+        from workbench.demo import BARS, SEED, SYMBOL, TIMEFRAME
+
+        frame = sample_candles(BARS, timeframe=TIMEFRAME, seed=SEED)
         upsert_candles(
             engine=default_engine(),
             frame=frame,
             exchange=SYNTHETIC_EXCHANGE,
-            symbol=str(SAMPLE["symbol"]),
-            timeframe=str(SAMPLE["timeframe"]),
+            symbol=SYMBOL,
+            timeframe=TIMEFRAME,
         )
     return markets()
 
@@ -255,17 +256,6 @@ def tick(bot: int, *, dry_run: bool = True, as_of: Moment = None) -> TickResult:
     return tick_bot(bot, engine=default_engine(), dry_run=dry_run, as_of=when)
 
 
-SAMPLE_BOT = {
-    "name": "sample-ema-cross",
-    "strategy": "ema_cross",
-    "ema_fast": 12,
-    "ema_slow": 26,
-    "stop_loss_perc": "2",
-    "take_profit_perc": "4",
-    "max_daily_loss_perc": "5",
-}
-
-
 def job_bot(bot: int | None = None) -> int:
     """The bot a job works on: ``bot``, else the first active bot, else the first bot;
     with no bots at all, a sample dry-run bot on the first stored market is created."""
@@ -279,7 +269,10 @@ def job_bot(bot: int | None = None) -> int:
         first = session.scalar(
             sa.select(BotConfig.id).order_by(BotConfig.is_active.desc(), BotConfig.id)
         )
-    return first if first is not None else create_bot(**_first_market(), **SAMPLE_BOT)
+    from workbench.demo import DEMO_BOTS
+
+    sample = {**DEMO_BOTS[0], "name": "sample-ema-cross"}
+    return first if first is not None else create_bot(**_first_market(), **sample)
 
 
 def sample_trades(bot: int | None = None, *, bars: int = 300) -> int:

@@ -34,7 +34,7 @@ from workbench.market.sample import SYNTHETIC_EXCHANGE, sample_candles
 from workbench.rules import RuleParams
 from workbench.settings import Settings, get_settings
 
-SYMBOL, TIMEFRAME, BARS = "BTC/USDT", "5m", 4000
+SYMBOL, TIMEFRAME, BARS, SEED = "BTC/USDT", "5m", 4000, 7
 DEMO_BOTS: list[dict[str, Any]] = [
     {
         "name": "demo-ema-cross",
@@ -70,7 +70,9 @@ def run_demo(
     say(f"database ready at revision {migrate.current(settings.database_url)}")
 
     market = {"exchange": SYNTHETIC_EXCHANGE, "symbol": SYMBOL, "timeframe": TIMEFRAME}
-    upsert_candles(engine=engine, frame=sample_candles(BARS, timeframe=TIMEFRAME, seed=7), **market)
+    upsert_candles(
+        engine=engine, frame=sample_candles(BARS, timeframe=TIMEFRAME, seed=SEED), **market
+    )
     say(f"stored {BARS} bars of SYNTHETIC {SYMBOL} {TIMEFRAME} data (not a real market)")
     candles = read_candles(engine=engine, **market)
 
