@@ -39,7 +39,7 @@ class TradeBrowser(w.VBox):
         self.table = w.HTML()
         self.plots = w.Output()
         self.message = Message()
-        self.apply.on_click(lambda _: self.show(page=0))
+        self.apply.on_click(lambda _: self.apply_filters())
         self.prev_page.on_click(lambda _: self.show(page=self.page - 1))
         self.next_page.on_click(lambda _: self.show(page=self.page + 1))
         filters = w.HBox([self.bot, self.symbol, self.side])
@@ -47,7 +47,7 @@ class TradeBrowser(w.VBox):
         pager = w.HBox([self.prev_page, self.page_label, self.next_page])
         super().__init__([filters, dates, self.message, self.totals, pager, self.table, self.plots])
         self.refresh_choices()
-        self.show(page=0)
+        self.apply_filters()
 
     def refresh_choices(self) -> None:
         """Fill the bot and symbol pickers from the database."""
@@ -67,37 +67,46 @@ class TradeBrowser(w.VBox):
             "end": _day_start(self.end.value, 1),
         }
 
-    def show(self, *, page: int) -> None:
-        """Show page ``page`` (0 = newest) of the filtered trades, their totals and plots."""
+    def apply_filters(self) -> None:
+        """Totals and PnL plots of the chosen filters, then their newest page."""
         try:
             filters = self.filters()
             with session_scope(self.engine) as session:
                 totals = trade_totals(session=session, **filters)
-                pages = max(1, -(-totals["count"] // self.page_size))
-                self.page = min(max(page, 0), pages - 1)
-                rows = query_trades(
-                    session=session, page=self.page, page_size=self.page_size, **filters
-                )
                 daily = pnl_per_day(session=session, **filters)
         except WorkbenchError as e:
             self.message.error(e)
             return
-        self.message.clear()
-        self.rows = rows
-        self.totals_shown = totals
+        self.applied, self.totals_shown = filters, totals
         self.totals.value = (
             f"<b>{totals['count']:,}</b> trades · volume <b>{float(totals['volume']):,.2f}</b>"
             f" · fees <b>{float(totals['fees']):,.4f}</b>"
             f" · realized PnL <b>{float(totals['realized_pnl']):+,.2f}</b>"
         )
+        if daily.empty:
+            self.plots.outputs = ()
+        else:
+            show_figure(self.plots, pnl_figure(daily))
+        self.show(page=0)
+
+    def show(self, *, page: int) -> None:
+        """Show page ``page`` (0 = newest) of the applied filters' trades (one query)."""
+        pages = max(1, -(-self.totals_shown["count"] // self.page_size))
+        self.page = min(max(page, 0), pages - 1)
+        try:
+            with session_scope(self.engine) as session:
+                rows = query_trades(
+                    session=session, page=self.page, page_size=self.page_size, **self.applied
+                )
+        except WorkbenchError as e:
+            self.message.error(e)
+            return
+        self.message.clear()
+        self.rows = rows
         self.page_label.value = f"page {self.page + 1} of {pages}"
         self.prev_page.disabled = self.page == 0
         self.next_page.disabled = self.page >= pages - 1
         self.table.value = frame_html(rows.drop(columns=["client_order_id"]))
-        if daily.empty:
-            self.plots.clear_output()
-        else:
-            show_figure(self.plots, pnl_figure(daily))
 
 
 def _day_start(day: date | None, offset: int) -> datetime | None:
