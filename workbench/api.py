@@ -116,9 +116,10 @@ def plot_candles(frame: pd.DataFrame, *, indicators: pd.DataFrame | None = None)
             name="price",
         )
     )
-    for column in [] if indicators is None else indicators.columns:
-        if column.startswith("ema"):
-            fig.add_scatter(x=indicators.index, y=indicators[column], name=column, mode="lines")
+    if indicators is not None:
+        for column in indicators.columns:
+            if column.startswith("ema"):
+                fig.add_scatter(x=indicators.index, y=indicators[column], name=column, mode="lines")
     title = " ".join(str(v) for v in market.values())
     fig.update_layout(title=title, xaxis_rangeslider_visible=False, height=450)
     return fig
@@ -419,7 +420,7 @@ def job_dashboard() -> Any:
 # -- helpers ----------------------------------------------------------------------------
 
 
-def _frame(query: sa.Select[Any]) -> pd.DataFrame:
+def _frame(query: sa.Select) -> pd.DataFrame:  # type: ignore[type-arg]
     with default_engine().connect() as conn:
         result = conn.execute(query)
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))

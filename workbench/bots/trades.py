@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from workbench.db.models import Trade
 from workbench.errors import ValidationError
+
+Q = TypeVar("Q", bound=sa.Select)  # type: ignore[type-arg]
 
 COLUMNS = (
     "id",
@@ -48,7 +50,7 @@ class TradeFilter:
         if self.start and self.end and self.end <= self.start:
             raise ValidationError({"end": "must be after start"}, entity="trade filter")
 
-    def where(self, query: sa.Select[Any]) -> sa.Select[Any]:
+    def where(self, query: Q) -> Q:
         conditions = [
             Trade.bot_id == self.bot_id if self.bot_id is not None else None,
             Trade.symbol == self.symbol if self.symbol else None,

@@ -32,6 +32,7 @@ from workbench.errors import ValidationError, WorkbenchError
 from workbench.market.cached import cached_symbols
 from workbench.market.candles import summary
 from workbench.market.ccxt_adapter import CcxtExchange
+from workbench.market.exchange import MarketType
 from workbench.market.sample import SYNTHETIC_EXCHANGE
 from workbench.schemas import BotConfigCreate, validate
 from workbench.strategies import STRATEGIES, get_strategy
@@ -95,7 +96,7 @@ def exchange_symbols(exchange: str, market_type: str) -> list[str]:
     """The exchange's symbol list through the cache (TTL, last good value when it fails)."""
     if exchange not in ccxt.exchanges:
         return []
-    kind = "futures" if market_type == PositionType.FUTURES else "spot"
+    kind: MarketType = "futures" if market_type == PositionType.FUTURES else "spot"
     return cached_symbols(get_cache(), CcxtExchange(exchange), kind).value
 
 

@@ -20,7 +20,7 @@ class FieldSpec:
     """What a form needs to know of one schema field."""
 
     name: str
-    kind: type
+    kind: Any
     optional: bool
     low: float | None
     high: float | None
