@@ -29,6 +29,8 @@ PG_ADMIN_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("WORKBENCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# Notebooks the job tests run on purpose (failing, sleeping, killing the kernel): not for nbval.
+collect_ignore_glob = ["jobs/notebooks/*.ipynb"]
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
