@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
+import pytest
 
 import workbench as wb
 from workbench.jobs import RunStatus, run_notebook
 from workbench.jobs.notebooks import notebooks_folder
+from workbench.settings import get_settings
 
 JOBS = notebooks_folder() / "jobs"
 
@@ -47,3 +49,20 @@ def test_a_failing_tick_is_recorded_with_its_cell_and_message(home: Path) -> Non
     assert "no bot with id 999" in (run.error or "")
     assert run.error_cell is not None
     assert Path(run.output_path).exists() and Path(run.html_path).exists()
+
+
+def test_a_relative_home_is_the_same_home_inside_the_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kernel runs in the notebook's folder; it must still use the caller's home (its
+    secret key, cache and bot locks), not a new one beside the notebook."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WORKBENCH_HOME", ".relhome")
+    monkeypatch.delenv("WORKBENCH_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    wb.init()
+    run = run_notebook(JOBS / "live_bot.ipynb", {})
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert not (JOBS / ".relhome").exists()
+    assert (tmp_path / ".relhome" / "runs").is_dir()
+    get_settings.cache_clear()

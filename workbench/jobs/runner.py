@@ -178,8 +178,12 @@ def _execute(
     folder.mkdir(parents=True, exist_ok=True)
     output = folder / OUTPUT_NAME
     mark_running(engine=engine, run_id=run_id, output_path=str(output), now=_now())
-    # The notebook sees the database its run is recorded in (in the environment, not argv).
-    env = {"WORKBENCH_DATABASE_URL": engine.url.render_as_string(hide_password=False)}
+    # The notebook sees the database its run is recorded in (in the environment, not argv),
+    # and this home (its secret key, cache and bot locks), though it runs in its own folder.
+    env = {
+        "WORKBENCH_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "WORKBENCH_HOME": str(settings.home),
+    }
     try:
         outcome = _run_child(
             path, output, params, timeout=timeout, log_path=folder / LOG_NAME, env=env
