@@ -8,7 +8,13 @@ from typing import Any
 import typer
 
 from workbench.accounts import local_user
-from workbench.backtest import backtest_config, run_sweep, save_backtest, save_best_of_sweep
+from workbench.backtest import backtest_config, run_sweep
+from workbench.backtest.configs import (
+    free_config,
+    save_config_backtest,
+    save_sweep_best,
+    stored_candles,
+)
 from workbench.backtest.result import BacktestResult
 from workbench.bots import create_bot, delete_bot, get_bot, list_bots, update_bot
 from workbench.bots.configs import bot_fields
@@ -19,9 +25,7 @@ from workbench.cli.common import JsonOption, db_session, print_json, print_table
 from workbench.cli.data import parse_date
 from workbench.db import default_engine
 from workbench.errors import ValidationError
-from workbench.market.candles import read_candles
 from workbench.rules import RuleParams
-from workbench.schemas import BotConfigCreate, validate
 from workbench.strategies import get_strategy
 from workbench.strategies.sweep import parse_range
 
@@ -204,7 +208,7 @@ def replay(
 
 def _candles(exchange: str, symbol: str, timeframe: str, start: str | None, end: str | None) -> Any:
     first, last = _window(start, end)
-    candles = read_candles(
+    return stored_candles(
         engine=default_engine(),
         exchange=exchange,
         symbol=symbol,
@@ -212,15 +216,6 @@ def _candles(exchange: str, symbol: str, timeframe: str, start: str | None, end:
         start=first,
         end=last,
     )
-    if len(candles) < 2:
-        raise ValidationError(
-            {
-                "symbol": f"no stored {symbol} {timeframe} candles from "
-                f"{exchange} in that window; see `workbench data list`"
-            },
-            entity="backtest",
-        )
-    return candles
 
 
 def _config(
@@ -248,16 +243,12 @@ def _config(
         raise ValidationError(
             {"options": f"give --bot, or {', '.join(missing)}"}, entity="backtest"
         )
-    return validate(
-        BotConfigCreate,
-        {
-            "name": "backtest",
-            "exchange": exchange,
-            "symbol": symbol,
-            "timeframe": timeframe,
-            "strategy": strategy,
-            **parse_fields(fields),
-        },
+    return free_config(
+        exchange=exchange,
+        symbol=symbol,
+        timeframe=timeframe,
+        strategy=strategy,
+        fields=parse_fields(fields),
     )
 
 
@@ -301,16 +292,8 @@ def backtest(
 
 def _save(result: BacktestResult, config: Any, name: str, bot_id: int | None) -> int:
     with db_session() as session:
-        owner = local_user(session=session)
-        return save_backtest(
-            session=session,
-            result=result,
-            owner_id=owner.id,
-            name=name,
-            exchange=config.exchange,
-            symbol=config.symbol,
-            timeframe=config.timeframe,
-            bot_id=bot_id,
+        return save_config_backtest(
+            session=session, result=result, config=config, name=name, bot_id=bot_id
         ).id
 
 
@@ -342,18 +325,8 @@ def sweep(
     saved: list[int] = []
     if save:
         with db_session() as session:
-            owner = local_user(session=session)
-            rows = save_best_of_sweep(
-                session=session,
-                table=table,
-                candles=candles,
-                strategy=config.strategy,
-                rules=rules,
-                owner_id=owner.id,
-                exchange=config.exchange,
-                symbol=config.symbol,
-                timeframe=config.timeframe,
-                top=save,
+            rows = save_sweep_best(
+                session=session, table=table, candles=candles, config=config, rules=rules, top=save
             )
             saved = [row.id for row in rows]
     if json_out:
