@@ -434,14 +434,14 @@ def _first_market() -> dict[str, str]:
 
 
 def _config(frame: pd.DataFrame | None, bot: int | None, strategy: str, fields: dict) -> Any:
+    from workbench.backtest.configs import free_config
     from workbench.bots import get_bot
-    from workbench.schemas import BotConfigCreate, validate
 
     if bot is not None:
         with session_scope(default_engine()) as session:
             return get_bot(session=session, bot_id=bot)
     market = (frame.attrs.get("market") if frame is not None else None) or _first_market()
-    return validate(BotConfigCreate, {"name": "notebook", **market, "strategy": strategy, **fields})
+    return free_config(**market, strategy=strategy, fields=fields)
 
 
 def _moment(value: Moment, name: str) -> datetime | None:

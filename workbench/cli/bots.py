@@ -34,6 +34,10 @@ app = typer.Typer(no_args_is_help=True, help="Bots: create, list, show, set, tic
 FieldOption = typer.Option([], "-p", "--param", help="FIELD=VALUE, any bot config field")
 Fees = typer.Option(0.001, "--fees", help="Fee per fill, as a fraction (0.001 = 0.1 %)")
 Slippage = typer.Option(0.0, "--slippage", help="Slippage per fill, as a fraction")
+ExchangeOption = typer.Option(None, "--exchange")
+SymbolOption = typer.Option(None, "--symbol")
+TimeframeOption = typer.Option(None, "--timeframe")
+StrategyOption = typer.Option(None, "--strategy")
 Start = typer.Option(None, "--start", help="First bar, YYYY-MM-DD (UTC)")
 End = typer.Option(None, "--end", help="End (exclusive), YYYY-MM-DD (UTC)")
 
@@ -254,10 +258,10 @@ def _config(
 
 def backtest(
     bot: int | None = typer.Option(None, "--bot", help="Backtest this bot's config"),
-    exchange: str | None = typer.Option(None, "--exchange"),
-    symbol: str | None = typer.Option(None, "--symbol"),
-    timeframe: str | None = typer.Option(None, "--timeframe"),
-    strategy: str | None = typer.Option(None, "--strategy"),
+    exchange: str | None = ExchangeOption,
+    symbol: str | None = SymbolOption,
+    timeframe: str | None = TimeframeOption,
+    strategy: str | None = StrategyOption,
     fields: list[str] = FieldOption,
     start: str | None = Start,
     end: str | None = End,
@@ -300,10 +304,10 @@ def _save(result: BacktestResult, config: Any, name: str, bot_id: int | None) ->
 def sweep(
     ranges: list[str] = typer.Option(..., "-r", "--range", help="NAME=START:STOP[:STEP]"),
     bot: int | None = typer.Option(None, "--bot", help="Sweep around this bot's config"),
-    exchange: str | None = typer.Option(None, "--exchange"),
-    symbol: str | None = typer.Option(None, "--symbol"),
-    timeframe: str | None = typer.Option(None, "--timeframe"),
-    strategy: str | None = typer.Option(None, "--strategy"),
+    exchange: str | None = ExchangeOption,
+    symbol: str | None = SymbolOption,
+    timeframe: str | None = TimeframeOption,
+    strategy: str | None = StrategyOption,
     fields: list[str] = FieldOption,
     start: str | None = Start,
     end: str | None = End,
