@@ -11,7 +11,7 @@ import workbench as wb
 from workbench.backtest import backtest_config
 from workbench.db import default_engine
 from workbench.db.models import BotEvent, Trade
-from workbench.errors import NotFoundError, ValidationError
+from workbench.errors import ConflictError, NotFoundError, ValidationError
 from workbench.settings import Settings, get_settings
 
 
@@ -40,8 +40,8 @@ def test_names_stay_functions_after_their_subpackages_load() -> None:
 
 
 def test_init_makes_one_sample_market(settings: Settings) -> None:
-    first = wb.init()
-    again = wb.init()
+    first = wb.init(sample=True)
+    again = wb.init(sample=True)
     assert list(first["count"]) == list(again["count"]) == [4000]
     frame = wb.candles()
     assert len(frame) == 4000 and frame.index.tz is not None
@@ -59,7 +59,7 @@ def test_init_makes_one_sample_market(settings: Settings) -> None:
 
 
 def test_backtest_sweep_save_compare(settings: Settings, engine: Engine) -> None:
-    wb.init()
+    wb.init(sample=True)
     frame = wb.candles()
     result = wb.backtest(frame, ema_fast=9, ema_slow=21, stop_loss_perc=2)
     config = wb.api._config(
@@ -84,9 +84,9 @@ def test_backtest_sweep_save_compare(settings: Settings, engine: Engine) -> None
 
 
 def test_ticks_trades_events_and_the_daily_report(settings: Settings, engine: Engine) -> None:
-    wb.init()
+    wb.init(sample=True)
     assert wb.sample_trades(bars=150) > 0  # the sample bot ticked on paper over history
-    bot = wb.job_bot()
+    bot = int(wb.bots().loc[0, "id"])
     assert wb.bots().loc[0, "name"] == "sample-ema-cross"
     with engine.connect() as conn:
         trades = pd.DataFrame(conn.execute(sa.select(Trade.executed_at, Trade.realized_pnl)))
@@ -104,14 +104,16 @@ def test_ticks_trades_events_and_the_daily_report(settings: Settings, engine: En
     assert row["equity_end"] == pytest.approx(1000 + total)
     assert report.figure().data
 
-    result = wb.tick(bot)
+    with pytest.raises(ConflictError, match="not active"):
+        wb.tick(bot)
+    result = wb.tick(bot, inactive=True)
     assert result.bot_id == bot and result.decision in ("enter", "exit", "hold", "wait")
     assert wb.tick_figure(result).data[0].type == "candlestick"
     assert {"bot_id", "decision", "reason", "risk_rule"} <= set(wb.events(bot).columns)
 
 
 def test_replaying_a_past_moment_needs_stored_candles(settings: Settings) -> None:
-    wb.init()
+    wb.init(sample=True)
     bot = wb.create_bot(name="real", exchange="binance", symbol="BTC/USDT", timeframe="5m")
     with pytest.raises(ValidationError, match="as_of"):
-        wb.tick(bot, as_of="2024-01-02T00:00")
+        wb.tick(bot, as_of="2024-01-02T00:00", inactive=True)

@@ -88,12 +88,14 @@ def test_tick_of_an_offline_bot(settings: Settings) -> None:
         ],
     )
     bot_id = str(json.loads(created.stdout)["id"])
-    first = runner.invoke(app, ["bot", "tick", bot_id, "--json"])
+    refused = runner.invoke(app, ["bot", "tick", bot_id, "--json"])
+    assert refused.exit_code != 0 and "is not active, so it does not tick" in refused.output
+    first = runner.invoke(app, ["bot", "tick", bot_id, "--inactive", "--json"])
     assert first.exit_code == 0, first.output
     decided = json.loads(first.stdout)
     assert decided["decision"] in ("enter", "exit", "hold")
     assert set(decided["indicators"]) == {"ema_12", "ema_26"}
-    again = json.loads(runner.invoke(app, ["bot", "tick", bot_id, "--json"]).stdout)
+    again = json.loads(runner.invoke(app, ["bot", "tick", bot_id, "--inactive", "--json"]).stdout)
     assert again["decision"] == "wait"
 
 

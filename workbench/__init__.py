@@ -34,6 +34,7 @@ API = (
     "events",
     "heatmap",
     "init",
+    "connect",
     "job_bot",
     "job_dashboard",
     "markets",

@@ -25,7 +25,7 @@ import plotly.graph_objects as go
 import sqlalchemy as sa
 
 from workbench.db import default_engine, migrate, session_scope
-from workbench.errors import NotFoundError, ValidationError
+from workbench.errors import ConfigError, NotFoundError, ValidationError
 from workbench.settings import get_settings
 
 if TYPE_CHECKING:
@@ -34,16 +34,23 @@ if TYPE_CHECKING:
     from workbench.db.models import JobRun
 
 Moment = str | datetime | None
+SAMPLE_BOT = "sample-ema-cross"
 
 
-def init(*, sample: bool = True) -> pd.DataFrame:
-    """Make the workbench ready in this process: the home folder, the secret key, the
-    database at the newest revision and, when no candles are stored and ``sample`` is true,
-    a synthetic sample market (offline, labelled synthetic). Returns :func:`markets`."""
+def init(*, sample: bool = False) -> pd.DataFrame:
+    """Make the workbench ready in this process: the home folder, the secret key and the
+    database at the newest revision. ``sample=True`` (the tour notebooks) also stores a
+    synthetic sample market when no candles are stored; never in production. Returns
+    :func:`markets`."""
     from workbench.market.candles import summary, upsert_candles
     from workbench.market.sample import SYNTHETIC_EXCHANGE, sample_candles
 
     settings = get_settings()
+    if sample and settings.env == "production":
+        raise ConfigError(
+            "sample data is never written in production (WORKBENCH_ENV=production); "
+            "import or fetch real candles with `workbench data import|fetch`"
+        )
     settings.home.mkdir(parents=True, exist_ok=True)
     settings.fernet_keys()
     migrate.upgrade(settings.database_url)
@@ -59,6 +66,14 @@ def init(*, sample: bool = True) -> pd.DataFrame:
             timeframe=TIMEFRAME,
         )
     return markets()
+
+
+def connect() -> None:
+    """Use the configured database as it is (job notebooks): nothing is created, migrated
+    or written. Raises ConfigError unless the database is at the newest revision."""
+    from workbench.db.ready import require_ready
+
+    require_ready(get_settings().database_url)
 
 
 def markets() -> pd.DataFrame:
@@ -248,37 +263,36 @@ def create_bot(**fields: Any) -> int:
         return create(session=session, owner_id=local_user(session=session).id, **fields).id
 
 
-def tick(bot: int, *, dry_run: bool = True, as_of: Moment = None) -> TickResult:
-    """One tick of a bot, as the live-bot job runs it (paper unless ``dry_run=False`` and
-    the bot is live). ``as_of`` replays a past moment on stored candles."""
+def tick(
+    bot: int, *, paper: bool = False, as_of: Moment = None, inactive: bool = False
+) -> TickResult:
+    """One tick of a bot, as the live-bot job runs it: on the bot's own venue (paper for a
+    dry-run bot, the exchange for a live one) unless ``paper=True``. ``as_of`` replays a
+    past moment on stored candles (on paper). An inactive bot ticks only with
+    ``inactive=True``."""
     from workbench.bots.exchanges import tick_bot
 
     when = _moment(as_of, "as_of")
-    return tick_bot(bot, engine=default_engine(), dry_run=dry_run, as_of=when)
+    return tick_bot(bot, engine=default_engine(), paper=paper, as_of=when, inactive=inactive)
 
 
-def job_bot(bot: int | None = None) -> int:
-    """The bot a job works on: ``bot``, else the first active bot, else the first bot;
-    with no bots at all, a sample dry-run bot on the first stored market is created."""
-    from workbench.db.models import BotConfig
+def job_bot(bot_id: int | None) -> int:
+    """The bot a job ticks: exactly ``bot_id`` (it must exist), never a guess."""
+    from workbench.bots import get_bot
 
-    with session_scope(default_engine()) as session:
-        if bot is not None:
-            from workbench.bots import get_bot
-
-            return get_bot(session=session, bot_id=bot).id
-        first = session.scalar(
-            sa.select(BotConfig.id).order_by(BotConfig.is_active.desc(), BotConfig.id)
+    if bot_id is None:
+        raise ValidationError(
+            {"bot_id": "no bot given; run the job with `-p bot_id N` (see `workbench bot list`)"},
+            entity="job parameters",
         )
-    from workbench.demo import DEMO_BOTS
-
-    sample = {**DEMO_BOTS[0], "name": "sample-ema-cross"}
-    return first if first is not None else create_bot(**_first_market(), **sample)
+    with session_scope(default_engine()) as session:
+        return get_bot(session=session, bot_id=int(bot_id)).id
 
 
 def sample_trades(bot: int | None = None, *, bars: int = 300) -> int:
-    """When no trades are recorded, tick ``job_bot(bot)`` on paper over the last ``bars``
-    stored bars so there are trades to look at. Returns how many trades there are."""
+    """For the tour notebooks: when no trades are recorded, tick ``bot`` (by default a
+    sample dry-run bot on the first stored market, made here) on paper over the last
+    ``bars`` stored bars so there are trades to look at. Returns how many trades there are."""
     from tqdm.auto import tqdm
 
     from workbench.db.models import Trade
@@ -287,16 +301,28 @@ def sample_trades(bot: int | None = None, *, bars: int = 300) -> int:
     with default_engine().connect() as conn:
         if conn.scalar(count):
             return int(conn.scalar(count) or 0)
-    bot_id = job_bot(bot)
+    bot_id = bot if bot is not None else _sample_bot()
     with session_scope(default_engine()) as session:
         from workbench.bots import get_bot
 
         market = get_bot(session=session, bot_id=bot_id)
         frame = candles(market.symbol, market.timeframe, exchange=market.exchange)
     for moment in tqdm(frame.index[-bars:], unit="tick", desc="sample ticks"):
-        tick(bot_id, as_of=moment)
+        tick(bot_id, as_of=moment, inactive=True)
     with default_engine().connect() as conn:
         return int(conn.scalar(count) or 0)
+
+
+def _sample_bot() -> int:
+    """The tour's sample bot (made once, dry run, on the first stored market)."""
+    from workbench.db.models import BotConfig
+    from workbench.demo import DEMO_BOTS
+
+    with session_scope(default_engine()) as session:
+        found = session.scalar(sa.select(BotConfig.id).where(BotConfig.name == SAMPLE_BOT))
+    if found is not None:
+        return found
+    return create_bot(**_first_market(), **{**DEMO_BOTS[0], "name": SAMPLE_BOT, "dry_run": True})
 
 
 def tick_figure(result: TickResult, bars: int = 120) -> go.Figure:

@@ -26,7 +26,7 @@ from workbench.bots.replay import replay_bot
 from workbench.db import default_engine, migrate, session_scope
 from workbench.db.models import BotEvent
 from workbench.db.stats import table_stats
-from workbench.errors import OperationalError
+from workbench.errors import ConfigError, OperationalError
 from workbench.jobs import RunStatus, run_notebook
 from workbench.jobs.notebooks import notebooks_folder
 from workbench.market.candles import read_candles, summary, upsert_candles
@@ -63,6 +63,11 @@ def run_demo(
 ) -> dict[str, Any]:
     """Run the demo; returns a summary of what it made."""
     settings = settings or get_settings()
+    if settings.env == "production":
+        raise ConfigError(
+            "the demo writes synthetic data and is refused in production "
+            "(WORKBENCH_ENV=production); run it on a development home"
+        )
     settings.home.mkdir(parents=True, exist_ok=True)
     settings.fernet_keys()
     migrate.upgrade(settings.database_url)
@@ -195,7 +200,7 @@ def run_job_notebooks(
         bot_id = create_bot(session=session, owner_id=owner.id, **fields).id
     runs = []
     for moment in tqdm(job_moments(candles, replayed), desc="live-bot job", disable=not progress):
-        parameters = {"bot_id": bot_id, "dry_run": True, "as_of": moment.isoformat()}
+        parameters = {"bot_id": bot_id, "paper": True, "as_of": moment.isoformat()}
         run = run_notebook(notebooks_folder() / "jobs" / "live_bot.ipynb", parameters, timeout=600)
         runs.append(run)
         if run.status != RunStatus.SUCCEEDED:

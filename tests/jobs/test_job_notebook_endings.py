@@ -21,7 +21,7 @@ from workbench.settings import get_settings
 JOBS = notebooks_folder() / "jobs"
 BOTH = pytest.mark.parametrize("name", ["live_bot", "daily_report"])
 # The first cell after the parameters: it imports the workbench, which takes a while.
-WORK_CELL = "wb.init()"
+WORK_CELL = "wb.connect()"
 
 
 def _outputs(run: JobRun) -> tuple[nbformat.NotebookNode, str]:
@@ -40,7 +40,7 @@ def _outputs(run: JobRun) -> tuple[nbformat.NotebookNode, str]:
 def test_a_failing_cell_is_recorded(
     home: Path, name: str, parameters: dict[str, object], error: str
 ) -> None:
-    wb.init()
+    wb.init(sample=True)
     run = run_notebook(JOBS / f"{name}.ipynb", parameters, timeout=300)
     assert run.status == RunStatus.FAILED and error in (run.error or "")
     assert run.parameters == parameters and run.duration_seconds
@@ -52,7 +52,7 @@ def test_a_failing_cell_is_recorded(
 
 @BOTH
 def test_a_run_past_its_timeout_is_recorded_timed_out(home: Path, name: str) -> None:
-    wb.init()
+    wb.init(sample=True)
     started = time.monotonic()
     run = run_notebook(JOBS / f"{name}.ipynb", {}, timeout=1)  # less than a kernel's start
     assert time.monotonic() - started < 30
@@ -66,7 +66,7 @@ def test_a_run_past_its_timeout_is_recorded_timed_out(home: Path, name: str) -> 
 
 @BOTH
 def test_a_killed_kernel_is_recorded_failed_at_its_cell(home: Path, name: str) -> None:
-    wb.init()
+    wb.init(sample=True)
     finished: list[JobRun] = []
     thread = threading.Thread(
         target=lambda: finished.append(run_notebook(JOBS / f"{name}.ipynb", {}, timeout=300))

@@ -23,8 +23,8 @@ def test_both_job_notebooks_have_a_parameters_cell() -> None:
 
 
 def test_live_bot_ticks_then_the_report_sees_it(home: Path) -> None:
-    wb.init()
-    bot = wb.job_bot()
+    wb.init(sample=True)
+    bot = wb.create_bot(name="job", **wb.candles().attrs["market"], is_active=True)
     moment = wb.candles().index[-30]
     run = run_notebook(JOBS / "live_bot.ipynb", {"bot_id": bot, "as_of": moment.isoformat()})
     assert run.status == RunStatus.SUCCEEDED, run.error
@@ -43,7 +43,7 @@ def test_live_bot_ticks_then_the_report_sees_it(home: Path) -> None:
 
 
 def test_a_failing_tick_is_recorded_with_its_cell_and_message(home: Path) -> None:
-    wb.init()
+    wb.init(sample=True)
     run = run_notebook(JOBS / "live_bot.ipynb", {"bot_id": 999})
     assert run.status == RunStatus.FAILED
     assert "no bot with id 999" in (run.error or "")
@@ -60,8 +60,9 @@ def test_a_relative_home_is_the_same_home_inside_the_job(
     monkeypatch.setenv("WORKBENCH_HOME", ".relhome")
     monkeypatch.delenv("WORKBENCH_DATABASE_URL", raising=False)
     get_settings.cache_clear()
-    wb.init()
-    run = run_notebook(JOBS / "live_bot.ipynb", {})
+    wb.init(sample=True)
+    bot = wb.create_bot(name="job", **wb.candles().attrs["market"], is_active=True)
+    run = run_notebook(JOBS / "live_bot.ipynb", {"bot_id": bot})
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert not (JOBS / ".relhome").exists()
     assert (tmp_path / ".relhome" / "runs").is_dir()

@@ -13,7 +13,7 @@ from workbench.bots.configs import get_bot
 from workbench.bots.runner import TickResult, run_tick
 from workbench.db import session_scope
 from workbench.db.models import BotConfig
-from workbench.errors import ConfigError, ValidationError
+from workbench.errors import ConfigError, ConflictError, ValidationError
 from workbench.market.candles import read_candles
 from workbench.market.ccxt_adapter import CcxtExchange
 from workbench.market.exchange import Exchange
@@ -81,18 +81,34 @@ def exchange_for_bot(
 
 
 def tick_bot(
-    bot_id: int, *, engine: Engine, dry_run: bool = True, as_of: datetime | None = None
+    bot_id: int,
+    *,
+    engine: Engine,
+    paper: bool = False,
+    as_of: datetime | None = None,
+    inactive: bool = False,
 ) -> TickResult:
-    """One tick as the live-bot job runs it. ``dry_run`` trades on paper even for a live
-    bot; ``as_of`` replays the tick at a past moment (stored-candle markets only)."""
+    """One tick as the live-bot job runs it, on the bot's own venue: paper for a dry-run
+    bot, the exchange for a live one. ``paper`` (and ``as_of``, which replays the tick at a
+    past moment on stored candles) are refused for a live bot, so paper and live state never
+    mix. Only active bots tick, unless ``inactive`` says the tick is deliberate."""
     with session_scope(engine) as session:
         bot = get_bot(session=session, bot_id=bot_id)
+        if not bot.is_active and not inactive:
+            raise ConflictError(
+                f"bot {bot.id} ({bot.name}) is not active, so it does not tick; activate it "
+                f"with `workbench bot set {bot.id} is_active=true`, or tick it on purpose "
+                "(`--inactive`, `inactive=True`)"
+            )
+        if (paper or as_of is not None) and not bot.dry_run:
+            raise ConflictError(
+                f"bot {bot.id} ({bot.name}) trades live: its position is the exchange's, so it "
+                "is never ticked on paper; to try it on paper, create a dry-run copy of it"
+            )
         if as_of is not None and bot.exchange != SYNTHETIC_EXCHANGE:
             raise ValidationError(
                 {"as_of": "replaying a past moment needs stored candles (the synthetic market)"},
                 entity="tick",
             )
-        exchange = exchange_for_bot(
-            session=session, engine=engine, bot=bot, paper=dry_run, as_of=as_of
-        )
+        exchange = exchange_for_bot(session=session, engine=engine, bot=bot, as_of=as_of)
     return run_tick(bot_id, engine=engine, exchange=exchange)

@@ -11,7 +11,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from workbench.cli import bots, data, db, jobs, keys, lab, setup
+from workbench.cli import bots, data, db, jobs, keys, lab, notify, setup
 from workbench.cli.common import exit_code
 from workbench.errors import WorkbenchError
 
@@ -37,6 +37,7 @@ app = typer.Typer(
 setup.register(app)
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
+app.add_typer(notify.app, name="notify")
 app.add_typer(jobs.jobs_app, name="jobs")
 app.add_typer(jobs.schedule_app, name="schedule")
 app.command("run", context_settings=jobs.PASS_PARAMETERS)(jobs.run)

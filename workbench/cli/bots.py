@@ -18,9 +18,8 @@ from workbench.backtest.configs import (
 from workbench.backtest.result import BacktestResult
 from workbench.bots import create_bot, delete_bot, get_bot, list_bots, update_bot
 from workbench.bots.configs import bot_fields
-from workbench.bots.exchanges import exchange_for_bot
+from workbench.bots.exchanges import tick_bot
 from workbench.bots.replay import replay_bot
-from workbench.bots.runner import run_tick
 from workbench.cli.common import JsonOption, db_session, print_json, print_table
 from workbench.cli.data import parse_date
 from workbench.db import default_engine
@@ -145,14 +144,14 @@ def delete(
 
 
 @app.command()
-def tick(bot_id: int, json_out: bool = JsonOption) -> None:
-    """Run one tick of a bot now."""
-    engine = default_engine()
-    with db_session() as session:
-        exchange = exchange_for_bot(
-            session=session, engine=engine, bot=get_bot(session=session, bot_id=bot_id)
-        )
-    result = run_tick(bot_id, engine=engine, exchange=exchange)
+def tick(
+    bot_id: int,
+    paper: bool = typer.Option(False, "--paper", help="Trade on paper even if the bot is live"),
+    inactive: bool = typer.Option(False, "--inactive", help="Tick a bot that is not active"),
+    json_out: bool = JsonOption,
+) -> None:
+    """Run one tick of a bot now, on its own venue (paper for a dry-run bot)."""
+    result = tick_bot(bot_id, engine=default_engine(), paper=paper, inactive=inactive)
     if json_out:
         print_json(
             {

@@ -34,6 +34,7 @@ from sqlalchemy import Engine
 
 from workbench.db.engine import default_engine, session_scope
 from workbench.db.models.jobs import JobRun, JobSchedule, RunStatus
+from workbench.db.ready import require_ready
 from workbench.errors import ConflictError, NotFoundError, RejectedError, ValidationError
 from workbench.jobs.notebooks import (
     export_html,
@@ -93,6 +94,7 @@ def run_notebook(
     if run_id is None:
         path = notebook_path(notebook)
         params = check_parameters(parameters, secrets=secrets)
+        require_ready(engine.url.render_as_string(hide_password=False))
         with session_scope(engine) as session:
             run_id = create_run(
                 session=session,

@@ -5,10 +5,12 @@ from workbench.db.models.backtests import Backtest
 from workbench.db.models.bots import BotConfig, BotEvent, BotState, PositionType
 from workbench.db.models.jobs import JobRun, JobSchedule, MissedRuns, RunStatus
 from workbench.db.models.market import Candle, CandleSeries
+from workbench.db.models.notify import Alert, Notifier
 from workbench.db.models.paper import PaperAccount, PaperBalance, PaperOrder, PaperPosition
 from workbench.db.models.trades import Side, Trade
 
 __all__ = [
+    "Alert",
     "ApiKey",
     "Backtest",
     "BotConfig",
@@ -19,6 +21,7 @@ __all__ = [
     "JobRun",
     "JobSchedule",
     "MissedRuns",
+    "Notifier",
     "PaperAccount",
     "PaperBalance",
     "PaperOrder",
