@@ -3,7 +3,7 @@ its results under its market. Shared by ``workbench backtest``/``sweep`` and the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +18,9 @@ from workbench.db.models import Backtest
 from workbench.errors import ValidationError
 from workbench.market.candles import read_candles
 from workbench.rules import RuleParams
+from workbench.rules.params import DEFAULT_FEE
 from workbench.schemas import BotConfigCreate, validate
+from workbench.strategies.base import Strategy
 
 NAME_LENGTH = 200  # backtests.name
 
@@ -119,3 +121,130 @@ def save_sweep_best(
         timeframe=config.timeframe,
         top=top,
     )
+
+
+# -- one set of defaults, and frames from anywhere ---------------------------------------
+
+_DEFAULTS_MARKET = {"exchange": "paper", "symbol": "BTC/USDT", "timeframe": "5m"}
+
+
+def default_rules(*, fee: float = DEFAULT_FEE, slippage: float = 0.0) -> RuleParams:
+    """The rules of a bot config left at its defaults (the schema's: capital, sizing,
+    ``max_daily_trades``, ...): what a backtest or sweep runs under when given no rules."""
+    config = validate(BotConfigCreate, {"name": "defaults", **_DEFAULTS_MARKET})
+    return RuleParams.from_config(config, fee=fee, slippage=slippage)
+
+
+def config_values(config: Any) -> dict[str, Any]:
+    """The fields of a bot config, a schema or an ORM row, as a dict."""
+    if hasattr(config, "model_dump"):
+        return dict(config.model_dump())
+    return {c.key: getattr(config, c.key) for c in config.__table__.columns}
+
+
+def split_fields(
+    strategy: Strategy, fields: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``fields`` as (bot config fields, parameters of ``strategy`` that are no config field)."""
+    config_names = set(BotConfigCreate.model_fields)
+    own = {k: v for k, v in fields.items() if k in strategy.param_names and k not in config_names}
+    return {k: v for k, v in fields.items() if k not in own}, own
+
+
+def sweep_grid(
+    strategy: Strategy, config: Any, ranges: Mapping[str, Iterable[Any]]
+) -> dict[str, list[Any]]:
+    """The grid of a sweep around ``config``: each swept parameter's values, and for every
+    other parameter of ``strategy`` the config's value (as its backtest would use)."""
+    base = strategy.params_from_config(config) if config is not None else strategy.defaults
+    grid: dict[str, list[Any]] = {name: [value] for name, value in base.items()}
+    for name, values in ranges.items():
+        grid[name] = [v.item() if hasattr(v, "item") else v for v in values]
+    return grid
+
+
+def market_of(frame: pd.DataFrame | None, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The market of a run: ``exchange``/``symbol``/``timeframe`` given in ``fields``, else
+    the frame's (``wb.candles`` attaches it); the timeframe defaults to the bar spacing.
+    A ValidationError when no symbol is known: never a guess."""
+    attached = dict(frame.attrs.get("market") or {}) if frame is not None else {}
+    market = {k: fields.get(k, attached.get(k)) for k in ("exchange", "symbol", "timeframe")}
+    if market["symbol"] is None:
+        raise ValidationError(
+            {
+                "symbol": "the frame has no market attached: pass symbol='ETH/BTC' (and "
+                "exchange=..., timeframe=...), or load the frame with wb.candles(...)"
+            },
+            entity="backtest",
+        )
+    if market["timeframe"] is None and frame is not None:
+        market["timeframe"] = timeframe_of(frame.index)
+    if market["exchange"] is None:
+        market["exchange"] = _DEFAULTS_MARKET["exchange"]
+    return market
+
+
+def timeframe_of(index: pd.Index) -> str | None:
+    """'5m', '1h', '1d' ... from the bar spacing of ``index`` (None when not whole minutes)."""
+    from workbench.analytics import bar_spacing
+
+    spacing = bar_spacing(pd.DatetimeIndex(index)) if len(index) > 1 else None
+    if spacing is None or spacing % pd.Timedelta(minutes=1):
+        return None
+    minutes = int(spacing / pd.Timedelta(minutes=1))
+    for unit, size in (("d", 1440), ("h", 60), ("m", 1)):
+        if minutes % size == 0:
+            return f"{minutes // size}{unit}"
+    return None
+
+
+TIME_COLUMNS = ("timestamp", "time", "date", "datetime", "open_time")
+
+
+def candle_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` on a UTC DatetimeIndex: as it is, or from a time column (``timestamp`` in
+    ms since 1970, or date-times), as ``pd.read_csv`` of a candle file gives it."""
+    if isinstance(frame.index, pd.DatetimeIndex):
+        index = frame.index
+        index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+        out = frame.set_axis(index)
+    else:
+        out = _indexed_by_time_column(frame)
+    missing = [c for c in ("open", "high", "low", "close") if c not in out.columns]
+    if missing:
+        raise ValidationError(
+            {"columns": f"missing {', '.join(missing)}; candles need open, high, low, close"},
+            entity="candles",
+        )
+    out.attrs = dict(frame.attrs)
+    return out if out.index.is_monotonic_increasing else out.sort_index()
+
+
+def _indexed_by_time_column(frame: pd.DataFrame) -> pd.DataFrame:
+    column = next((c for c in TIME_COLUMNS if c in frame.columns), None)
+    if column is None:
+        raise ValidationError(
+            {
+                "index": f"needs a DatetimeIndex (UTC) or a column {' / '.join(TIME_COLUMNS)} "
+                f"(ms since 1970, or date-times); got a {type(frame.index).__name__} and "
+                f"columns {', '.join(map(str, frame.columns))}"
+            },
+            entity="candles",
+        )
+    values = frame[column]
+    try:
+        if pd.api.types.is_numeric_dtype(values):
+            times = pd.to_datetime(values.to_numpy(dtype="int64"), unit="ms", utc=True)
+            if len(times) and times.min() < pd.Timestamp("2000-01-01", tz="UTC"):
+                raise ValidationError(
+                    {column: "numbers before 2000 when read as ms since 1970; give ms"},
+                    entity="candles",
+                )
+        else:
+            times = pd.DatetimeIndex(pd.to_datetime(values, utc=True))
+    except (ValueError, TypeError, OverflowError) as e:
+        raise ValidationError(
+            {column: f"cannot be read as times (ms since 1970 or date-times): {e}"},
+            entity="candles",
+        ) from None
+    return frame.drop(columns=column).set_axis(pd.DatetimeIndex(times, name="time"))

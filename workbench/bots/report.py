@@ -129,19 +129,22 @@ def daily_report(
 
 
 def _equity(history: pd.DataFrame, bots: pd.DataFrame, start: datetime) -> pd.DataFrame:
-    """Capital plus cumulative realized PnL after each trade, one column per bot."""
+    """Capital plus cumulative realized PnL after each trade, one column per bot. Each curve
+    opens with the capital at the report day's start, or at the start of the day of the
+    bot's first trade when that is earlier; trades at one moment count as one point."""
     curves = {}
     for bot in bots.itertuples():
         mine = history[history["bot_id"] == bot.id]
         capital = float(bot.initial_capital)
         pnl = mine.set_index("executed_at")["realized_pnl"].fillna(0.0)
         curve = capital + pnl.cumsum()
-        opening = pd.Series([capital], index=[min([start, *curve.index[:1]])])
-        curves[f"{bot.id}: {bot.name}"] = pd.concat([opening, curve])
+        first_day = [curve.index[0].floor("D")] if len(curve) else []
+        opening = pd.Series([capital], index=[min([pd.Timestamp(start), *first_day])])
+        joined = pd.concat([opening, curve])
+        curves[f"{bot.id}: {bot.name}"] = joined[~joined.index.duplicated(keep="last")]
     if not curves:
         return pd.DataFrame()
-    frame = pd.concat(curves, axis=1).sort_index().ffill()
-    return frame[~frame.index.duplicated(keep="last")]
+    return pd.concat(curves, axis=1, sort=True).ffill()
 
 
 def _frame(conn: sa.Connection, query: sa.Select, columns: list[str]) -> pd.DataFrame:
