@@ -260,5 +260,6 @@ def test_the_daily_report_of_two_bots_when_one_traded_before_the_day(
     assert rows.loc["early", "equity_end"] == pytest.approx(975.0)
     assert rows.loc["early", "max_drawdown"] == pytest.approx(0.025)
     assert rows.loc["quiet", "equity_end"] == pytest.approx(1000.0)
+    assert rows.loc["quiet", "max_drawdown"] == 0.0
     assert report.equity.index.is_unique
     assert report.equity.index[0] == pd.Timestamp("2024-01-01", tz="UTC")

@@ -35,11 +35,11 @@ def ending_open(candles: pd.DataFrame, config: dict[str, object]) -> pd.DataFram
 
 
 def test_replay_and_backtest_report_the_same_final_value(
-    settings: Settings, shared_data: Path
+    settings: Settings, shared_data: Path, tmp_path: Path
 ) -> None:
     market = {"exchange": "binance", "symbol": "ETH/BTC", "timeframe": "5m"}
     window = ending_open(read_file(shared_data / "ETH_BTC-5m.csv"), {**market, **EMA})
-    file = settings.home / "window.csv"
+    file = tmp_path / "window.csv"
     window.assign(timestamp=window.index.as_unit("ms").asi8).to_csv(file, index=False)
     runner = CliRunner()
     assert runner.invoke(app, ["data", "import", str(file), *MARKET]).exit_code == 0

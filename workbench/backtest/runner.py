@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.backtest.configs import config_values, default_rules
-from workbench.backtest.result import BacktestResult, trades_from_fills
+from workbench.backtest.result import BacktestResult, rules_summary, trades_from_fills
 from workbench.errors import ValidationError
 from workbench.rules import RuleParams, simulate, sweep
 from workbench.rules.params import DEFAULT_FEE
@@ -100,7 +100,8 @@ def run_sweep(
 ) -> pd.DataFrame:
     """Backtest every valid parameter set of ``grid``; one row per set, best return first.
     ``trades`` counts closed round trips (as a backtest's ``total_trades``); a position
-    still open at the end is ``open_trades``. ``rules`` default as for a backtest."""
+    still open at the end is ``open_trades``. ``rules`` default as for a backtest; the
+    table's ``attrs["rules"]`` lists them."""
     from tqdm.auto import tqdm
 
     rules = rules or default_rules()
@@ -128,7 +129,9 @@ def run_sweep(
     table["max_drawdown"] = drawdown
     table["trades"] = fills // 2  # fills alternate entry, exit: an odd count ends open
     table["open_trades"] = fills % 2
-    return table.sort_values("total_return", ascending=False, ignore_index=True)
+    table = table.sort_values("total_return", ascending=False, ignore_index=True)
+    table.attrs["rules"] = rules_summary(rules)  # what every row ran under
+    return table
 
 
 def sweep_heatmap(table: pd.DataFrame, x: str, y: str, value: str = "total_return") -> go.Figure:

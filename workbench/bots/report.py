@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from plotly.subplots import make_subplots
 from sqlalchemy import Engine
 
+from workbench.analytics.returns import max_drawdown
 from workbench.db.models import BotConfig, BotEvent, Trade
 
 
@@ -121,7 +122,7 @@ def daily_report(
                 "fees": mine["commission"].sum(),
                 "realized_pnl": mine["realized_pnl"].fillna(0).sum(),
                 "equity_end": curve.iloc[-1] if len(curve) else None,
-                "max_drawdown": float(-(curve / curve.cummax() - 1).min()) if len(curve) else 0.0,
+                "max_drawdown": max_drawdown(curve.dropna().to_numpy(dtype="float64")),
                 "risk_events": len(risk),
             }
         )

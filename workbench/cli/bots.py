@@ -295,8 +295,15 @@ def backtest(
         "sharpe_ratio",
     ):
         typer.echo(f"{key:16} {stats[key]}")
+    typer.echo(f"{'rules':16} {_rules_line(stats['rules'])}")
     if saved:
         typer.echo(f"saved as backtest {saved}")
+
+
+def _rules_line(rules: dict[str, Any]) -> str:
+    """The rules that are on, as ``name=value`` pairs (the fill mode last)."""
+    on = [f"{k}={v}" for k, v in rules.items() if v is not None and k != "fill"]
+    return f"{', '.join(on)}; {rules['fill']}"
 
 
 def _save(result: BacktestResult, config: Any, name: str, bot_id: int | None) -> int:
@@ -339,8 +346,16 @@ def sweep(
             )
             saved = [row.id for row in rows]
     if json_out:
-        print_json({"sets": len(table), "best": best.to_dict(orient="records"), "saved_ids": saved})
+        print_json(
+            {
+                "sets": len(table),
+                "rules": table.attrs["rules"],
+                "best": best.to_dict(orient="records"),
+                "saved_ids": saved,
+            }
+        )
     else:
+        typer.echo(f"rules: {_rules_line(table.attrs['rules'])}")
         typer.echo(f"{len(table)} parameter sets; best {len(best)}:")
         print_table(best.round(4).to_dict(orient="records"))
         if saved:
