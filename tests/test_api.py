@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 import workbench as wb
 from workbench.backtest import backtest_config
+from workbench.backtest.configs import free_config
 from workbench.db import default_engine
 from workbench.db.models import BotEvent, Trade
 from workbench.errors import NotFoundError, ValidationError
@@ -65,8 +66,10 @@ def test_backtest_sweep_save_compare(settings: Settings, engine: Engine) -> None
     wb.init()
     frame = wb.candles()
     result = wb.backtest(frame, ema_fast=9, ema_slow=21, stop_loss_perc=2)
-    config = wb.api._config(
-        frame, None, "ema_cross", {"ema_fast": 9, "ema_slow": 21, "stop_loss_perc": 2}
+    config = free_config(
+        **frame.attrs["market"],
+        strategy="ema_cross",
+        fields={"ema_fast": 9, "ema_slow": 21, "stop_loss_perc": 2},
     )
     assert result.stats()["final_value"] == backtest_config(frame, config).stats()["final_value"]
     assert result.rules.stop_loss == pytest.approx(0.02)
@@ -203,10 +206,19 @@ def test_a_sweep_around_a_bot_keeps_its_other_parameters(settings: Settings) -> 
     )
     table = wb.sweep(bot=bot, ema_fast=[5, 9], progress=False)
     assert list(table["ema_slow"]) == [30, 30]
+    assert table.attrs["rules"]["stop_loss_perc"] == 3
     single = wb.backtest(bot=bot).stats()
     [row] = table[table["ema_fast"] == 9].to_dict(orient="records")
     assert row["final_value"] == pytest.approx(single["final_value"], rel=1e-12)
     assert row["trades"] == single["total_trades"]
+
+    tighter = wb.sweep(bot=bot, ema_fast=[9], max_daily_trades=1, progress=False)
+    assert tighter.attrs["rules"]["max_daily_trades"] == 1
+    overridden = wb.backtest(bot=bot, max_daily_trades=1).stats()
+    assert tighter["final_value"][0] == pytest.approx(overridden["final_value"], rel=1e-12)
+    assert overridden["final_value"] != single["final_value"]
+    with pytest.raises(ValidationError, match="ema_fast"):
+        wb.backtest(bot=bot, ema_fast=40)  # over the bot's ema_slow 30: validated as a bot
 
 
 def candles_of(raw: pd.DataFrame) -> pd.DataFrame:

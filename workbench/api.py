@@ -144,23 +144,17 @@ def backtest(
     slippage: float = 0.0,
     **fields: Any,
 ) -> BacktestResult:
-    """Backtest a bot (``bot=ID``) or a strategy (a name or a Strategy) with any bot config
-    fields (``ema_fast=9, stop_loss_perc=2, max_daily_loss_perc=5, ...``) over ``frame``
-    (``wb.candles(...)``, or any frame with open/high/low/close on a UTC index or with a
-    ``timestamp`` column; default: the bot's market). A frame without a market needs
-    ``symbol=`` (and ``exchange=``, ``timeframe=``). See ``result.stats()``,
-    ``result.trades``, ``result.figure()``."""
+    """Backtest a bot (``bot=ID``, its fields overridden by any given) or a strategy (a name
+    or a Strategy) with any bot config fields (``ema_fast=9, stop_loss_perc=2,
+    max_daily_loss_perc=5, ...``) over ``frame`` (``wb.candles(...)``, or any frame with
+    open/high/low/close on a UTC index or with a ``timestamp`` column; default: the stored
+    candles of the bot's market). A frame without a market needs ``symbol=`` (and
+    ``exchange=``, ``timeframe=``). See ``result.stats()``, ``result.trades``,
+    ``result.figure()``."""
     from workbench.backtest import backtest_config
-    from workbench.backtest.configs import candle_frame, split_fields
-    from workbench.strategies import get_strategy
 
-    frame = None if frame is None else candle_frame(frame)
-    if bot is not None:
-        config = _config(frame, bot, "", {})
-        return backtest_config(_frame_of(frame, config), config, fee=fee, slippage=slippage)
-    chosen = get_strategy(strategy)
-    config_fields, own = split_fields(chosen, fields)
-    config = _config(frame, None, chosen.name, config_fields)
+    frame = None if frame is None else _candle_frame(frame)
+    config, chosen, own = _run_config(frame, bot, strategy, fields)
     return backtest_config(
         _frame_of(frame, config), config, fee=fee, slippage=slippage, strategy=chosen, params=own
     )
@@ -178,28 +172,24 @@ def sweep(
 ) -> pd.DataFrame:
     """Backtest every combination of the parameter ranges
     (``ema_fast=range(5, 30), ema_slow=range(20, 80, 5)``) under the other bot config
-    fields given (``stop_loss_perc=2, max_daily_trades=20, ...``) or the bot's (``bot=ID``),
-    with the same defaults as :func:`backtest`; best total return first."""
+    fields given (``stop_loss_perc=2, max_daily_trades=20, ...``) and the bot's
+    (``bot=ID``), exactly as :func:`backtest` would run each; best total return first.
+    ``table.attrs["rules"]`` lists the rules every row ran under."""
     from workbench.backtest import run_sweep
-    from workbench.backtest.configs import candle_frame, config_values, split_fields, sweep_grid
+    from workbench.backtest.configs import config_values, sweep_grid
     from workbench.rules import RuleParams
-    from workbench.strategies import get_strategy
 
     ranges = {k: v for k, v in fields.items() if _is_range(v)}
     fixed = {k: v for k, v in fields.items() if k not in ranges}
-    frame = None if frame is None else candle_frame(frame)
-    if bot is not None:
-        config = _config(frame, bot, "", {})
-        chosen, own = get_strategy(config.strategy), fixed
-    else:
-        chosen = get_strategy(strategy)
-        fixed, own = split_fields(chosen, fixed)
-        config = _config(frame, None, chosen.name, fixed)
+    frame = None if frame is None else _candle_frame(frame)
+    config, chosen, own = _run_config(frame, bot, strategy, fixed)
     base = {**config_values(config), **own} if own else config
-    grid = sweep_grid(chosen, base, ranges)
-    rules = RuleParams.from_config(config, fee=fee, slippage=slippage)
     return run_sweep(
-        _frame_of(frame, config), strategy=chosen, grid=grid, rules=rules, progress=progress
+        _frame_of(frame, config),
+        strategy=chosen,
+        grid=sweep_grid(chosen, base, ranges),
+        rules=RuleParams.from_config(config, fee=fee, slippage=slippage),
+        progress=progress,
     )
 
 
@@ -473,17 +463,35 @@ def _first_market() -> dict[str, str]:
     return {k: stored.iloc[0][k] for k in ("exchange", "symbol", "timeframe")}
 
 
-def _config(frame: pd.DataFrame | None, bot: int | None, strategy: str, fields: dict) -> Any:
-    """The bot's config, or a free one on the frame's market (a ValidationError without)."""
-    from workbench.backtest.configs import free_config, market_of
+def _run_config(
+    frame: pd.DataFrame | None, bot: int | None, strategy: str | Strategy, fields: dict
+) -> tuple[Any, Strategy, dict[str, Any]]:
+    """(the bot config a run uses, its strategy, strategy parameters that are no config
+    field): the bot's fields (``bot=ID``) or a free config on the frame's market, with
+    ``fields`` over them, validated like any bot config. Never a guessed market."""
+    from workbench.backtest.configs import free_config, market_of, split_fields
     from workbench.bots import get_bot
+    from workbench.bots.configs import bot_fields
+    from workbench.schemas import BotConfigCreate, validate
+    from workbench.strategies import get_strategy
 
     if bot is not None:
         with session_scope(default_engine()) as session:
-            return get_bot(session=session, bot_id=bot)
-    market = market_of(frame, fields)
-    rest = {k: v for k, v in fields.items() if k not in market}
-    return free_config(**market, strategy=strategy, fields=rest)
+            stored = bot_fields(get_bot(session=session, bot_id=bot))
+        chosen = get_strategy(str(stored["strategy"]))
+        config_fields, own = split_fields(chosen, fields)
+        return validate(BotConfigCreate, {**stored, **config_fields}), chosen, own
+    chosen = get_strategy(strategy)
+    config_fields, own = split_fields(chosen, fields)
+    market = market_of(frame, config_fields)
+    rest = {k: v for k, v in config_fields.items() if k not in market}
+    return free_config(**market, strategy=chosen.name, fields=rest), chosen, own
+
+
+def _candle_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    from workbench.backtest.configs import candle_frame
+
+    return candle_frame(frame)
 
 
 def _frame_of(frame: pd.DataFrame | None, config: Any) -> pd.DataFrame:

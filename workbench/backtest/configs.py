@@ -170,10 +170,11 @@ def market_of(frame: pd.DataFrame | None, fields: Mapping[str, Any]) -> dict[str
     attached = dict(frame.attrs.get("market") or {}) if frame is not None else {}
     market = {k: fields.get(k, attached.get(k)) for k in ("exchange", "symbol", "timeframe")}
     if market["symbol"] is None:
+        why = "the frame has no market attached" if frame is not None else "no candles given"
         raise ValidationError(
             {
-                "symbol": "the frame has no market attached: pass symbol='ETH/BTC' (and "
-                "exchange=..., timeframe=...), or load the frame with wb.candles(...)"
+                "symbol": f"{why}: pass symbol='ETH/BTC' (and exchange=..., timeframe=...), "
+                "a frame from wb.candles(...), or bot=ID"
             },
             entity="backtest",
         )
