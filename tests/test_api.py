@@ -155,11 +155,14 @@ def test_frames_from_a_file_with_a_timestamp_column(eth_btc_csv: pd.DataFrame) -
     by_text = wb.backtest(iso, symbol="ETH/BTC", ema_fast=9, ema_slow=21)
     assert by_text.stats()["final_value"] == by_ms.stats()["final_value"]
     assert by_ms.market == {"exchange": "paper", "symbol": "ETH/BTC", "timeframe": "5m"}
-    assert by_ms.equity.index[0] == pd.Timestamp(
-        int(eth_btc_csv["timestamp"][0]), unit="ms", tz="UTC"
-    )
+    first = pd.Timestamp(int(eth_btc_csv["timestamp"][0]), unit="ms", tz="UTC")
+    assert by_ms.equity.index[0] == first
     with pytest.raises(ValidationError, match=r"needs a DatetimeIndex .* or a column timestamp"):
         wb.backtest(eth_btc_csv.drop(columns="timestamp"), symbol="ETH/BTC")
+    naive = candles_of(eth_btc_csv).tz_localize(None)  # a naive index is taken as UTC
+    by_naive = wb.backtest(naive, symbol="ETH/BTC", ema_fast=9, ema_slow=21)
+    assert by_naive.equity.index[0] == first
+    assert by_naive.stats()["final_value"] == by_ms.stats()["final_value"]
     seconds = eth_btc_csv.assign(timestamp=eth_btc_csv["timestamp"] // 1000)
     with pytest.raises(ValidationError, match=r"timestamp: .*give ms"):
         wb.backtest(seconds, symbol="ETH/BTC")

@@ -56,6 +56,7 @@ def test_replay_and_backtest_report_the_same_final_value(
     assert replayed.exit_code == 0, replayed.output
     replay = json.loads(replayed.stdout)
     assert backtest["stats"]["open_trades"] == 1
+    assert replay["rules"] == backtest["stats"]["rules"]
     assert isinstance(replay["final_value"], float)
     assert isinstance(backtest["stats"]["final_value"], float)
     assert replay["final_value"] == pytest.approx(backtest["stats"]["final_value"], rel=1e-6)

@@ -12,13 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine
 from tqdm.auto import tqdm
 
 from workbench.accounts import local_user
-from workbench.backtest.result import TRADE_COLUMNS
+from workbench.backtest.result import TRADE_COLUMNS, rules_summary
 from workbench.bots.configs import bot_fields, get_bot
 from workbench.bots.runner import TickResult, run_tick
 from workbench.cache import EmbeddedCache
@@ -27,7 +29,7 @@ from workbench.errors import ValidationError
 from workbench.market.candles import read_candles, upsert_candles
 from workbench.market.paper import PaperExchange, PaperTerms
 from workbench.market.prices import ReplayPrices
-from workbench.rules.params import DEFAULT_FEE
+from workbench.rules.params import DEFAULT_FEE, RuleParams
 
 
 @dataclass
@@ -36,12 +38,13 @@ class ReplayResult:
     trades: pd.DataFrame  # the backtest's trade columns
     final_balance: Decimal  # the quote cash left
     final_value: Decimal  # marked to market at the last bar's close, as a backtest's
+    rules: dict[str, Any]  # the rules it ran under, as a backtest's stats list them
 
     def stats(self) -> dict[str, object]:
         """The trade statistics of the replay, defined as for a backtest."""
         from workbench.analytics import trade_stats
 
-        return {"final_value": self.final_value, **trade_stats(self.trades)}
+        return {"final_value": self.final_value, **trade_stats(self.trades), "rules": self.rules}
 
 
 def replay_bot(
@@ -146,6 +149,9 @@ def _replay(
         trades=trades_from_ticks(ticks),
         final_balance=balance,
         final_value=_marked_value(paper, symbol, balance, last_close),
+        rules=rules_summary(
+            RuleParams.from_config(SimpleNamespace(**fields), fee=fee, slippage=slippage)
+        ),
     )
 
 

@@ -203,6 +203,7 @@ def replay(
                 "ticks": len(result.ticks),
                 "final_value": float(result.final_value),
                 "final_balance": float(result.final_balance),
+                "rules": result.rules,
                 "trades": trades_json(result.trades),
             }
         )
