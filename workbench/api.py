@@ -489,7 +489,7 @@ def _run_config(
 
 
 def _candle_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    from workbench.backtest.configs import candle_frame
+    from workbench.backtest.frames import candle_frame
 
     return candle_frame(frame)
 
