@@ -52,7 +52,7 @@ def test_saved_backtests_are_recomputed_or_marked(empty_db_url: str, shared_data
             ids.append(row.id)
     migrate.upgrade(empty_db_url)
     with session_scope(engine) as session:
-        recomputed, marked = (session.get(Backtest, i).stats for i in ids)
+        recomputed, marked = (session.get_one(Backtest, i).stats for i in ids)
     assert recomputed["stats_check"] == "recomputed"
     for name in FIGURES:
         assert recomputed[name] == pytest.approx(right[name], rel=1e-9)
