@@ -469,18 +469,16 @@ def _run_config(
     """(the bot config a run uses, its strategy, strategy parameters that are no config
     field): the bot's fields (``bot=ID``) or a free config on the frame's market, with
     ``fields`` over them, validated like any bot config. Never a guessed market."""
-    from workbench.backtest.configs import free_config, market_of, split_fields
+    from workbench.backtest.configs import free_config, market_of, split_fields, with_fields
     from workbench.bots import get_bot
-    from workbench.bots.configs import bot_fields
-    from workbench.schemas import BotConfigCreate, validate
     from workbench.strategies import get_strategy
 
     if bot is not None:
         with session_scope(default_engine()) as session:
-            stored = bot_fields(get_bot(session=session, bot_id=bot))
-        chosen = get_strategy(str(stored["strategy"]))
-        config_fields, own = split_fields(chosen, fields)
-        return validate(BotConfigCreate, {**stored, **config_fields}), chosen, own
+            row = get_bot(session=session, bot_id=bot)
+            chosen = get_strategy(row.strategy)
+            config_fields, own = split_fields(chosen, fields)
+            return with_fields(row, config_fields), chosen, own
     chosen = get_strategy(strategy)
     config_fields, own = split_fields(chosen, fields)
     market = market_of(frame, config_fields)

@@ -32,3 +32,33 @@ def test_cli_backtest_and_sweep_list_the_same_rules(settings: Settings, shared_d
     assert (row["trades"], row["open_trades"]) == (stats["total_trades"], stats["open_trades"])
     text = runner.invoke(app, ["backtest", *FREE, "-p", "ema_fast=9"]).output
     assert "stop_loss_perc=2" in text and "max_daily_trades=10" in text
+
+
+def test_a_notebook_sweep_and_the_cli_sweep_of_a_bot_agree(
+    settings: Settings, shared_data: Path
+) -> None:
+    import workbench as wb
+
+    runner = CliRunner()
+    imported = runner.invoke(app, ["data", "import", str(shared_data / "ETH_BTC-5m.csv"), *MARKET])
+    assert imported.exit_code == 0, imported.output
+    created = runner.invoke(
+        app,
+        [
+            *("bot", "create", "--name", "b", *MARKET, "--strategy", "ema_cross", "--json"),
+            *("-p", "ema_fast=9", "-p", "ema_slow=30", "-p", "take_profit_perc=3"),
+        ],
+    )
+    assert created.exit_code == 0, created.output
+    bot = json.loads(created.stdout)["id"]
+    swept = runner.invoke(
+        app,
+        ["sweep", "--bot", str(bot), "-r", "ema_fast=5,9,13", "-p", "max_daily_trades=3", "--json"],
+    )
+    assert swept.exit_code == 0, swept.output
+    cli = json.loads(swept.stdout)
+    table = wb.sweep(bot=bot, ema_fast=[5, 9, 13], max_daily_trades=3, progress=False)
+    assert cli["rules"] == table.attrs["rules"]
+    assert cli["rules"]["take_profit_perc"] == 3 and cli["rules"]["max_daily_trades"] == 3
+    columns = ["ema_fast", "ema_slow", "final_value", "trades", "open_trades"]
+    assert [[r[c] for c in columns] for r in cli["best"]] == table[columns].values.tolist()

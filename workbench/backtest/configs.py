@@ -143,6 +143,13 @@ def config_values(config: Any) -> dict[str, Any]:
     return {c.key: getattr(config, c.key) for c in config.__table__.columns}
 
 
+def with_fields(config: Any, fields: Mapping[str, Any]) -> BotConfigCreate:
+    """``config`` (a bot row or a schema) with ``fields`` over it, validated like any bot
+    config and not stored: what ``--bot ID -p FIELD=VALUE`` and ``bot=ID, field=...`` run."""
+    stored = {k: v for k, v in config_values(config).items() if k in BotConfigCreate.model_fields}
+    return validate(BotConfigCreate, {**stored, **fields})
+
+
 def split_fields(
     strategy: Strategy, fields: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -15,6 +15,7 @@ from workbench.backtest.configs import (
     save_sweep_best,
     stored_candles,
     sweep_grid,
+    with_fields,
 )
 from workbench.backtest.result import BacktestResult
 from workbench.bots import create_bot, delete_bot, get_bot, list_bots, update_bot
@@ -238,7 +239,8 @@ def _config(
 ) -> Any:
     if bot_id is not None:
         with db_session() as session:
-            return get_bot(session=session, bot_id=bot_id)
+            bot = get_bot(session=session, bot_id=bot_id)
+            return with_fields(bot, parse_fields(fields)) if fields else bot
     missing = [
         n
         for n, v in (
