@@ -194,11 +194,13 @@ def test_saving_needs_the_market_never_the_first_stored_one(
     row = wb.backtests().set_index("id").loc[saved]
     assert (row["symbol"], row["timeframe"]) == ("ETH/BTC", "5m")
     with pytest.raises(ValidationError, match="market: unknown for this backtest"):
-        wb.save(result, "eth", bare)
+        wb.save(replace(result, market=None), "eth", bare)
     stored = wb.candles()
     with pytest.raises(ValidationError, match="market: unknown"):
         wb.save(replace(wb.backtest(stored), market=None), "x")
-    assert list(wb.backtests()["id"]) == [saved]
+    again = wb.save(result, "eth again", bare)  # the frame says nothing: the result's market
+    assert wb.backtests().set_index("id").loc[again, "symbol"] == "ETH/BTC"
+    assert list(wb.backtests()["id"]) == [again, saved]
 
 
 def test_a_sweep_around_a_bot_keeps_its_other_parameters(settings: Settings) -> None:

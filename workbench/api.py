@@ -206,7 +206,7 @@ def save(result: BacktestResult, name: str, frame: pd.DataFrame | None = None) -
     from workbench.accounts import local_user
     from workbench.backtest import save_backtest
 
-    attached = frame.attrs.get("market") if frame is not None else result.market
+    attached = (frame.attrs.get("market") if frame is not None else None) or result.market
     if not attached:
         raise ValidationError(
             {
