@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -9,6 +12,7 @@ from sqlalchemy import Engine
 
 import workbench as wb
 from workbench.backtest import backtest_config
+from workbench.backtest.configs import free_config
 from workbench.db import default_engine
 from workbench.db.models import BotEvent, Trade
 from workbench.errors import ConflictError, NotFoundError, ValidationError
@@ -62,8 +66,10 @@ def test_backtest_sweep_save_compare(settings: Settings, engine: Engine) -> None
     wb.init(sample=True)
     frame = wb.candles()
     result = wb.backtest(frame, ema_fast=9, ema_slow=21, stop_loss_perc=2)
-    config = wb.api._config(
-        frame, None, "ema_cross", {"ema_fast": 9, "ema_slow": 21, "stop_loss_perc": 2}
+    config = free_config(
+        **frame.attrs["market"],
+        strategy="ema_cross",
+        fields={"ema_fast": 9, "ema_slow": 21, "stop_loss_perc": 2},
     )
     assert result.stats()["final_value"] == backtest_config(frame, config).stats()["final_value"]
     assert result.rules.stop_loss == pytest.approx(0.02)
@@ -81,6 +87,9 @@ def test_backtest_sweep_save_compare(settings: Settings, engine: Engine) -> None
     side_by_side = wb.compare(first, second)
     assert list(side_by_side.columns) == [f"{first}: first", f"{second}: second"]
     assert side_by_side.loc["ema_fast"].tolist() == [9, 5]
+    assert side_by_side.loc["rule: stop_loss_perc"].tolist() == [2, None]
+    assert side_by_side.loc["rule: max_daily_trades"].tolist() == [10, 10]
+    assert side_by_side.loc["rule: fee_perc"].tolist() == [0.1, 0.1]
 
 
 def test_ticks_trades_events_and_the_daily_report(settings: Settings, engine: Engine) -> None:
@@ -117,3 +126,159 @@ def test_replaying_a_past_moment_needs_stored_candles(settings: Settings) -> Non
     bot = wb.create_bot(name="real", exchange="binance", symbol="BTC/USDT", timeframe="5m")
     with pytest.raises(ValidationError, match="as_of"):
         wb.tick(bot, as_of="2024-01-02T00:00", inactive=True)
+
+
+@pytest.fixture(scope="module")
+def eth_btc_csv(shared_data: Path) -> pd.DataFrame:
+    """A candle file as a user reads it: a RangeIndex and a timestamp column in ms."""
+    return pd.read_csv(shared_data / "ETH_BTC-5m.csv")
+
+
+def test_backtest_and_sweep_run_under_the_same_defaults(eth_btc_csv: pd.DataFrame) -> None:
+    fields = {"symbol": "ETH/BTC", "stop_loss_perc": 2}
+    stats = wb.backtest(eth_btc_csv, ema_fast=9, ema_slow=21, **fields).stats()
+    table = wb.sweep(eth_btc_csv, ema_fast=[9, 12], ema_slow=[21], progress=False, **fields)
+    [row] = table[table["ema_fast"] == 9].to_dict(orient="records")
+    assert row["final_value"] == pytest.approx(stats["final_value"], rel=1e-12)
+    assert (row["trades"], row["open_trades"]) == (stats["total_trades"], stats["open_trades"])
+    assert stats["rules"]["max_daily_trades"] == 10  # the bot config's default, in both
+    assert stats["rules"]["stop_loss_perc"] == 2
+    assert stats["rules"]["fee_perc"] == pytest.approx(0.1)
+    assert "next bar's open" in stats["rules"]["fill"]
+    with pytest.raises(ValidationError, match="stop_loss_perc"):
+        wb.sweep(eth_btc_csv, symbol="ETH/BTC", ema_fast=[9], stop_loss_perc=-1, progress=False)
+
+
+def test_frames_from_a_file_with_a_timestamp_column(eth_btc_csv: pd.DataFrame) -> None:
+    by_ms = wb.backtest(eth_btc_csv, symbol="ETH/BTC", ema_fast=9, ema_slow=21)
+    iso = eth_btc_csv.assign(
+        timestamp=pd.to_datetime(eth_btc_csv["timestamp"], unit="ms").dt.strftime("%Y-%m-%d %H:%M")
+    )
+    by_text = wb.backtest(iso, symbol="ETH/BTC", ema_fast=9, ema_slow=21)
+    assert by_text.stats()["final_value"] == by_ms.stats()["final_value"]
+    assert by_ms.market == {"exchange": "paper", "symbol": "ETH/BTC", "timeframe": "5m"}
+    first = pd.Timestamp(int(eth_btc_csv["timestamp"][0]), unit="ms", tz="UTC")
+    assert by_ms.equity.index[0] == first
+    with pytest.raises(ValidationError, match=r"needs a DatetimeIndex .* or a column timestamp"):
+        wb.backtest(eth_btc_csv.drop(columns="timestamp"), symbol="ETH/BTC")
+    naive = candles_of(eth_btc_csv).tz_localize(None)  # a naive index is taken as UTC
+    by_naive = wb.backtest(naive, symbol="ETH/BTC", ema_fast=9, ema_slow=21)
+    assert by_naive.equity.index[0] == first
+    assert by_naive.stats()["final_value"] == by_ms.stats()["final_value"]
+    seconds = eth_btc_csv.assign(timestamp=eth_btc_csv["timestamp"] // 1000)
+    with pytest.raises(ValidationError, match=r"timestamp: .*give ms"):
+        wb.backtest(seconds, symbol="ETH/BTC")
+    with pytest.raises(ValidationError, match="symbol: the frame has no market attached"):
+        wb.backtest(eth_btc_csv)
+
+
+def test_a_strategy_object_is_accepted(eth_btc_csv: pd.DataFrame) -> None:
+    from workbench.strategies import get_strategy
+
+    rsi = get_strategy("rsi")
+    by_object = wb.backtest(eth_btc_csv, symbol="ETH/BTC", strategy=rsi, rsi_period=10)
+    by_name = wb.backtest(eth_btc_csv, symbol="ETH/BTC", strategy="rsi", rsi_period=10)
+    assert by_object.strategy == "rsi" and by_object.params["rsi_period"] == 10
+    assert by_object.stats()["final_value"] == by_name.stats()["final_value"]
+    table = wb.sweep(
+        eth_btc_csv, symbol="ETH/BTC", strategy=rsi, rsi_period=[10, 14], progress=False
+    )
+    assert sorted(table["rsi_period"]) == [10, 14]
+
+
+def test_saving_needs_the_market_never_the_first_stored_one(
+    settings: Settings, eth_btc_csv: pd.DataFrame
+) -> None:
+    wb.init(sample=True)  # stores the synthetic BTC/USDT market
+    bare = candles_of(eth_btc_csv)
+    result = wb.backtest(bare, symbol="ETH/BTC", timeframe="5m", exchange="binance")
+    saved = wb.save(result, "eth")
+    row = wb.backtests().set_index("id").loc[saved]
+    assert (row["symbol"], row["timeframe"]) == ("ETH/BTC", "5m")
+    with pytest.raises(ValidationError, match="market: unknown for this backtest"):
+        wb.save(replace(result, market=None), "eth", bare)
+    stored = wb.candles()
+    with pytest.raises(ValidationError, match="market: unknown"):
+        wb.save(replace(wb.backtest(stored), market=None), "x")
+    again = wb.save(result, "eth again", bare)  # the frame says nothing: the result's market
+    assert wb.backtests().set_index("id").loc[again, "symbol"] == "ETH/BTC"
+    assert list(wb.backtests()["id"]) == [again, saved]
+
+
+def test_a_sweep_around_a_bot_keeps_its_other_parameters(settings: Settings) -> None:
+    wb.init(sample=True)
+    frame = wb.candles()
+    bot = wb.create_bot(
+        name="slow30", **frame.attrs["market"], ema_fast=9, ema_slow=30, stop_loss_perc=3
+    )
+    table = wb.sweep(bot=bot, ema_fast=[5, 9], progress=False)
+    assert list(table["ema_slow"]) == [30, 30]
+    assert table.attrs["rules"]["stop_loss_perc"] == 3
+    single = wb.backtest(bot=bot).stats()
+    [row] = table[table["ema_fast"] == 9].to_dict(orient="records")
+    assert row["final_value"] == pytest.approx(single["final_value"], rel=1e-12)
+    assert row["trades"] == single["total_trades"]
+
+    tighter = wb.sweep(bot=bot, ema_fast=[9], max_daily_trades=1, progress=False)
+    assert tighter.attrs["rules"]["max_daily_trades"] == 1
+    overridden = wb.backtest(bot=bot, max_daily_trades=1).stats()
+    assert tighter["final_value"][0] == pytest.approx(overridden["final_value"], rel=1e-12)
+    assert overridden["final_value"] != single["final_value"]
+    with pytest.raises(ValidationError, match="ema_fast"):
+        wb.backtest(bot=bot, ema_fast=40)  # over the bot's ema_slow 30: validated as a bot
+
+
+def candles_of(raw: pd.DataFrame) -> pd.DataFrame:
+    """``raw`` on a UTC DatetimeIndex, with no market attached."""
+    times = pd.to_datetime(raw["timestamp"], unit="ms", utc=True)
+    frame = raw.drop(columns="timestamp").set_index(times)
+    assert not frame.attrs
+    return frame
+
+
+def test_the_daily_report_of_two_bots_when_one_traded_before_the_day(
+    settings: Settings, engine: Engine
+) -> None:
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from workbench.accounts import local_user
+    from workbench.db import session_scope
+
+    wb.init(sample=True)
+    market = wb.candles().attrs["market"]
+    early = wb.create_bot(name="early", **market)
+    quiet = wb.create_bot(name="quiet", **market)
+    fills = [  # (bot, time, side, realized pnl): early opens on Jan 1st, closes on Jan 3rd
+        (early, datetime(2024, 1, 1, 10, 0, tzinfo=UTC), "buy", None),
+        (early, datetime(2024, 1, 3, 11, 0, tzinfo=UTC), "sell", Decimal("-25")),
+        (quiet, datetime(2024, 1, 3, 12, 0, tzinfo=UTC), "buy", None),
+    ]
+    with session_scope(engine) as session:
+        owner = local_user(session=session).id
+        for n, (bot, moment, side, pnl) in enumerate(fills):
+            session.add(
+                Trade(
+                    bot_id=bot,
+                    owner_id=owner,
+                    exchange="paper",
+                    exchange_order_id=str(n),
+                    symbol=market["symbol"],
+                    side=side,
+                    order_type="market",
+                    price=Decimal(100),
+                    quantity=Decimal(1),
+                    quote_quantity=Decimal(100),
+                    realized_pnl=pnl,
+                    executed_at=moment,
+                )
+            )
+    report = wb.daily_report("2024-01-03")
+    rows = report.summary.set_index("name")
+    assert rows.loc["early", "trades"] == 1 and rows.loc["quiet", "trades"] == 1
+    assert rows.loc["early", "equity_end"] == pytest.approx(975.0)
+    assert rows.loc["early", "max_drawdown"] == pytest.approx(0.025)
+    assert rows.loc["quiet", "equity_end"] == pytest.approx(1000.0)
+    assert rows.loc["quiet", "max_drawdown"] == 0.0
+    assert report.equity.index.is_unique
+    assert report.equity.index[0] == pd.Timestamp("2024-01-01", tz="UTC")

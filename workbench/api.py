@@ -26,12 +26,14 @@ import sqlalchemy as sa
 
 from workbench.db import default_engine, migrate, session_scope
 from workbench.errors import ConfigError, NotFoundError, ValidationError
+from workbench.rules.params import DEFAULT_FEE
 from workbench.settings import get_settings
 
 if TYPE_CHECKING:
     from workbench.backtest import BacktestResult
     from workbench.bots.runner import TickResult
     from workbench.db.models import JobRun
+    from workbench.strategies.base import Strategy
 
 Moment = str | datetime | None
 SAMPLE_BOT = "sample-ema-cross"
@@ -152,41 +154,58 @@ def backtest(
     frame: pd.DataFrame | None = None,
     *,
     bot: int | None = None,
-    strategy: str = "ema_cross",
-    fee: float = 0.001,
+    strategy: str | Strategy = "ema_cross",
+    fee: float = DEFAULT_FEE,
     slippage: float = 0.0,
     **fields: Any,
 ) -> BacktestResult:
-    """Backtest a bot (``bot=ID``) or a strategy with any bot config fields
-    (``ema_fast=9, stop_loss_perc=2, max_daily_loss_perc=5, ...``) over ``frame``
-    (default: the bot's market, or the first stored one). See ``result.stats()``,
-    ``result.trades``, ``result.figure()``."""
+    """Backtest a bot (``bot=ID``, its fields overridden by any given) or a strategy (a name
+    or a Strategy) with any bot config fields (``ema_fast=9, stop_loss_perc=2,
+    max_daily_loss_perc=5, ...``) over ``frame`` (``wb.candles(...)``, or any frame with
+    open/high/low/close on a UTC index or with a ``timestamp`` column; default: the stored
+    candles of the bot's market). A frame without a market needs ``symbol=`` (and
+    ``exchange=``, ``timeframe=``). See ``result.stats()``, ``result.trades``,
+    ``result.figure()``."""
     from workbench.backtest import backtest_config
 
-    config = _config(frame, bot, strategy, fields)
-    if frame is None:
-        frame = candles(config.symbol, config.timeframe, exchange=config.exchange)
-    return backtest_config(frame, config, fee=fee, slippage=slippage)
+    frame = None if frame is None else _candle_frame(frame)
+    config, chosen, own = _run_config(frame, bot, strategy, fields)
+    return backtest_config(
+        _frame_of(frame, config), config, fee=fee, slippage=slippage, strategy=chosen, params=own
+    )
 
 
 def sweep(
     frame: pd.DataFrame | None = None,
     *,
-    strategy: str = "ema_cross",
-    fee: float = 0.001,
+    bot: int | None = None,
+    strategy: str | Strategy = "ema_cross",
+    fee: float = DEFAULT_FEE,
     slippage: float = 0.0,
     progress: bool = True,
-    **ranges: Iterable[int],
+    **fields: Any,
 ) -> pd.DataFrame:
-    """Backtest every combination of the parameter ``ranges``
-    (``ema_fast=range(5, 30), ema_slow=range(20, 80, 5)``); best total return first."""
+    """Backtest every combination of the parameter ranges
+    (``ema_fast=range(5, 30), ema_slow=range(20, 80, 5)``) under the other bot config
+    fields given (``stop_loss_perc=2, max_daily_trades=20, ...``) and the bot's
+    (``bot=ID``), exactly as :func:`backtest` would run each; best total return first.
+    ``table.attrs["rules"]`` lists the rules every row ran under."""
     from workbench.backtest import run_sweep
+    from workbench.backtest.configs import config_values, sweep_grid
     from workbench.rules import RuleParams
 
-    frame = candles() if frame is None else frame
-    grid = {name: [int(v) for v in values] for name, values in ranges.items()}
-    rules = RuleParams(fee=fee, slippage=slippage)
-    return run_sweep(frame, strategy=strategy, grid=grid, rules=rules, progress=progress)
+    ranges = {k: v for k, v in fields.items() if _is_range(v)}
+    fixed = {k: v for k, v in fields.items() if k not in ranges}
+    frame = None if frame is None else _candle_frame(frame)
+    config, chosen, own = _run_config(frame, bot, strategy, fixed)
+    base = {**config_values(config), **own} if own else config
+    return run_sweep(
+        _frame_of(frame, config),
+        strategy=chosen,
+        grid=sweep_grid(chosen, base, ranges),
+        rules=RuleParams.from_config(config, fee=fee, slippage=slippage),
+        progress=progress,
+    )
 
 
 def heatmap(table: pd.DataFrame, x: str, y: str, value: str = "total_return") -> go.Figure:
@@ -197,18 +216,29 @@ def heatmap(table: pd.DataFrame, x: str, y: str, value: str = "total_return") ->
 
 
 def save(result: BacktestResult, name: str, frame: pd.DataFrame | None = None) -> int:
-    """Save a backtest under ``name``; returns its id (see :func:`backtests`)."""
+    """Save a backtest under ``name`` and the market it ran on (``frame``'s, else the
+    result's); returns its id (see :func:`backtests`)."""
     from workbench.accounts import local_user
     from workbench.backtest import save_backtest
 
-    market = (frame.attrs.get("market") if frame is not None else None) or _first_market()
+    attached = (frame.attrs.get("market") if frame is not None else None) or result.market
+    if not attached:
+        raise ValidationError(
+            {
+                "market": "unknown for this backtest: pass the frame from wb.candles(...), or "
+                "run wb.backtest(frame, symbol=..., exchange=..., timeframe=...) first"
+            },
+            entity="backtest",
+        )
     with session_scope(default_engine()) as session:
         row = save_backtest(
             session=session,
             result=result,
             owner_id=local_user(session=session).id,
             name=name,
-            **market,
+            exchange=str(attached["exchange"]),
+            symbol=str(attached["symbol"]),
+            timeframe=str(attached["timeframe"]),
         )
         return row.id
 
@@ -459,15 +489,44 @@ def _first_market() -> dict[str, str]:
     return {k: stored.iloc[0][k] for k in ("exchange", "symbol", "timeframe")}
 
 
-def _config(frame: pd.DataFrame | None, bot: int | None, strategy: str, fields: dict) -> Any:
-    from workbench.backtest.configs import free_config
+def _run_config(
+    frame: pd.DataFrame | None, bot: int | None, strategy: str | Strategy, fields: dict
+) -> tuple[Any, Strategy, dict[str, Any]]:
+    """(the bot config a run uses, its strategy, strategy parameters that are no config
+    field): the bot's fields (``bot=ID``) or a free config on the frame's market, with
+    ``fields`` over them, validated like any bot config. Never a guessed market."""
+    from workbench.backtest.configs import free_config, market_of, split_fields, with_fields
     from workbench.bots import get_bot
+    from workbench.strategies import get_strategy
 
     if bot is not None:
         with session_scope(default_engine()) as session:
-            return get_bot(session=session, bot_id=bot)
-    market = (frame.attrs.get("market") if frame is not None else None) or _first_market()
-    return free_config(**market, strategy=strategy, fields=fields)
+            row = get_bot(session=session, bot_id=bot)
+            chosen = get_strategy(row.strategy)
+            config_fields, own = split_fields(chosen, fields)
+            return with_fields(row, config_fields), chosen, own
+    chosen = get_strategy(strategy)
+    config_fields, own = split_fields(chosen, fields)
+    market = market_of(frame, config_fields)
+    rest = {k: v for k, v in config_fields.items() if k not in market}
+    return free_config(**market, strategy=chosen.name, fields=rest), chosen, own
+
+
+def _candle_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    from workbench.backtest.frames import candle_frame
+
+    return candle_frame(frame)
+
+
+def _frame_of(frame: pd.DataFrame | None, config: Any) -> pd.DataFrame:
+    """``frame``, else the stored candles of ``config``'s market."""
+    if frame is not None:
+        return frame
+    return candles(config.symbol, config.timeframe, exchange=config.exchange)
+
+
+def _is_range(value: Any) -> bool:
+    return isinstance(value, Iterable) and not isinstance(value, str | bytes | dict)
 
 
 def _moment(value: Moment, name: str) -> datetime | None:

@@ -3,7 +3,7 @@ its results under its market. Shared by ``workbench backtest``/``sweep`` and the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -12,13 +12,16 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from workbench.accounts import local_user
+from workbench.backtest.frames import timeframe_of
 from workbench.backtest.result import BacktestResult
 from workbench.backtest.store import save_backtest, save_best_of_sweep
 from workbench.db.models import Backtest
 from workbench.errors import ValidationError
 from workbench.market.candles import read_candles
 from workbench.rules import RuleParams
+from workbench.rules.params import DEFAULT_FEE
 from workbench.schemas import BotConfigCreate, validate
+from workbench.strategies.base import Strategy
 
 NAME_LENGTH = 200  # backtests.name
 
@@ -119,3 +122,72 @@ def save_sweep_best(
         timeframe=config.timeframe,
         top=top,
     )
+
+
+# -- one set of defaults, and frames from anywhere ---------------------------------------
+
+_DEFAULTS_MARKET = {"exchange": "paper", "symbol": "BTC/USDT", "timeframe": "5m"}
+
+
+def default_rules(*, fee: float = DEFAULT_FEE, slippage: float = 0.0) -> RuleParams:
+    """The rules of a bot config left at its defaults (the schema's: capital, sizing,
+    ``max_daily_trades``, ...): what a backtest or sweep runs under when given no rules."""
+    config = validate(BotConfigCreate, {"name": "defaults", **_DEFAULTS_MARKET})
+    return RuleParams.from_config(config, fee=fee, slippage=slippage)
+
+
+def config_values(config: Any) -> dict[str, Any]:
+    """The fields of a bot config, a schema or an ORM row, as a dict."""
+    if hasattr(config, "model_dump"):
+        return dict(config.model_dump())
+    return {c.key: getattr(config, c.key) for c in config.__table__.columns}
+
+
+def with_fields(config: Any, fields: Mapping[str, Any]) -> BotConfigCreate:
+    """``config`` (a bot row or a schema) with ``fields`` over it, validated like any bot
+    config and not stored: what ``--bot ID -p FIELD=VALUE`` and ``bot=ID, field=...`` run."""
+    stored = {k: v for k, v in config_values(config).items() if k in BotConfigCreate.model_fields}
+    return validate(BotConfigCreate, {**stored, **fields})
+
+
+def split_fields(
+    strategy: Strategy, fields: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``fields`` as (bot config fields, parameters of ``strategy`` that are no config field)."""
+    config_names = set(BotConfigCreate.model_fields)
+    own = {k: v for k, v in fields.items() if k in strategy.param_names and k not in config_names}
+    return {k: v for k, v in fields.items() if k not in own}, own
+
+
+def sweep_grid(
+    strategy: Strategy, config: Any, ranges: Mapping[str, Iterable[Any]]
+) -> dict[str, list[Any]]:
+    """The grid of a sweep around ``config``: each swept parameter's values, and for every
+    other parameter of ``strategy`` the config's value (as its backtest would use)."""
+    base = strategy.params_from_config(config) if config is not None else strategy.defaults
+    grid: dict[str, list[Any]] = {name: [value] for name, value in base.items()}
+    for name, values in ranges.items():
+        grid[name] = [v.item() if hasattr(v, "item") else v for v in values]
+    return grid
+
+
+def market_of(frame: pd.DataFrame | None, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The market of a run: ``exchange``/``symbol``/``timeframe`` given in ``fields``, else
+    the frame's (``wb.candles`` attaches it); the timeframe defaults to the bar spacing.
+    A ValidationError when no symbol is known: never a guess."""
+    attached = dict(frame.attrs.get("market") or {}) if frame is not None else {}
+    market = {k: fields.get(k, attached.get(k)) for k in ("exchange", "symbol", "timeframe")}
+    if market["symbol"] is None:
+        why = "the frame has no market attached" if frame is not None else "no candles given"
+        raise ValidationError(
+            {
+                "symbol": f"{why}: pass symbol='ETH/BTC' (and exchange=..., timeframe=...), "
+                "a frame from wb.candles(...), or bot=ID"
+            },
+            entity="backtest",
+        )
+    if market["timeframe"] is None and frame is not None:
+        market["timeframe"] = timeframe_of(frame.index)
+    if market["exchange"] is None:
+        market["exchange"] = _DEFAULTS_MARKET["exchange"]
+    return market

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-import vectorbt  # noqa: F401  (registers the .vbt accessors used for return statistics)
 
+from workbench.analytics import return_stats, trade_stats
 from workbench.rules import engine as e
 from workbench.rules.params import RuleParams
 from workbench.rules.simulate import F_BAR, F_FEE, F_PNL, F_PRICE, F_QTY, F_REASON, F_SIDE
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+UNLIMITED_DAILY_TRADES = 1_000_000  # RuleParams' default: no cap
 
 TRADE_COLUMNS = [
     "entry_time",
@@ -76,6 +80,7 @@ class BacktestResult:
     equity: pd.Series
     trades: pd.DataFrame
     fills: np.ndarray = field(repr=False)
+    market: dict[str, str] | None = None  # exchange, symbol, timeframe, when known
 
     @property
     def drawdown(self) -> pd.Series:
@@ -86,39 +91,30 @@ class BacktestResult:
         return self.trades[self.trades["exit_reason"] != "open"]
 
     def stats(self) -> dict[str, Any]:
-        """Headline figures, plus vectorbt's return statistics of the equity curve."""
+        """Headline figures, return and trade statistics (``workbench.analytics``) and the
+        rules the run traded under."""
         initial = self.rules.initial_capital
         final = float(self.equity.iloc[-1]) if len(self.equity) else initial
-        closed = self.closed_trades
-        wins = closed[closed["pnl"] > 0]
-        bar = (
-            pd.Timedelta(int(np.median(np.diff(self.equity.index.asi8))), unit="ns")
-            if len(self.equity) > 2
-            else pd.Timedelta(days=1)
-        )
-        returns = self.equity.pct_change().fillna(0.0)
-        accessor = returns.vbt.returns(freq=bar)
-        out: dict[str, Any] = {
+        returns = return_stats(self.equity)
+        return {
             "start": self.equity.index[0] if len(self.equity) else None,
             "end": self.equity.index[-1] if len(self.equity) else None,
             "bars": len(self.equity),
             "initial_capital": initial,
             "final_value": final,
             "total_return": final / initial - 1.0,
-            "max_drawdown": float(-self.drawdown.min()) if len(self.equity) else 0.0,
-            "total_trades": len(closed),
-            "win_rate": len(wins) / len(closed) if len(closed) else None,
-            "profit_factor": _profit_factor(closed["pnl"]),
-            "fees_paid": float(self.trades["fees"].sum()),
-            "exit_reasons": closed["exit_reason"].value_counts().to_dict(),
-            "sharpe_ratio": _finite(accessor.sharpe_ratio()),
-            "sortino_ratio": _finite(accessor.sortino_ratio()),
-            "annualized_volatility": _finite(accessor.annualized_volatility()),
+            "max_drawdown": returns["max_drawdown"],
+            **trade_stats(self.trades),
+            "sharpe_ratio": returns["sharpe_ratio"],
+            "sortino_ratio": returns["sortino_ratio"],
+            "annualized_volatility": returns["annualized_volatility"],
+            "cagr": returns["cagr"],
+            "rules": rules_summary(self.rules),
         }
-        return out
 
     def figure(self) -> go.Figure:
         """Equity (with entries and exits) over drawdown, one figure."""
+        import plotly.graph_objects as go
         from plotly.subplots import make_subplots
 
         fig = make_subplots(
@@ -160,11 +156,28 @@ class BacktestResult:
         return fig
 
 
-def _profit_factor(pnl: pd.Series) -> float | None:
-    losses = -pnl[pnl < 0].sum()
-    return float(pnl[pnl > 0].sum() / losses) if losses > 0 else None
+FILL_MODE = "signals and stops on closed bars, filled at the next bar's open"
 
 
-def _finite(value: Any) -> float | None:
-    value = float(value)
-    return value if math.isfinite(value) else None
+def rules_summary(rules: RuleParams) -> dict[str, Any]:
+    """The rules a run traded under, in a user's terms (percent; None = off)."""
+
+    def perc(fraction: float) -> float | None:
+        return round(fraction * 100, 10) if fraction else None
+
+    unlimited = rules.max_daily_trades >= UNLIMITED_DAILY_TRADES
+    return {
+        "market": "futures" if rules.futures else "spot",
+        "leverage": rules.leverage,
+        "position_size_perc": perc(rules.size_perc),
+        "position_size_fixed": rules.size_fixed or None,
+        "fee_perc": perc(rules.fee) or 0.0,
+        "slippage_perc": perc(rules.slippage) or 0.0,
+        "stop_loss_perc": perc(rules.stop_loss),
+        "take_profit_perc": perc(rules.take_profit),
+        "trailing_stop_perc": perc(rules.trailing_stop),
+        "max_daily_trades": None if unlimited else int(rules.max_daily_trades),
+        "max_daily_loss_perc": perc(rules.max_daily_loss),
+        "daily_target_perc": perc(rules.daily_target),
+        "fill": FILL_MODE,
+    }

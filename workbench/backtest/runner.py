@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-from tqdm.auto import tqdm
 
-from workbench.backtest.result import BacktestResult, trades_from_fills
+from workbench.backtest.configs import config_values, default_rules
+from workbench.backtest.result import BacktestResult, rules_summary, trades_from_fills
 from workbench.errors import ValidationError
 from workbench.rules import RuleParams, simulate, sweep
+from workbench.rules.params import DEFAULT_FEE
 from workbench.strategies import get_strategy, sweep_signals
+from workbench.strategies.base import Strategy
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 
 def _arrays(candles: pd.DataFrame) -> tuple[np.ndarray, ...]:
@@ -28,12 +32,14 @@ def _arrays(candles: pd.DataFrame) -> tuple[np.ndarray, ...]:
 def run_backtest(
     candles: pd.DataFrame,
     *,
-    strategy: str,
+    strategy: str | Strategy,
     params: dict[str, Any] | None = None,
     rules: RuleParams | None = None,
+    market: dict[str, str] | None = None,
 ) -> BacktestResult:
-    """Backtest ``strategy`` with ``params`` over ``candles`` under ``rules``."""
-    rules = rules or RuleParams()
+    """Backtest ``strategy`` with ``params`` over ``candles`` under ``rules`` (default: a
+    bot config's defaults, as for ``backtest_config`` and sweeps)."""
+    rules = rules or default_rules()
     chosen = get_strategy(strategy)
     values = chosen.validate(params or {})
     signals = chosen.signals(candles, **values)
@@ -50,39 +56,55 @@ def run_backtest(
     )
     equity = pd.Series(curve, index=candles.index, name="equity")
     return BacktestResult(
-        strategy=strategy,
+        strategy=chosen.name,
         params=values,
         rules=rules,
         equity=equity,
         trades=trades_from_fills(fills, candles.index),
         fills=fills,
+        market=market,
     )
 
 
 def backtest_config(
-    candles: pd.DataFrame, config: Any, *, fee: float = 0.001, slippage: float = 0.0
+    candles: pd.DataFrame,
+    config: Any,
+    *,
+    fee: float = DEFAULT_FEE,
+    slippage: float = 0.0,
+    strategy: Strategy | None = None,
+    params: dict[str, Any] | None = None,
 ) -> BacktestResult:
-    """Backtest a bot configuration (an ORM row or a schema) exactly as the bot would trade."""
-    strategy = get_strategy(config.strategy)
+    """Backtest a bot configuration (an ORM row or a schema) exactly as the bot would trade.
+    ``strategy`` (default: the config's) and ``params`` (over the config's) for strategies
+    whose parameters are no config fields."""
+    chosen = strategy or get_strategy(config.strategy)
+    source = config if not params else {**config_values(config), **params}
     return run_backtest(
         candles,
-        strategy=config.strategy,
-        params=strategy.params_from_config(config),
+        strategy=chosen,
+        params=chosen.params_from_config(source),
         rules=RuleParams.from_config(config, fee=fee, slippage=slippage),
+        market={k: str(getattr(config, k)) for k in ("exchange", "symbol", "timeframe")},
     )
 
 
 def run_sweep(
     candles: pd.DataFrame,
     *,
-    strategy: str,
-    grid: dict[str, list[int]],
+    strategy: str | Strategy,
+    grid: dict[str, list[Any]],
     rules: RuleParams | None = None,
     chunk: int = 128,
     progress: bool = True,
 ) -> pd.DataFrame:
-    """Backtest every valid parameter set of ``grid``; one row per set, best return first."""
-    rules = rules or RuleParams()
+    """Backtest every valid parameter set of ``grid``; one row per set, best return first.
+    ``trades`` counts closed round trips (as a backtest's ``total_trades``); a position
+    still open at the end is ``open_trades``. ``rules`` default as for a backtest; the
+    table's ``attrs["rules"]`` lists them."""
+    from tqdm.auto import tqdm
+
+    rules = rules or default_rules()
     swept = sweep_signals(candles, get_strategy(strategy), grid)
     if not swept.combos:
         reasons = "; ".join(why for _, why in swept.skipped[:3])
@@ -91,7 +113,8 @@ def run_sweep(
     params = rules.to_array()
     k = len(swept.combos)
     final, drawdown, fills = np.empty(k), np.empty(k), np.empty(k, dtype=np.int64)
-    with tqdm(total=k, unit="set", desc=f"sweep {strategy}", disable=not progress) as bar:
+    name = get_strategy(strategy).name
+    with tqdm(total=k, unit="set", desc=f"sweep {name}", disable=not progress) as bar:
         for lo in range(0, k, chunk):
             hi = min(k, lo + chunk)
             entries = np.ascontiguousarray(swept.entries[:, lo:hi])
@@ -104,12 +127,17 @@ def run_sweep(
     table["final_value"] = final
     table["total_return"] = final / rules.initial_capital - 1.0
     table["max_drawdown"] = drawdown
-    table["trades"] = (fills + 1) // 2
-    return table.sort_values("total_return", ascending=False, ignore_index=True)
+    table["trades"] = fills // 2  # fills alternate entry, exit: an odd count ends open
+    table["open_trades"] = fills % 2
+    table = table.sort_values("total_return", ascending=False, ignore_index=True)
+    table.attrs["rules"] = rules_summary(rules)  # what every row ran under
+    return table
 
 
 def sweep_heatmap(table: pd.DataFrame, x: str, y: str, value: str = "total_return") -> go.Figure:
     """A heatmap of ``value`` over two swept parameters (best over any others)."""
+    import plotly.graph_objects as go
+
     grid = table.pivot_table(index=y, columns=x, values=value, aggfunc="max")
     fig = go.Figure(
         go.Heatmap(

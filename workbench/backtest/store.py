@@ -10,7 +10,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from workbench.backtest.result import BacktestResult
+from workbench.backtest.result import BacktestResult, rules_summary
 from workbench.db.models import Backtest, PositionType
 from workbench.rules import RuleParams
 
@@ -102,7 +102,8 @@ def save_best_of_sweep(
 
 
 def compare_backtests(*, session: Session, ids: list[int]) -> pd.DataFrame:
-    """Saved backtests side by side: one column per backtest, one row per figure."""
+    """Saved backtests side by side: one column per backtest, one row per figure, then the
+    strategy's parameters and the rules each ran under (caps, stops, fees, slippage, fill)."""
     rows = session.scalars(sa.select(Backtest).where(Backtest.id.in_(ids)).order_by(Backtest.id))
     table = {
         f"{r.id}: {r.name}": {
@@ -117,8 +118,18 @@ def compare_backtests(*, session: Session, ids: list[int]) -> pd.DataFrame:
             "total_trades": r.total_trades,
             "win_rate": r.stats.get("win_rate"),
             "sharpe_ratio": r.stats.get("sharpe_ratio"),
+            "sortino_ratio": r.stats.get("sortino_ratio"),
+            "annualized_volatility": r.stats.get("annualized_volatility"),
             **r.parameters.get("strategy", {}),
+            **{f"rule: {k}": v for k, v in _rules_of(r).items()},
         }
         for r in rows
     }
     return pd.DataFrame(table)
+
+
+def _rules_of(row: Backtest) -> dict[str, Any]:
+    """The rules a saved backtest ran under (from its stored rule parameters)."""
+    stored = row.parameters.get("rules") or {}
+    known = {k: v for k, v in stored.items() if k in RuleParams.__dataclass_fields__}
+    return rules_summary(RuleParams(**known)) if known else {}

@@ -12,13 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine
 from tqdm.auto import tqdm
 
 from workbench.accounts import local_user
-from workbench.backtest.result import TRADE_COLUMNS
+from workbench.backtest.result import TRADE_COLUMNS, rules_summary
 from workbench.bots.configs import bot_fields, get_bot
 from workbench.bots.runner import TickResult, run_tick
 from workbench.cache import EmbeddedCache
@@ -27,13 +29,22 @@ from workbench.errors import ValidationError
 from workbench.market.candles import read_candles, upsert_candles
 from workbench.market.paper import PaperExchange, PaperTerms
 from workbench.market.prices import ReplayPrices
+from workbench.rules.params import DEFAULT_FEE, RuleParams
 
 
 @dataclass
 class ReplayResult:
     ticks: list[TickResult]
     trades: pd.DataFrame  # the backtest's trade columns
-    final_balance: Decimal
+    final_balance: Decimal  # the quote cash left
+    final_value: Decimal  # marked to market at the last bar's close, as a backtest's
+    rules: dict[str, Any]  # the rules it ran under, as a backtest's stats list them
+
+    def stats(self) -> dict[str, object]:
+        """The trade statistics of the replay, defined as for a backtest."""
+        from workbench.analytics import trade_stats
+
+        return {"final_value": self.final_value, **trade_stats(self.trades), "rules": self.rules}
 
 
 def replay_bot(
@@ -42,7 +53,7 @@ def replay_bot(
     engine: Engine,
     start: datetime | None = None,
     end: datetime | None = None,
-    fee: float = 0.001,
+    fee: float = DEFAULT_FEE,
     slippage: float = 0.0,
     progress: bool = True,
 ) -> ReplayResult:
@@ -132,7 +143,29 @@ def _replay(
                 )
             )
     balance = paper.fetch_balance()[quote].total
-    return ReplayResult(ticks=ticks, trades=trades_from_ticks(ticks), final_balance=balance)
+    last_close = Decimal(repr(float(candles["close"].iloc[-1])))
+    return ReplayResult(
+        ticks=ticks,
+        trades=trades_from_ticks(ticks),
+        final_balance=balance,
+        final_value=_marked_value(paper, symbol, balance, last_close),
+        rules=rules_summary(
+            RuleParams.from_config(SimpleNamespace(**fields), fee=fee, slippage=slippage)
+        ),
+    )
+
+
+def _marked_value(paper: PaperExchange, symbol: str, cash: Decimal, close: Decimal) -> Decimal:
+    """The account's value at ``close``: cash (with any futures margin) plus what is held,
+    the engine's ``equity``."""
+    if ":" in symbol:
+        position = paper.fetch_position(symbol)
+        if position is None:
+            return cash
+        return cash + position.quantity * (close - position.entry_price)
+    base = symbol.split("/")[0]
+    held = paper.fetch_balance().get(base)
+    return cash + (held.total * close if held is not None else Decimal(0))
 
 
 def trades_from_ticks(ticks: list[TickResult]) -> pd.DataFrame:

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from plotly.subplots import make_subplots
 from sqlalchemy import Engine
 
+from workbench.analytics.returns import max_drawdown
 from workbench.db.models import BotConfig, BotEvent, Trade
 
 
@@ -121,7 +122,7 @@ def daily_report(
                 "fees": mine["commission"].sum(),
                 "realized_pnl": mine["realized_pnl"].fillna(0).sum(),
                 "equity_end": curve.iloc[-1] if len(curve) else None,
-                "max_drawdown": float(-(curve / curve.cummax() - 1).min()) if len(curve) else 0.0,
+                "max_drawdown": max_drawdown(curve.dropna().to_numpy(dtype="float64")),
                 "risk_events": len(risk),
             }
         )
@@ -129,19 +130,22 @@ def daily_report(
 
 
 def _equity(history: pd.DataFrame, bots: pd.DataFrame, start: datetime) -> pd.DataFrame:
-    """Capital plus cumulative realized PnL after each trade, one column per bot."""
+    """Capital plus cumulative realized PnL after each trade, one column per bot. Each curve
+    opens with the capital at the report day's start, or at the start of the day of the
+    bot's first trade when that is earlier; trades at one moment count as one point."""
     curves = {}
     for bot in bots.itertuples():
         mine = history[history["bot_id"] == bot.id]
         capital = float(bot.initial_capital)
         pnl = mine.set_index("executed_at")["realized_pnl"].fillna(0.0)
         curve = capital + pnl.cumsum()
-        opening = pd.Series([capital], index=[min([start, *curve.index[:1]])])
-        curves[f"{bot.id}: {bot.name}"] = pd.concat([opening, curve])
+        first_day = [curve.index[0].floor("D")] if len(curve) else []
+        opening = pd.Series([capital], index=[min([pd.Timestamp(start), *first_day])])
+        joined = pd.concat([opening, curve])
+        curves[f"{bot.id}: {bot.name}"] = joined[~joined.index.duplicated(keep="last")]
     if not curves:
         return pd.DataFrame()
-    frame = pd.concat(curves, axis=1).sort_index().ffill()
-    return frame[~frame.index.duplicated(keep="last")]
+    return pd.concat(curves, axis=1, sort=True).ffill()
 
 
 def _frame(conn: sa.Connection, query: sa.Select, columns: list[str]) -> pd.DataFrame:

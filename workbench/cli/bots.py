@@ -14,6 +14,8 @@ from workbench.backtest.configs import (
     save_config_backtest,
     save_sweep_best,
     stored_candles,
+    sweep_grid,
+    with_fields,
 )
 from workbench.backtest.result import BacktestResult
 from workbench.bots import create_bot, delete_bot, get_bot, list_bots, update_bot
@@ -25,13 +27,14 @@ from workbench.cli.data import parse_date
 from workbench.db import default_engine
 from workbench.errors import ValidationError
 from workbench.rules import RuleParams
+from workbench.rules.params import DEFAULT_FEE
 from workbench.strategies import get_strategy
 from workbench.strategies.sweep import parse_range
 
 app = typer.Typer(no_args_is_help=True, help="Bots: create, list, show, set, tick, replay.")
 
 FieldOption = typer.Option([], "-p", "--param", help="FIELD=VALUE, any bot config field")
-Fees = typer.Option(0.001, "--fees", help="Fee per fill, as a fraction (0.001 = 0.1 %)")
+Fees = typer.Option(DEFAULT_FEE, "--fees", help="Fee per fill, as a fraction (0.001 = 0.1 %)")
 Slippage = typer.Option(0.0, "--slippage", help="Slippage per fill, as a fraction")
 ExchangeOption = typer.Option(None, "--exchange")
 SymbolOption = typer.Option(None, "--symbol")
@@ -195,17 +198,21 @@ def replay(
         progress=not json_out,
     )
     if json_out:
-        print_json(
+        print_json(  # numbers as JSON numbers, as `workbench backtest --json` gives them
             {
                 "ticks": len(result.ticks),
-                "final_balance": result.final_balance,
+                "final_value": float(result.final_value),
+                "final_balance": float(result.final_balance),
+                "rules": result.rules,
                 "trades": trades_json(result.trades),
             }
         )
     else:
+        stats = result.stats()
         typer.echo(
-            f"{len(result.ticks)} ticks, {len(result.trades)} trades, "
-            f"final balance {result.final_balance}"
+            f"{len(result.ticks)} ticks, {stats['total_trades']} trades "
+            f"(+{stats['open_trades']} open), final value {result.final_value:.8f} "
+            f"(cash {result.final_balance:.8f})"
         )
 
 
@@ -231,7 +238,8 @@ def _config(
 ) -> Any:
     if bot_id is not None:
         with db_session() as session:
-            return get_bot(session=session, bot_id=bot_id)
+            bot = get_bot(session=session, bot_id=bot_id)
+            return with_fields(bot, parse_fields(fields)) if fields else bot
     missing = [
         n
         for n, v in (
@@ -289,8 +297,15 @@ def backtest(
         "sharpe_ratio",
     ):
         typer.echo(f"{key:16} {stats[key]}")
+    typer.echo(f"{'rules':16} {_rules_line(stats['rules'])}")
     if saved:
         typer.echo(f"saved as backtest {saved}")
+
+
+def _rules_line(rules: dict[str, Any]) -> str:
+    """The rules that are on, as ``name=value`` pairs (the fill mode last)."""
+    on = [f"{k}={v}" for k, v in rules.items() if v is not None and k != "fill"]
+    return f"{', '.join(on)}; {rules['fill']}"
 
 
 def _save(result: BacktestResult, config: Any, name: str, bot_id: int | None) -> int:
@@ -319,7 +334,7 @@ def sweep(
     """Backtest every combination of parameter ranges; prints (and saves) the best sets."""
     config = _config(bot, exchange, symbol, timeframe, strategy, fields)
     candles = _candles(config.exchange, config.symbol, config.timeframe, start, end)
-    grid = dict(parse_range(r) for r in ranges)
+    grid = sweep_grid(get_strategy(config.strategy), config, dict(parse_range(r) for r in ranges))
     rules = RuleParams.from_config(config, fee=fees, slippage=slippage)
     table = run_sweep(
         candles, strategy=config.strategy, grid=grid, rules=rules, progress=not json_out
@@ -333,8 +348,16 @@ def sweep(
             )
             saved = [row.id for row in rows]
     if json_out:
-        print_json({"sets": len(table), "best": best.to_dict(orient="records"), "saved_ids": saved})
+        print_json(
+            {
+                "sets": len(table),
+                "rules": table.attrs["rules"],
+                "best": best.to_dict(orient="records"),
+                "saved_ids": saved,
+            }
+        )
     else:
+        typer.echo(f"rules: {_rules_line(table.attrs['rules'])}")
         typer.echo(f"{len(table)} parameter sets; best {len(best)}:")
         print_table(best.round(4).to_dict(orient="records"))
         if saved:

@@ -34,6 +34,7 @@ from workbench.db.models import Backtest
 from workbench.errors import ValidationError, WorkbenchError
 from workbench.market.candles import summary
 from workbench.rules import RuleParams
+from workbench.rules.params import DEFAULT_FEE
 from workbench.schemas import BotConfigCreate
 from workbench.strategies import STRATEGIES, get_strategy
 from workbench.strategies.sweep import parse_range
@@ -106,7 +107,13 @@ class BacktestExplorer(w.VBox):
             for name in RULE_FIELDS
         }
         self.fee = w.BoundedFloatText(
-            description="fee", value=0.001, min=0, max=0.1, step=0.0005, style=style, layout=narrow
+            description="fee",
+            value=DEFAULT_FEE,
+            min=0,
+            max=0.1,
+            step=0.0005,
+            style=style,
+            layout=narrow,
         )
         self.slippage = w.BoundedFloatText(
             description="slippage", value=0.0, min=0, max=0.1, step=0.0005, style=style

@@ -1,0 +1,11 @@
+"""Statistics computed once for backtests, replays and bots: returns and trades."""
+
+from workbench.analytics.returns import (
+    YEAR,
+    bar_spacing,
+    periods_per_year,
+    return_stats,
+)
+from workbench.analytics.trades import trade_stats
+
+__all__ = ["YEAR", "bar_spacing", "periods_per_year", "return_stats", "trade_stats"]
