@@ -40,7 +40,8 @@ def test_upsert_is_idempotent_and_updates(engine: Engine, shared_data: Path) -> 
     store.upsert_candles(engine=engine, frame=frame, **KEY)
     assert store.summary(engine=engine)[0]["count"] == len(frame)
     changed = frame.iloc[10:20].copy()
-    changed["close"] = changed["close"] * 2
+    prices = ["open", "high", "low", "close"]
+    changed[prices] = changed[prices] * 2  # a consistent bar: close stays within high/low
     store.upsert_candles(engine=engine, frame=changed, **KEY)
     back = store.read_candles(engine=engine, **KEY)
     assert len(back) == len(frame)

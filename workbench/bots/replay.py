@@ -25,6 +25,7 @@ from workbench.cache import EmbeddedCache
 from workbench.db import Base, make_engine, session_scope
 from workbench.errors import ValidationError
 from workbench.market.candles import read_candles, upsert_candles
+from workbench.market.names import quote_currency
 from workbench.market.paper import PaperExchange, PaperTerms
 from workbench.market.prices import ReplayPrices
 
@@ -104,7 +105,7 @@ def _replay(
         symbols=[symbol],
         start=candles.index[0].to_pydatetime(),
     )
-    quote = symbol.split("/")[1].split(":")[0]
+    quote = quote_currency(symbol)
     paper = PaperExchange(
         engine=scratch,
         prices=prices,
