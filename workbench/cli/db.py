@@ -8,6 +8,7 @@ import typer
 
 from workbench.cli.common import JsonOption, print_json, print_table
 from workbench.db import backup, migrate, stats
+from workbench.errors import ConflictError
 from workbench.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, help="Database schema, statistics, backup and restore.")
@@ -21,10 +22,28 @@ def upgrade(revision: str = typer.Argument("head")) -> None:
 
 
 @app.command()
-def downgrade(revision: str = typer.Argument("-1")) -> None:
-    """Migrate the database down to REVISION (default: one step; 'base' removes every table)."""
-    migrate.downgrade(get_settings().database_url, revision)
-    typer.echo(f"database at {migrate.current(get_settings().database_url) or 'base'}")
+def downgrade(
+    revision: str = typer.Argument("-1"),
+    yes: bool = typer.Option(
+        False, "--yes", help="Go ahead although the downgrade drops tables, columns or rows."
+    ),
+) -> None:
+    """Migrate the database down to REVISION (default: one step; 'base' removes every table).
+
+    A downgrade that drops tables, columns or rows says what it drops and needs --yes;
+    back up first with `workbench db backup FILE`.
+    """
+    url = get_settings().database_url
+    loss = migrate.downgrade_loss(url, revision)
+    if loss and not yes:
+        raise ConflictError(
+            f"downgrading to {revision} drops {loss.describe()}. Back up first "
+            "(`workbench db backup FILE`), then run it again with --yes"
+        )
+    migrate.downgrade(url, revision)
+    if loss:
+        typer.echo(f"dropped {loss.describe()}")
+    typer.echo(f"database at {migrate.current(url) or 'base'}")
 
 
 @app.command()

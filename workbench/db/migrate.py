@@ -6,8 +6,12 @@ The migration scripts ship inside the repository (``migrations/``, ``alembic.ini
 
 from __future__ import annotations
 
+import sqlite3
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -37,7 +41,104 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 
 def downgrade(url: str, revision: str = "-1") -> None:
+    """Migrate down to ``revision`` unconditionally; the CLI first asks ``downgrade_loss``."""
     command.downgrade(alembic_config(url), revision)
+
+
+@dataclass(frozen=True)
+class DowngradeLoss:
+    """What a downgrade drops: tables (with their rows), columns (with the values set in
+    them) and rows deleted from tables that stay."""
+
+    tables: dict[str, int] = field(default_factory=dict)
+    columns: dict[str, int] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.tables or self.columns or self.rows)
+
+    def describe(self) -> str:
+        parts = []
+        if self.tables:
+            listed = ", ".join(f"{t} ({_n(n, 'row')})" for t, n in self.tables.items())
+            parts.append(f"tables {listed}")
+        if self.columns:
+            listed = ", ".join(f"{c} ({_n(n, 'value')})" for c, n in self.columns.items())
+            parts.append(f"columns {listed}")
+        if self.rows:
+            listed = ", ".join(f"{_n(n, 'row')} of {t}" for t, n in self.rows.items())
+            parts.append(f"rows: {listed}")
+        return "; ".join(parts) or "nothing"
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def downgrade_loss(url: str, revision: str) -> DowngradeLoss:
+    """Run the downgrade where it cannot harm (PostgreSQL: a transaction rolled back;
+    SQLite: a copy of the file) and compare the schema and row counts before and after."""
+    engine = make_engine(url)
+    try:
+        if engine.dialect.name == "sqlite":
+            with tempfile.TemporaryDirectory() as tmp:
+                copy = Path(tmp) / "dry-run.db"
+                with engine.connect() as conn:
+                    before = _shape(conn)
+                    source = conn.connection.dbapi_connection
+                    with sqlite3.connect(copy) as target:
+                        source.backup(target)  # type: ignore[union-attr]
+                    target.close()
+                copy_url = f"sqlite:///{copy}"
+                command.downgrade(alembic_config(copy_url), revision)
+                copy_engine = make_engine(copy_url)
+                with copy_engine.connect() as conn:
+                    after = _shape(conn)
+                copy_engine.dispose()
+        else:
+            with engine.connect() as conn:
+                transaction = conn.begin()
+                before = _shape(conn)
+                config = alembic_config(url)
+                config.attributes["connection"] = conn
+                command.downgrade(config, revision)
+                after = _shape(conn)
+                transaction.rollback()
+    finally:
+        engine.dispose()
+    return _compare(before, after)
+
+
+_Shape = dict[str, tuple[int, dict[str, int]]]  # table -> (rows, column -> values set)
+
+
+def _shape(conn: sa.Connection) -> _Shape:
+    inspector = sa.inspect(conn)
+    shape: _Shape = {}
+    for table in inspector.get_table_names():
+        if table == "alembic_version":
+            continue
+        columns = [c["name"] for c in inspector.get_columns(table)]
+        quoted = conn.dialect.identifier_preparer.quote
+        counts = ", ".join(f"count({quoted(c)})" for c in columns)
+        row = conn.exec_driver_sql(f"SELECT count(*), {counts} FROM {quoted(table)}").one()
+        shape[table] = (int(row[0]), dict(zip(columns, map(int, row[1:]), strict=True)))
+    return shape
+
+
+def _compare(before: _Shape, after: _Shape) -> DowngradeLoss:
+    loss = DowngradeLoss()
+    for table, (rows, columns) in before.items():
+        if table not in after:
+            loss.tables[table] = rows
+            continue
+        kept_rows, kept_columns = after[table]
+        for column, values in columns.items():
+            if column not in kept_columns:
+                loss.columns[f"{table}.{column}"] = values
+        if kept_rows < rows:
+            loss.rows[table] = rows - kept_rows
+    return loss
 
 
 def current(url: str) -> str | None:
