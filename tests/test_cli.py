@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -191,3 +192,36 @@ def test_unreachable_database_is_temporary(home: Path, monkeypatch: pytest.Monke
             _one_line_error(
                 runner.invoke(app, command), 75, f"cannot reach the database at 127.0.0.1:{port}/x"
             )
+
+
+def test_keys_rotate_says_what_happened(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    added = cli.invoke(
+        app,
+        ["keys", "add", "--exchange", "binance", "--label", "main"],
+        input=f"{API_KEY}\n{API_SECRET}\n",
+    )
+    assert added.exit_code == 0, added.output
+    rotated = cli.invoke(app, ["keys", "rotate"])
+    assert rotated.exit_code == 0, rotated.output
+    assert "previous key is kept" in rotated.stdout and "keys drop-old" in rotated.stdout
+    assert len(get_settings().fernet_keys()) == 2
+    dropped = cli.invoke(app, ["keys", "drop-old"])
+    assert dropped.exit_code == 0 and "dropped 1 previous" in dropped.stdout
+    assert len(get_settings().fernet_keys()) == 1
+
+    monkeypatch.setenv("WORKBENCH_SECRET_KEY", get_settings().fernet_keys()[0])
+    get_settings.cache_clear()
+    single = cli.invoke(app, ["keys", "rotate"])
+    _one_line_error(single, 2, "nothing was rotated: WORKBENCH_SECRET_KEY holds a single key")
+    assert "workbench keys generate" in single.stderr
+
+
+def test_restore_of_a_foreign_database_is_refused(cli: CliRunner, tmp_path: Path) -> None:
+    foreign = tmp_path / "foreign.db"
+    conn = sqlite3.connect(foreign)
+    conn.execute("CREATE TABLE notes (id integer primary key)")
+    conn.commit()
+    conn.close()
+    refused = cli.invoke(app, ["db", "restore", str(foreign), "--force"])
+    _one_line_error(refused, 2, "foreign.db is not a workbench backup")
+    assert cli.invoke(app, ["keys", "list"]).exit_code == 0

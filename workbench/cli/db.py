@@ -67,14 +67,27 @@ def stats_command(json_out: bool = JsonOption) -> None:
 def backup_command(path: Path) -> None:
     """Write a backup of the whole database to PATH."""
     written = backup.backup(get_settings().database_url, path)
-    typer.echo(f"backup written to {written}")
+    typer.echo(
+        f"backup written to {written}; {backup.manifest_path(written).name} beside it records "
+        "its revision and which secret key its API keys need"
+    )
 
 
 @app.command("restore")
 def restore_command(
     path: Path,
-    force: bool = typer.Option(False, "--force", help="Overwrite a database that holds rows."),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Overwrite a database that holds rows; restore API keys the current secret "
+        "keys cannot decrypt.",
+    ),
 ) -> None:
-    """Restore the database from a backup at PATH (refused over rows unless --force)."""
+    """Restore the database from a workbench backup at PATH.
+
+    Refused, changing nothing: a file that is not a whole workbench backup for this kind
+    of database; without --force, a database that holds rows or API keys that the
+    current secret keys cannot decrypt.
+    """
     backup.restore(get_settings().database_url, path, force=force)
     typer.echo(f"restored from {path}")
