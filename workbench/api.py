@@ -279,9 +279,8 @@ def job_bot(bot: int | None = None) -> int:
 def sample_trades(bot: int | None = None, *, bars: int = 300) -> int:
     """When no trades are recorded, tick ``job_bot(bot)`` on paper over the last ``bars``
     stored bars so there are trades to look at. Returns how many trades there are."""
-    from tqdm.auto import tqdm
-
     from workbench.db.models import Trade
+    from workbench.progress import progress_bar
 
     count = sa.select(sa.func.count()).select_from(Trade)
     with default_engine().connect() as conn:
@@ -293,7 +292,7 @@ def sample_trades(bot: int | None = None, *, bars: int = 300) -> int:
 
         market = get_bot(session=session, bot_id=bot_id)
         frame = candles(market.symbol, market.timeframe, exchange=market.exchange)
-    for moment in tqdm(frame.index[-bars:], unit="tick", desc="sample ticks"):
+    for moment in progress_bar(frame.index[-bars:], unit="tick", desc="sample ticks"):
         tick(bot_id, as_of=moment)
     with default_engine().connect() as conn:
         return int(conn.scalar(count) or 0)

@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from tqdm.auto import tqdm
 
 from workbench.backtest.result import BacktestResult, trades_from_fills
 from workbench.errors import ValidationError
+from workbench.progress import progress_bar
 from workbench.rules import RuleParams, simulate, sweep
 from workbench.strategies import get_strategy, sweep_signals
 
@@ -91,7 +91,7 @@ def run_sweep(
     params = rules.to_array()
     k = len(swept.combos)
     final, drawdown, fills = np.empty(k), np.empty(k), np.empty(k, dtype=np.int64)
-    with tqdm(total=k, unit="set", desc=f"sweep {strategy}", disable=not progress) as bar:
+    with progress_bar(total=k, unit="set", desc=f"sweep {strategy}", disable=not progress) as bar:
         for lo in range(0, k, chunk):
             hi = min(k, lo + chunk)
             entries = np.ascontiguousarray(swept.entries[:, lo:hi])

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import Engine
-from tqdm.auto import tqdm
 
 from workbench.accounts import local_user
 from workbench.backtest.result import TRADE_COLUMNS
@@ -28,6 +27,7 @@ from workbench.market.candles import read_candles, upsert_candles
 from workbench.market.names import quote_currency
 from workbench.market.paper import PaperExchange, PaperTerms
 from workbench.market.prices import ReplayPrices
+from workbench.progress import progress_bar
 
 
 @dataclass
@@ -117,7 +117,7 @@ def _replay(
         paper.set_leverage(symbol, int(str(fields["leverage"])))
     ticks: list[TickResult] = []
     with EmbeddedCache(folder / "cache") as cache:
-        for moment in tqdm(
+        for moment in progress_bar(
             candles.index[1:], unit="tick", desc=f"replay {symbol}", disable=not progress
         ):
             prices.advance_to(moment.to_pydatetime())

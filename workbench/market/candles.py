@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -198,7 +198,7 @@ def series_id(
     conn: sa.Connection, *, exchange: str, symbol: str, timeframe: str, create: bool = False
 ) -> int | None:
     """The id of a series, made on first use when ``create``; None when unknown."""
-    table = CandleSeries.__table__
+    table = cast(sa.Table, CandleSeries.__table__)
     where = (
         (table.c.exchange == exchange)
         & (table.c.symbol == symbol)
