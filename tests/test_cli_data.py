@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from workbench.cli import app
@@ -190,3 +192,28 @@ def test_sample_size_and_timeframe_are_bounded(settings: Settings) -> None:
     zero = runner.invoke(app, [*base, "--timeframe", "1d", "--bars", "0"])
     assert zero.exit_code == 2 and "bars" in zero.stderr
     assert _listed(runner) == []
+
+
+OFFLINE_RANGE = ["--timeframe", "1h", "--since", "2024-01-01", "--until", "2024-01-02", "--json"]
+
+
+def test_offline_fetch_says_once_that_the_exchange_is_unreachable(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as closed:  # bound, never listening: every connection is refused
+        closed.bind(("127.0.0.1", 0))
+        proxy = f"http://127.0.0.1:{closed.getsockname()[1]}"
+        for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"):
+            monkeypatch.setenv(name, proxy)
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        result = CliRunner().invoke(
+            app,
+            ["data", "fetch", "--exchange", "binance", "--symbol", "BTC/USDT", *OFFLINE_RANGE],
+        )
+    assert result.exit_code == 75, result.output
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "error: binance cannot be reached (ConnectionError): check the network connection "
+        "and try again later"
+    ]
