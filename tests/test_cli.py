@@ -225,3 +225,12 @@ def test_restore_of_a_foreign_database_is_refused(cli: CliRunner, tmp_path: Path
     refused = cli.invoke(app, ["db", "restore", str(foreign), "--force"])
     _one_line_error(refused, 2, "foreign.db is not a workbench backup")
     assert cli.invoke(app, ["keys", "list"]).exit_code == 0
+
+
+def test_keys_add_takes_exchange_names_like_every_command(cli: CliRunner) -> None:
+    add = ["keys", "add", "--label", "main", "--exchange"]
+    stored = cli.invoke(app, [*add, "Binance"], input=f"{API_KEY}\n{API_SECRET}\n")
+    assert stored.exit_code == 0, stored.output
+    assert "binance main" in stored.stdout
+    unknown = cli.invoke(app, [*add, "nosuchexchange"], input=f"{API_KEY}\n{API_SECRET}\n")
+    _one_line_error(unknown, 2, "unknown exchange 'nosuchexchange'")

@@ -11,6 +11,7 @@ from workbench.accounts import add_api_key, list_api_keys, local_user
 from workbench.accounts.rotation import drop_previous_keys, rotate_secret_key
 from workbench.cli.common import JsonOption, db_session, print_json, print_table
 from workbench.errors import ValidationError
+from workbench.market.names import normalize_exchange
 
 app = typer.Typer(no_args_is_help=True, help="Exchange API keys (stored encrypted).")
 
@@ -21,6 +22,7 @@ def add(
     label: str = typer.Option(..., "--label", help="A name to choose the key by"),
 ) -> None:
     """Store an API key and secret: typed at a prompt, or two lines on stdin."""
+    exchange = normalize_exchange(exchange)
     if sys.stdin.isatty():
         api_key = typer.prompt("API key", hide_input=True)
         api_secret = typer.prompt("API secret", hide_input=True)
