@@ -79,7 +79,9 @@ def candles(
     """Stored candles (open, high, low, close, volume) on a UTC index. Without arguments:
     the first stored market. ``start``/``end`` take dates like ``"2024-01-31"``."""
     from workbench.market.candles import read_candles
+    from workbench.market.names import normalize_given
 
+    exchange, symbol, timeframe = normalize_given(exchange, symbol, timeframe)
     stored = markets()
     if stored.empty:
         raise NotFoundError("no candles stored; run wb.init() or `workbench data sample`")

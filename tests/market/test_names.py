@@ -7,9 +7,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from workbench.errors import ValidationError
 from workbench.market import names
+from workbench.market.candles import upsert_candles
+from workbench.market.sample import sample_candles
+from workbench.settings import Settings
 
 
 @pytest.mark.parametrize(
@@ -110,3 +114,14 @@ def test_exchange_list_matches_ccxt_without_importing_it() -> None:
 
     assert out == [str(len(ccxt.exchanges)), "False"]
     assert names.ccxt_exchange_ids() == frozenset(ccxt.exchanges)
+
+
+def test_notebook_api_takes_the_same_names(settings: Settings, engine: Engine) -> None:
+    from workbench import api as wb
+
+    market = {"exchange": "synthetic", "symbol": "BTC/USDT", "timeframe": "5m"}
+    upsert_candles(engine=engine, frame=sample_candles(300), **market)
+    frame = wb.candles("btc/usdt", "5m", exchange="Synthetic")
+    assert len(frame) == 300 and frame.attrs["market"] == market
+    with pytest.raises(ValidationError, match="symbol must be like BTC/USDT"):
+        wb.candles("BTC USDT")

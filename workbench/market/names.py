@@ -145,3 +145,14 @@ def _ids_from_source() -> frozenset[str]:
 def normalize_market(exchange: str, symbol: str, timeframe: str) -> tuple[str, str, str]:
     """(exchange, symbol, timeframe), each checked and normalised."""
     return normalize_exchange(exchange), normalize_symbol(symbol), normalize_timeframe(timeframe)
+
+
+def normalize_given(
+    exchange: str | None, symbol: str | None, timeframe: str | None
+) -> tuple[str | None, str | None, str | None]:
+    """``normalize_market`` for filters where each part may be left out (None)."""
+    return (
+        None if exchange is None else normalize_exchange(exchange),
+        None if symbol is None else normalize_symbol(symbol),
+        None if timeframe is None else normalize_timeframe(timeframe),
+    )
