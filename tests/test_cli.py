@@ -234,3 +234,11 @@ def test_keys_add_takes_exchange_names_like_every_command(cli: CliRunner) -> Non
     assert "binance main" in stored.stdout
     unknown = cli.invoke(app, [*add, "nosuchexchange"], input=f"{API_KEY}\n{API_SECRET}\n")
     _one_line_error(unknown, 2, "unknown exchange 'nosuchexchange'")
+
+
+def test_unknown_revisions_are_one_line(cli: CliRunner) -> None:
+    for command in (["db", "downgrade", "nosuch"], ["db", "upgrade", "nosuch"]):
+        _one_line_error(cli.invoke(app, command), 2, "Can't locate revision identified by 'nosuch'")
+    too_far = cli.invoke(app, ["db", "downgrade", "--", "-99"])
+    _one_line_error(too_far, 2, "0001_users_api_keys")
+    assert migrate.current(get_settings().database_url) == migrate.head()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sqlite3
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,9 +18,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 
 from workbench.db.engine import make_engine
-from workbench.errors import ConfigError
+from workbench.errors import ConfigError, ValidationError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,12 +40,29 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+    with _revision_errors(revision):
+        command.upgrade(alembic_config(url), revision)
 
 
 def downgrade(url: str, revision: str = "-1") -> None:
     """Migrate down to ``revision`` unconditionally; the CLI first asks ``downgrade_loss``."""
-    command.downgrade(alembic_config(url), revision)
+    with _revision_errors(revision):
+        command.downgrade(alembic_config(url), revision)
+
+
+@contextmanager
+def _revision_errors(revision: str) -> Iterator[None]:
+    """Alembic's refusal of a revision (unknown, not below the current one, too many
+    steps) as one line naming the revisions there are."""
+    try:
+        yield
+    except CommandError as e:
+        script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+        known = ", ".join(reversed([r.revision for r in script.walk_revisions()]))
+        raise ValidationError(
+            {"revision": f"{revision}: {e}; use head, base, -N (after --) or one of: {known}"},
+            entity="migration",
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -90,7 +110,7 @@ def downgrade_loss(url: str, revision: str) -> DowngradeLoss:
                         source.backup(target)  # type: ignore[union-attr]
                     target.close()
                 copy_url = f"sqlite:///{copy}"
-                command.downgrade(alembic_config(copy_url), revision)
+                downgrade(copy_url, revision)
                 copy_engine = make_engine(copy_url)
                 with copy_engine.connect() as conn:
                     after = _shape(conn)
@@ -101,7 +121,8 @@ def downgrade_loss(url: str, revision: str) -> DowngradeLoss:
                 before = _shape(conn)
                 config = alembic_config(url)
                 config.attributes["connection"] = conn
-                command.downgrade(config, revision)
+                with _revision_errors(revision):
+                    command.downgrade(config, revision)
                 after = _shape(conn)
                 transaction.rollback()
     finally:
