@@ -486,7 +486,9 @@ def read_file(path: Path, timeframe: str | None = None) -> pd.DataFrame:
         raw = (
             pd.read_parquet(path)
             if parquet
-            else pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+            # Without NaN guessing, a column with text or empty cells stays text, so the
+            # first bad cell can be named; clean columns parse as numbers at full speed.
+            else pd.read_csv(path, keep_default_na=False, skipinitialspace=True)
         )
     except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as e:
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
