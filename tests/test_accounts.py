@@ -7,15 +7,16 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from workbench.accounts import add_api_key, authenticate, create_user, credentials, local_user
 from workbench.accounts.crypto import mask
-from workbench.accounts.rotation import rotate_secret_key
+from workbench.accounts.rotation import drop_previous_keys, rotate_secret_key
 from workbench.accounts.users import finish_password_reset, start_password_reset
 from workbench.errors import ConflictError, RejectedError, ValidationError
-from workbench.settings import Settings
+from workbench.settings import Settings, get_settings
 
 API_KEY = "AKIAREALLOOKINGKEY0001"
 API_SECRET = "s3cr3t-very-secret-value-0001"
@@ -107,8 +108,49 @@ def test_rotation_reencrypts_every_row(
     count, generated = rotate_secret_key(settings=settings, engine=engine)
     assert (count, generated) == (3, True)
     new_keys = settings.fernet_keys()
-    assert len(new_keys) == 1 and new_keys[0] not in old_keys
+    assert len(new_keys) == 2 and new_keys[0] not in old_keys and new_keys[1:] == old_keys
     assert all_text(engine) != before
     session.expire_all()
     for i, key_id in enumerate(ids):
         assert credentials(session=session, api_key_id=key_id).secret == f"{API_SECRET}{i}"
+    assert drop_previous_keys(settings=settings, engine=engine) == 1
+    assert settings.fernet_keys() == new_keys[:1]
+    session.expire_all()
+    for i, key_id in enumerate(ids):
+        assert credentials(session=session, api_key_id=key_id).secret == f"{API_SECRET}{i}"
+
+
+def test_previous_keys_are_dropped_only_once_nothing_needs_them(
+    settings: Settings, engine: Engine, session: Session
+) -> None:
+    owner = local_user(session=session)
+    add_api_key(
+        session=session,
+        owner_id=owner.id,
+        exchange="binance",
+        label="k",
+        api_key=API_KEY,
+        api_secret=API_SECRET,
+    )
+    session.commit()
+    old = settings.fernet_keys()
+    new = Fernet.generate_key().decode()
+    settings.secret_key_file.write_text(f"{new}\n{old[0]}\n")  # a key added, not rotated
+    with pytest.raises(ConflictError, match="run `workbench keys rotate` first"):
+        drop_previous_keys(settings=settings, engine=engine)
+    assert settings.fernet_keys() == [new, *old]
+
+
+def test_rotating_a_single_environment_key_says_nothing_was_rotated(
+    settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = Fernet.generate_key().decode()
+    monkeypatch.setenv("WORKBENCH_SECRET_KEY", key)
+    get_settings.cache_clear()
+    with pytest.raises(
+        RejectedError, match="nothing was rotated: WORKBENCH_SECRET_KEY holds a single"
+    ):
+        rotate_secret_key(settings=get_settings(), engine=engine)
+    monkeypatch.setenv("WORKBENCH_SECRET_KEY", f"{Fernet.generate_key().decode()},{key}")
+    get_settings.cache_clear()
+    assert rotate_secret_key(settings=get_settings(), engine=engine) == (0, False)

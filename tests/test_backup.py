@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import sqlite3
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -11,13 +14,15 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from workbench.accounts import add_api_key, local_user
+from workbench.accounts import add_api_key, credentials, local_user
+from workbench.accounts.crypto import fingerprint
+from workbench.accounts.rotation import drop_previous_keys, rotate_secret_key
 from workbench.bots import create_bot
 from workbench.db import Base
-from workbench.db.backup import backup, restore, rows_held
+from workbench.db.backup import backup, manifest_path, restore, rows_held
 from workbench.db.models import Candle, CandleSeries, Side, Trade
 from workbench.db.stats import table_stats
-from workbench.errors import ConflictError, NotFoundError
+from workbench.errors import ConflictError, NotFoundError, RejectedError
 from workbench.settings import Settings
 
 
@@ -125,3 +130,78 @@ def test_stats_count_rows(settings: Settings, session: Session) -> None:
     assert stats["trades"]["rows"] == 1
     assert stats["users"]["rows"] == 1
     assert stats["candles"]["bytes"] is None or stats["candles"]["bytes"] > 0
+
+
+def foreign_sqlite(path: Path) -> Path:
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE notes (id integer primary key, text varchar)")
+        conn.execute("INSERT INTO notes (text) VALUES ('not a workbench')")
+    conn.close()
+    return path
+
+
+def test_restore_refuses_what_is_not_a_workbench_backup(
+    settings: Settings, engine: Engine, session: Session, tmp_path: Path
+) -> None:
+    fill(session)
+    url = settings.database_url
+    good = backup(url, tmp_path / "wb.dump")
+    truncated = tmp_path / "truncated.dump"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    random_file = tmp_path / "random.bin"
+    random_file.write_bytes(os.urandom(64 * 1024))
+    other_kind = tmp_path / "other.dump"
+    if engine.dialect.name == "sqlite":
+        candidates = {
+            foreign_sqlite(tmp_path / "foreign.db"): "lacks the workbench's tables",
+            other_kind: "is a PostgreSQL dump; restore it into PostgreSQL",
+        }
+        other_kind.write_bytes(b"PGDMP\x01\x0e\x00" + os.urandom(2048))
+    else:
+        candidates = {
+            foreign_sqlite(tmp_path / "foreign.db"): "is a SQLite database; restore it into SQLite"
+        }
+    candidates[truncated] = "is not a workbench backup"
+    candidates[random_file] = "is not a"
+    before = snapshot(engine)
+    for path, message in candidates.items():
+        with pytest.raises(RejectedError) as refused:
+            restore(url, path, force=True)
+        text = str(refused.value)
+        assert f"{path.name} is not a workbench backup" in text and message in text, text
+        assert "\n" not in text and "nothing was restored" in text
+        engine.dispose()
+        assert snapshot(engine) == before
+
+
+def test_backup_records_the_key_it_needs_and_restore_checks_it(
+    settings: Settings, engine: Engine, session: Session, tmp_path: Path
+) -> None:
+    fill(session)
+    url = settings.database_url
+    key = settings.fernet_keys()[0]
+    path = backup(url, tmp_path / "wb.dump")
+    manifest = manifest_path(path).read_text()
+    assert json.loads(manifest)["secret_keys"] == [fingerprint(key)]
+    assert key not in manifest and key not in path.read_bytes().decode("latin-1")
+
+    rotate_secret_key(settings=settings, engine=engine)  # the previous key is kept
+    engine.dispose()
+    restore(url, path, force=True)
+    engine.dispose()
+    with Session(engine) as fresh:
+        assert credentials(session=fresh, api_key_id=1).secret == "secret-0123456789"
+
+    rotate_secret_key(settings=settings, engine=engine)
+    drop_previous_keys(settings=settings, engine=engine)
+    before = snapshot(engine)
+    with pytest.raises(ConflictError) as refused:
+        restore(url, path, force=False)
+    text = str(refused.value)
+    assert "1 API key(s) in it cannot be decrypted" in text and fingerprint(key) in text
+    assert key not in text
+    engine.dispose()
+    assert snapshot(engine) == before
+    restore(url, path, force=True)  # forced: restored, the keys must be added again
+    engine.dispose()
+    assert snapshot(engine) != before

@@ -96,7 +96,9 @@ def candles(
     """Stored candles (open, high, low, close, volume) on a UTC index. Without arguments:
     the first stored market. ``start``/``end`` take dates like ``"2024-01-31"``."""
     from workbench.market.candles import read_candles
+    from workbench.market.names import normalize_given
 
+    exchange, symbol, timeframe = normalize_given(exchange, symbol, timeframe)
     stored = markets()
     if stored.empty:
         raise NotFoundError("no candles stored; run wb.init() or `workbench data sample`")
@@ -323,9 +325,8 @@ def sample_trades(bot: int | None = None, *, bars: int = 300) -> int:
     """For the tour notebooks: when no trades are recorded, tick ``bot`` (by default a
     sample dry-run bot on the first stored market, made here) on paper over the last
     ``bars`` stored bars so there are trades to look at. Returns how many trades there are."""
-    from tqdm.auto import tqdm
-
     from workbench.db.models import Trade
+    from workbench.progress import progress_bar
 
     count = sa.select(sa.func.count()).select_from(Trade)
     with default_engine().connect() as conn:
@@ -337,7 +338,7 @@ def sample_trades(bot: int | None = None, *, bars: int = 300) -> int:
 
         market = get_bot(session=session, bot_id=bot_id)
         frame = candles(market.symbol, market.timeframe, exchange=market.exchange)
-    for moment in tqdm(frame.index[-bars:], unit="tick", desc="sample ticks"):
+    for moment in progress_bar(frame.index[-bars:], unit="tick", desc="sample ticks"):
         tick(bot_id, as_of=moment, inactive=True)
     with default_engine().connect() as conn:
         return int(conn.scalar(count) or 0)

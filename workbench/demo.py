@@ -16,7 +16,6 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from tqdm.auto import tqdm
 
 from workbench.accounts import local_user
 from workbench.backtest import backtest_config, run_sweep, save_backtest
@@ -31,6 +30,7 @@ from workbench.jobs import RunStatus, run_notebook
 from workbench.jobs.notebooks import notebooks_folder
 from workbench.market.candles import read_candles, summary, upsert_candles
 from workbench.market.sample import SYNTHETIC_EXCHANGE, sample_candles
+from workbench.progress import progress_bar
 from workbench.rules import RuleParams
 from workbench.settings import Settings, get_settings
 
@@ -199,7 +199,9 @@ def run_job_notebooks(
         fields = {**bot_fields(template), "name": JOB_BOT, "is_active": True}
         bot_id = create_bot(session=session, owner_id=owner.id, **fields).id
     runs = []
-    for moment in tqdm(job_moments(candles, replayed), desc="live-bot job", disable=not progress):
+    for moment in progress_bar(
+        job_moments(candles, replayed), desc="live-bot job", disable=not progress
+    ):
         parameters = {"bot_id": bot_id, "paper": True, "as_of": moment.isoformat()}
         run = run_notebook(notebooks_folder() / "jobs" / "live_bot.ipynb", parameters, timeout=600)
         runs.append(run)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from workbench.errors import ValidationError
@@ -40,7 +41,8 @@ def test_upsert_is_idempotent_and_updates(engine: Engine, shared_data: Path) -> 
     store.upsert_candles(engine=engine, frame=frame, **KEY)
     assert store.summary(engine=engine)[0]["count"] == len(frame)
     changed = frame.iloc[10:20].copy()
-    changed["close"] = changed["close"] * 2
+    prices = ["open", "high", "low", "close"]
+    changed[prices] = changed[prices] * 2  # a consistent bar: close stays within high/low
     store.upsert_candles(engine=engine, frame=changed, **KEY)
     back = store.read_candles(engine=engine, **KEY)
     assert len(back) == len(frame)
@@ -140,3 +142,24 @@ def test_sample_market_is_deterministic_and_valid() -> None:
     returns = np.log(a["close"]).diff().dropna()
     rolling = returns.rolling(288).std().dropna()
     assert rolling.max() > 2 * rolling.min()  # calm and volatile stretches
+
+
+def test_missing_is_never_negative(engine: Engine) -> None:
+    # Rows written before imports were checked: 5m bars stored under a 1h series.
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO candle_series (exchange, symbol, timeframe) VALUES ('x', 'A/B', '1h')"
+            )
+        )
+        sid = conn.execute(sa.text("SELECT id FROM candle_series")).scalar_one()
+        for i in range(24):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO candles (series_id, open_time, open, high, low, close, volume) "
+                    "VALUES (:s, :t, 1, 1, 1, 1, 1)"
+                ),
+                {"s": sid, "t": i * 300_000},
+            )
+    (row,) = store.summary(engine=engine)
+    assert row["count"] == 24 and row["missing"] == 0

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
+
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from workbench.errors import ConfigError
@@ -33,3 +36,30 @@ def mask(plain: str) -> str:
     if len(plain) <= 8:
         return "*" * len(plain)
     return f"{plain[:4]}…{plain[-4:]}"
+
+
+def fingerprint(key: str) -> str:
+    """A short public name for a secret key: a salted hash, from which the key cannot be
+    recovered. Backups record the fingerprints of the keys they need."""
+    return hashlib.sha256(b"workbench secret key\0" + key.strip().encode()).hexdigest()[:16]
+
+
+def keys_needed(tokens: Iterable[str], settings: Settings | None = None) -> tuple[set[str], int]:
+    """(fingerprints of the configured keys that decrypt ``tokens``, how many tokens none
+    of them decrypts)."""
+    fernets = [
+        (fingerprint(k), Fernet(k.encode())) for k in (settings or get_settings()).fernet_keys()
+    ]
+    used: set[str] = set()
+    undecryptable = 0
+    for token in tokens:
+        for name, fernet in fernets:
+            try:
+                fernet.decrypt(token.encode())
+            except InvalidToken:
+                continue
+            used.add(name)
+            break
+        else:
+            undecryptable += 1
+    return used, undecryptable

@@ -10,6 +10,7 @@ import pandas as pd
 from workbench.backtest.configs import config_values, default_rules
 from workbench.backtest.result import BacktestResult, rules_summary, trades_from_fills
 from workbench.errors import ValidationError
+from workbench.progress import progress_bar
 from workbench.rules import RuleParams, simulate, sweep
 from workbench.rules.params import DEFAULT_FEE
 from workbench.strategies import get_strategy, sweep_signals
@@ -102,8 +103,6 @@ def run_sweep(
     ``trades`` counts closed round trips (as a backtest's ``total_trades``); a position
     still open at the end is ``open_trades``. ``rules`` default as for a backtest; the
     table's ``attrs["rules"]`` lists them."""
-    from tqdm.auto import tqdm
-
     rules = rules or default_rules()
     swept = sweep_signals(candles, get_strategy(strategy), grid)
     if not swept.combos:
@@ -114,7 +113,7 @@ def run_sweep(
     k = len(swept.combos)
     final, drawdown, fills = np.empty(k), np.empty(k), np.empty(k, dtype=np.int64)
     name = get_strategy(strategy).name
-    with tqdm(total=k, unit="set", desc=f"sweep {name}", disable=not progress) as bar:
+    with progress_bar(total=k, unit="set", desc=f"sweep {name}", disable=not progress) as bar:
         for lo in range(0, k, chunk):
             hi = min(k, lo + chunk)
             entries = np.ascontiguousarray(swept.entries[:, lo:hi])

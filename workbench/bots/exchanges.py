@@ -17,6 +17,7 @@ from workbench.errors import ConfigError, ConflictError, ValidationError
 from workbench.market.candles import read_candles
 from workbench.market.ccxt_adapter import CcxtExchange
 from workbench.market.exchange import Exchange
+from workbench.market.names import quote_currency
 from workbench.market.paper import PaperExchange
 from workbench.market.prices import LivePrices, PriceSource, ReplayPrices
 from workbench.market.sample import SYNTHETIC_EXCHANGE
@@ -60,7 +61,7 @@ def exchange_for_bot(
             if bot.exchange == SYNTHETIC_EXCHANGE
             else LivePrices(CcxtExchange(bot.exchange))
         )
-        quote = bot.symbol.split("/")[1].split(":")[0]
+        quote = quote_currency(bot.symbol)
         book = PaperExchange(
             engine=engine,
             prices=prices,

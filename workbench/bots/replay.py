@@ -17,7 +17,6 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine
-from tqdm.auto import tqdm
 
 from workbench.accounts import local_user
 from workbench.backtest.result import TRADE_COLUMNS, rules_summary
@@ -27,8 +26,10 @@ from workbench.cache import EmbeddedCache
 from workbench.db import Base, make_engine, session_scope
 from workbench.errors import ValidationError
 from workbench.market.candles import read_candles, upsert_candles
+from workbench.market.names import quote_currency
 from workbench.market.paper import PaperExchange, PaperTerms
 from workbench.market.prices import ReplayPrices
+from workbench.progress import progress_bar
 from workbench.rules.params import DEFAULT_FEE, RuleParams
 
 
@@ -115,7 +116,7 @@ def _replay(
         symbols=[symbol],
         start=candles.index[0].to_pydatetime(),
     )
-    quote = symbol.split("/")[1].split(":")[0]
+    quote = quote_currency(symbol)
     paper = PaperExchange(
         engine=scratch,
         prices=prices,
@@ -127,7 +128,7 @@ def _replay(
         paper.set_leverage(symbol, int(str(fields["leverage"])))
     ticks: list[TickResult] = []
     with EmbeddedCache(folder / "cache") as cache:
-        for moment in tqdm(
+        for moment in progress_bar(
             candles.index[1:], unit="tick", desc=f"replay {symbol}", disable=not progress
         ):
             prices.advance_to(moment.to_pydatetime())

@@ -32,6 +32,7 @@ from workbench.db.models import BotConfig, BotEvent, BotState, Side, Trade
 from workbench.errors import NotFoundError, WorkbenchError
 from workbench.market.candles import frame_from_ohlcv
 from workbench.market.exchange import Exchange, Order
+from workbench.market.names import quote_currency
 from workbench.market.timeframes import timeframe_ms
 from workbench.rules import RuleParams
 from workbench.rules import engine as e
@@ -297,7 +298,7 @@ def _apply_fill(
     """Bring the engine state and the trades table in line with a filled order."""
     price = float(order.price or 0)
     fee = float(order.fee)
-    if order.fee_currency and order.fee_currency != bot.symbol.split("/")[1].split(":")[0]:
+    if order.fee_currency and order.fee_currency != quote_currency(bot.symbol):
         fee *= price  # fee charged in the base asset: its quote value
     pnl: float | None = None
     if intent["side"] == "buy":

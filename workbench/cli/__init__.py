@@ -7,24 +7,34 @@ from __future__ import annotations
 
 from typing import Any
 
-import click
 import typer
+from sqlalchemy import exc as sa_exc
 from typer.core import TyperGroup
 
 from workbench.cli import bots, data, db, jobs, keys, lab, notify, setup
 from workbench.cli.common import exit_code
+from workbench.db.engine import explain_database_error
 from workbench.errors import WorkbenchError
+from workbench.settings import get_settings
 
 
 class _WorkbenchGroup(TyperGroup):
-    """Turns a WorkbenchError from any command into ``error: ...`` and its exit code."""
+    """Turns a WorkbenchError from any command into ``error: ...`` and its exit code; so
+    too a database that is missing, unreachable or not migrated (other database errors
+    are bugs and keep their traceback)."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except WorkbenchError as e:
             typer.echo(f"error: {e}", err=True)
             ctx.exit(exit_code(e))
+        except sa_exc.DBAPIError as e:
+            problem = explain_database_error(e, get_settings().database_url)
+            if problem is None:
+                raise
+            typer.echo(f"error: {problem}", err=True)
+            ctx.exit(exit_code(problem))
 
 
 app = typer.Typer(

@@ -1,7 +1,8 @@
-"""``workbench data ...``: import, fetch, sample, list and export candles."""
+"""``workbench data ...``: import, fetch, sample, list, export and delete candles."""
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -9,11 +10,14 @@ import typer
 
 from workbench.cli.common import JsonOption, print_json, print_table
 from workbench.db import default_engine
-from workbench.errors import ValidationError
+from workbench.errors import NotFoundError, ValidationError
 from workbench.market import candles as store
+from workbench.market.names import normalize_market
 from workbench.market.sample import SYNTHETIC_EXCHANGE, sample_candles
 
-app = typer.Typer(no_args_is_help=True, help="Candles: import, fetch, sample, list, export.")
+app = typer.Typer(
+    no_args_is_help=True, help="Candles: import, fetch, sample, list, export, delete."
+)
 
 Exchange = typer.Option(..., "--exchange", help="Exchange id, e.g. binance")
 Symbol = typer.Option(..., "--symbol", help="Market symbol, e.g. BTC/USDT")
@@ -47,8 +51,14 @@ def import_command(
     timeframe: str = Timeframe,
     json_out: bool = JsonOption,
 ) -> None:
-    """Import candles from a CSV or Parquet FILE (timestamp ms, open, high, low, close, volume)."""
-    frame = store.read_file(file)
+    """Import candles from a CSV or Parquet FILE (timestamp, open, high, low, close, volume).
+
+    timestamp: ms since 1970 (seconds and µs are recognised by size) or ISO 8601 text
+    (UTC unless it names a zone). The bars must be TIMEFRAME apart and on its grid;
+    nothing is written when any row is refused.
+    """
+    exchange, symbol, timeframe = normalize_market(exchange, symbol, timeframe)
+    frame = store.read_file(file, timeframe)
     written = store.upsert_candles(
         engine=default_engine(), exchange=exchange, symbol=symbol, timeframe=timeframe, frame=frame
     )
@@ -67,12 +77,13 @@ def import_command(
 def sample(
     symbol: str = Symbol,
     timeframe: str = Timeframe,
-    bars: int = typer.Option(..., "--bars", min=1, help="How many bars"),
+    bars: int = typer.Option(..., "--bars", help="How many bars (1 to 1,000,000)"),
     seed: int = typer.Option(7, "--seed", help="The same seed gives the same market"),
     exchange: str = typer.Option(SYNTHETIC_EXCHANGE, "--exchange"),
     json_out: bool = JsonOption,
 ) -> None:
     """Store a deterministic SYNTHETIC market (not real data) for offline work."""
+    exchange, symbol, timeframe = normalize_market(exchange, symbol, timeframe)
     frame = sample_candles(bars, timeframe=timeframe, seed=seed)
     written = store.upsert_candles(
         engine=default_engine(), exchange=exchange, symbol=symbol, timeframe=timeframe, frame=frame
@@ -111,7 +122,8 @@ def export(
     timeframe: str = Timeframe,
     json_out: bool = JsonOption,
 ) -> None:
-    """Write stored candles to FILE (.csv or .parquet)."""
+    """Write stored candles to FILE: the suffix picks the format (.csv or .parquet)."""
+    exchange, symbol, timeframe = normalize_market(exchange, symbol, timeframe)
     frame = store.read_candles(
         engine=default_engine(), exchange=exchange, symbol=symbol, timeframe=timeframe
     )
@@ -140,6 +152,7 @@ def fetch(
     from workbench.market.ccxt_adapter import CcxtExchange
     from workbench.market.download import fetch_missing
 
+    exchange, symbol, timeframe = normalize_market(exchange, symbol, timeframe)
     start = parse_date(since, "since")
     end = parse_date(until, "until") if until else datetime.now(UTC)
     written = fetch_missing(
@@ -153,3 +166,38 @@ def fetch(
     )
     result = {"exchange": exchange, "symbol": symbol, "timeframe": timeframe, "rows": written}
     _report(result, json_out, f"fetched {written} new candles of {symbol} {timeframe}")
+
+
+@app.command()
+def delete(
+    exchange: str = Exchange,
+    symbol: str = Symbol,
+    timeframe: str = Timeframe,
+    yes: bool = typer.Option(False, "--yes", help="Delete without asking."),
+    json_out: bool = JsonOption,
+) -> None:
+    """Remove a stored series and all its candles (asks first unless --yes)."""
+    exchange, symbol, timeframe = normalize_market(exchange, symbol, timeframe)
+    engine = default_engine()
+    listed = [
+        r
+        for r in store.summary(engine=engine)
+        if (r["exchange"], r["symbol"], r["timeframe"]) == (exchange, symbol, timeframe)
+    ]
+    if not listed:
+        raise NotFoundError(
+            f"no {symbol} {timeframe} candles from {exchange} are stored; see `workbench data list`"
+        )
+    what = f"{listed[0]['count']} candles of {symbol} {timeframe} ({exchange})"
+    if not yes:
+        if not sys.stdin.isatty():
+            raise ValidationError(
+                {"--yes": f"deleting {what} needs --yes (or run it in a terminal)"},
+                entity="command",
+            )
+        typer.confirm(f"delete {what}?", abort=True)
+    removed = store.delete_series(
+        engine=engine, exchange=exchange, symbol=symbol, timeframe=timeframe
+    )
+    result = {"exchange": exchange, "symbol": symbol, "timeframe": timeframe, "deleted": removed}
+    _report(result, json_out, f"deleted {removed} candles of {symbol} {timeframe} ({exchange})")

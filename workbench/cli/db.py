@@ -8,6 +8,7 @@ import typer
 
 from workbench.cli.common import JsonOption, print_json, print_table
 from workbench.db import backup, migrate, stats
+from workbench.errors import ConflictError
 from workbench.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, help="Database schema, statistics, backup and restore.")
@@ -21,10 +22,28 @@ def upgrade(revision: str = typer.Argument("head")) -> None:
 
 
 @app.command()
-def downgrade(revision: str = typer.Argument("-1")) -> None:
-    """Migrate the database down to REVISION (default: one step; 'base' removes every table)."""
-    migrate.downgrade(get_settings().database_url, revision)
-    typer.echo(f"database at {migrate.current(get_settings().database_url) or 'base'}")
+def downgrade(
+    revision: str = typer.Argument("-1"),
+    yes: bool = typer.Option(
+        False, "--yes", help="Go ahead although the downgrade drops tables, columns or rows."
+    ),
+) -> None:
+    """Migrate the database down to REVISION (default: one step; 'base' removes every table).
+
+    A downgrade that drops tables, columns or rows says what it drops and needs --yes;
+    back up first with `workbench db backup FILE`.
+    """
+    url = get_settings().database_url
+    loss = migrate.downgrade_loss(url, revision)
+    if loss and not yes:
+        raise ConflictError(
+            f"downgrading to {revision} drops {loss.describe()}. Back up first "
+            "(`workbench db backup FILE`), then run it again with --yes"
+        )
+    migrate.downgrade(url, revision)
+    if loss:
+        typer.echo(f"dropped {loss.describe()}")
+    typer.echo(f"database at {migrate.current(url) or 'base'}")
 
 
 @app.command()
@@ -48,14 +67,27 @@ def stats_command(json_out: bool = JsonOption) -> None:
 def backup_command(path: Path) -> None:
     """Write a backup of the whole database to PATH."""
     written = backup.backup(get_settings().database_url, path)
-    typer.echo(f"backup written to {written}")
+    typer.echo(
+        f"backup written to {written}; {backup.manifest_path(written).name} beside it records "
+        "its revision and which secret key its API keys need"
+    )
 
 
 @app.command("restore")
 def restore_command(
     path: Path,
-    force: bool = typer.Option(False, "--force", help="Overwrite a database that holds rows."),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Overwrite a database that holds rows; restore API keys the current secret "
+        "keys cannot decrypt.",
+    ),
 ) -> None:
-    """Restore the database from a backup at PATH (refused over rows unless --force)."""
+    """Restore the database from a workbench backup at PATH.
+
+    Refused, changing nothing: a file that is not a whole workbench backup for this kind
+    of database; without --force, a database that holds rows or API keys that the
+    current secret keys cannot decrypt.
+    """
     backup.restore(get_settings().database_url, path, force=force)
     typer.echo(f"restored from {path}")

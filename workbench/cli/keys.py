@@ -8,9 +8,10 @@ import typer
 from cryptography.fernet import Fernet
 
 from workbench.accounts import add_api_key, list_api_keys, local_user
-from workbench.accounts.rotation import rotate_secret_key
+from workbench.accounts.rotation import drop_previous_keys, rotate_secret_key
 from workbench.cli.common import JsonOption, db_session, print_json, print_table
 from workbench.errors import ValidationError
+from workbench.market.names import normalize_exchange
 
 app = typer.Typer(no_args_is_help=True, help="Exchange API keys (stored encrypted).")
 
@@ -21,6 +22,7 @@ def add(
     label: str = typer.Option(..., "--label", help="A name to choose the key by"),
 ) -> None:
     """Store an API key and secret: typed at a prompt, or two lines on stdin."""
+    exchange = normalize_exchange(exchange)
     if sys.stdin.isatty():
         api_key = typer.prompt("API key", hide_input=True)
         api_secret = typer.prompt("API secret", hide_input=True)
@@ -68,13 +70,29 @@ def list_command(json_out: bool = JsonOption) -> None:
 def rotate() -> None:
     """Re-encrypt every stored key with a new secret key.
 
-    In development a new key is generated into the home. With WORKBENCH_SECRET_KEY set,
-    put the new key first ("new,old"), run this, then drop the old key.
+    In development a new key is generated into the home; the previous key stays there
+    (older backups need it) until `workbench keys drop-old`. With WORKBENCH_SECRET_KEY
+    set, put the new key first ("new,old"), run this, then drop the old key.
     """
     count, generated = rotate_secret_key()
-    typer.echo(f"re-encrypted {count} API keys with the newest secret key")
-    if not generated:
-        typer.echo("now remove the old keys from WORKBENCH_SECRET_KEY, keeping only the first")
+    if generated:
+        typer.echo(
+            f"re-encrypted {count} API keys with a new secret key; the previous key is kept "
+            "in the home's secret.key so older backups still restore. Remove it with "
+            "`workbench keys drop-old` once no backup needs it"
+        )
+    else:
+        typer.echo(
+            f"re-encrypted {count} API keys with the first key of WORKBENCH_SECRET_KEY; "
+            "now remove the old keys from WORKBENCH_SECRET_KEY, keeping only the first"
+        )
+
+
+@app.command("drop-old")
+def drop_old() -> None:
+    """Remove the previous development secret keys (backups made with them need them)."""
+    dropped = drop_previous_keys()
+    typer.echo(f"dropped {dropped} previous secret key(s); only the newest is left")
 
 
 @app.command()

@@ -10,10 +10,11 @@ PostgreSQL moves rows with binary COPY in both directions (a temporary table and
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from workbench.db.models import Candle, CandleSeries
 from workbench.errors import ValidationError
-from workbench.market.timeframes import pandas_freq, timeframe_ms
+from workbench.market.timeframes import describe_ms, pandas_freq, timeframe_ms
 
 COLUMNS = ["open", "high", "low", "close", "volume"]
 _PG_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
@@ -96,7 +97,7 @@ def frame_from_ohlcv(rows: Any) -> pd.DataFrame:
     return frame.sort_index()
 
 
-def _validate(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _validate(frame: pd.DataFrame, timeframe: str) -> tuple[np.ndarray, np.ndarray]:
     """(open times in ms, values n x 5) from a candle frame, after checking it."""
     if not isinstance(frame.index, pd.DatetimeIndex) or frame.index.tz is None:
         raise ValidationError(
@@ -109,27 +110,95 @@ def _validate(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         frame = frame.sort_index()
     values = frame[COLUMNS].to_numpy(dtype="float64")
     times = frame.index.tz_convert("UTC").as_unit("ms").asi8
-    errors: dict[str, str] = {}
-    if np.isnan(values).any():
-        row = int(np.where(np.isnan(values).any(axis=1))[0][0])
-        errors["values"] = f"empty or NaN value in the row at {frame.index[row]}"
-    elif (values[:, 1] < values[:, 2]).any():
-        row = int(np.where(values[:, 1] < values[:, 2])[0][0])
-        errors["high"] = f"high is below low in the row at {frame.index[row]}"
-    elif (values[:, 4] < 0).any():
-        errors["volume"] = "volume must not be negative"
-    if not frame.index.is_unique:
-        errors["time"] = "the same open time appears twice"
-    if errors:
-        raise ValidationError(errors, entity="candles")
+
+    def where(i: int) -> str:
+        return f"bar at {frame.index[i]}"
+
+    check_values(values, where)
+    _check_unique(times, where)
+    _check_grid(times, timeframe, where)
     return times, values
+
+
+def check_values(values: np.ndarray, where: Callable[[int], str]) -> None:
+    """Refuse a bar no market can print: a price that is not a positive finite number,
+    a negative or non-finite volume, a high below the low, an open or close outside them.
+    ``values`` is n x 5 (open, high, low, close, volume); ``where(i)`` names row i."""
+    with np.errstate(invalid="ignore"):
+        o, h, low, c, v = values.T
+        checks = [(~np.isfinite(values[:, i]), f"{n} is {{r[{i}]}}") for i, n in enumerate(COLUMNS)]
+        checks += [
+            (values[:, i] <= 0, f"{n} {{r[{i}]:g}} is not above 0")
+            for i, n in enumerate(COLUMNS[:4])
+        ]
+        checks += [
+            (v < 0, "volume {r[4]:g} is negative"),
+            (h < low, "high {r[1]:g} is below low {r[2]:g}"),
+            (o > h, "open {r[0]:g} is above high {r[1]:g}"),
+            (o < low, "open {r[0]:g} is below low {r[2]:g}"),
+            (c > h, "close {r[3]:g} is above high {r[1]:g}"),
+            (c < low, "close {r[3]:g} is below low {r[2]:g}"),
+        ]
+    for bad, message in checks:
+        hit = np.flatnonzero(bad)
+        if len(hit):
+            i = int(hit[0])
+            raise ValidationError({where(i): message.format(r=values[i])}, entity="candles")
+
+
+def _check_unique(times: np.ndarray, where: Callable[[int], str]) -> None:
+    """Refuse two bars with one open time, naming the time and both rows."""
+    order = np.argsort(times, kind="stable")
+    same = np.flatnonzero(np.diff(times[order]) == 0)
+    if len(same):
+        a, b = int(order[same[0]]), int(order[same[0] + 1])
+        raise ValidationError(
+            {"time": f"{_dt(int(times[a]))} appears twice ({where(a)} and {where(b)})"},
+            entity="candles",
+        )
+
+
+def _check_grid(times: np.ndarray, timeframe: str, where: Callable[[int], str]) -> None:
+    """Every bar opens on the timeframe's grid: at multiples of its length since 1970
+    (UTC) up to a day, and on one common phase for longer bars (weeks open on Mondays)."""
+    step = timeframe_ms(timeframe)
+    if len(times) == 0:
+        return
+    phase = times % step
+    off = np.flatnonzero(phase != (0 if step <= 86_400_000 else phase[0]))
+    if len(off):
+        i = int(off[0])
+        raise ValidationError(
+            {where(i): f"{_dt(int(times[i]))} is not on the {timeframe} grid"},
+            entity="candles",
+        )
+
+
+def check_spacing(times: np.ndarray, timeframe: str) -> None:
+    """Refuse bars whose usual spacing is not the declared timeframe (the 1h file imported
+    as 5m), naming the spacing found."""
+    if len(times) < 2:
+        return
+    diffs = np.diff(np.sort(times))
+    spacings, counts = np.unique(diffs, return_counts=True)
+    usual = int(spacings[np.argmax(counts)])
+    declared = counts[spacings == timeframe_ms(timeframe)]
+    if not (len(declared) and declared[0] == counts.max()):
+        found = describe_ms(usual)
+        raise ValidationError(
+            {
+                "timeframe": f"the bars are {found} apart, not {timeframe}; import with "
+                f"--timeframe {found} or check the timestamp unit (ms, s or ISO 8601)"
+            },
+            entity="candles",
+        )
 
 
 def series_id(
     conn: sa.Connection, *, exchange: str, symbol: str, timeframe: str, create: bool = False
 ) -> int | None:
     """The id of a series, made on first use when ``create``; None when unknown."""
-    table = CandleSeries.__table__
+    table = cast(sa.Table, CandleSeries.__table__)
     where = (
         (table.c.exchange == exchange)
         & (table.c.symbol == symbol)
@@ -154,8 +223,7 @@ def upsert_candles(
 
     Idempotent: writing the same bars twice leaves the same rows.
     """
-    timeframe_ms(timeframe)
-    times, values = _validate(frame)
+    times, values = _validate(frame, timeframe)
     if len(times) == 0:
         return 0
     with engine.begin() as conn:
@@ -340,7 +408,7 @@ def summary(*, engine: Engine) -> list[dict[str, Any]]:
                 "first": _dt(first),
                 "last": _dt(last),
                 "count": count,
-                "missing": int(expected - count),
+                "missing": max(0, int(expected - count)),
             }
         )
     return out
@@ -402,31 +470,152 @@ def resample(frame: pd.DataFrame, timeframe: str, *, drop_partial: bool = True) 
     return out.rename_axis("time")
 
 
-def read_file(path: Path) -> pd.DataFrame:
-    """A candle frame from a CSV or Parquet file with timestamp (ms), open, high, low, close,
-    volume columns."""
+def read_file(path: Path, timeframe: str | None = None) -> pd.DataFrame:
+    """A candle frame from a CSV or Parquet file with timestamp, open, high, low, close,
+    volume columns; refused with the line and column of the first bad value.
+
+    ``timestamp`` is a number since 1970 (UTC) in seconds, milliseconds or microseconds,
+    told apart by size (below 1e11: seconds, below 1e14: ms, else µs; one unit per file),
+    or ISO 8601 text (e.g. 2024-01-01T00:05:00Z; without a zone it is UTC). Given the
+    ``timeframe``, the bars must be that far apart and open on its grid.
+    """
     if not path.is_file():
         raise ValidationError({"file": f"{path} does not exist"}, entity="candle file")
-    suffix = path.suffix.lower()
+    parquet = path.suffix.lower() == ".parquet"
     try:
-        raw = pd.read_parquet(path) if suffix == ".parquet" else pd.read_csv(path)
-    except (ValueError, OSError, pd.errors.ParserError) as e:
+        raw = (
+            pd.read_parquet(path)
+            if parquet
+            # Without NaN guessing, a column with text or empty cells stays text, so the
+            # first bad cell can be named; clean columns parse as numbers at full speed.
+            else pd.read_csv(path, keep_default_na=False, skipinitialspace=True)
+        )
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as e:
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ValidationError(
-            {"file": f"{path.name} cannot be read: {e}"}, entity="candle file"
+            {"file": f"{path.name} cannot be read: {reason}"}, entity="candle file"
         ) from e
-    return frame_from_ohlcv(raw)
+    missing = [c for c in ["timestamp", *COLUMNS] if c not in raw.columns]
+    if missing:
+        raise ValidationError(
+            {
+                "columns": f"missing {', '.join(missing)}; expected timestamp (ms), "
+                "open, high, low, close, volume"
+            },
+            entity="candles",
+        )
+    if raw.empty:
+        raise ValidationError(
+            {"file": f"{path.name} has no candles (only a header)"}, entity="candle file"
+        )
+
+    def where(i: int) -> str:
+        return f"row {i + 1}" if parquet else f"line {i + 2}"
+
+    times = _file_times(raw["timestamp"].reset_index(drop=True), where)
+    values = np.column_stack(
+        [_file_numbers(raw[c].reset_index(drop=True), c, where) for c in COLUMNS]
+    )
+    check_values(values, where)
+    _check_unique(times, where)
+    if timeframe is not None:
+        check_spacing(times, timeframe)
+        _check_grid(times, timeframe, where)
+    index = pd.DatetimeIndex(pd.to_datetime(times, unit="ms", utc=True), name="time")
+    return pd.DataFrame(values, index=index, columns=COLUMNS).sort_index()
+
+
+def _file_numbers(column: pd.Series, name: str, where: Callable[[int], str]) -> np.ndarray:
+    numbers = pd.to_numeric(column, errors="coerce")
+    if not pd.api.types.is_numeric_dtype(column):
+        text = column.astype(str).str.strip()
+        bad = np.flatnonzero(numbers.isna().to_numpy() & ~text.str.lower().isin(["nan"]))
+        if len(bad):
+            i = int(bad[0])
+            shown = f": {text[i]!r} is not a number" if text[i] else " is empty"
+            raise ValidationError({where(i): f"column {name}{shown}"}, entity="candles")
+    return numbers.to_numpy(dtype="float64")
+
+
+_TIME_HINT = "use ms since 1970 or ISO 8601 (2024-01-01T00:05:00Z)"
+
+
+def _file_times(column: pd.Series, where: Callable[[int], str]) -> np.ndarray:
+    """Open times in ms from a timestamp column (s, ms, µs or ISO 8601; see read_file)."""
+    if pd.api.types.is_datetime64_any_dtype(column):
+        stamps = pd.DatetimeIndex(column)
+        stamps = stamps.tz_localize("UTC") if stamps.tz is None else stamps.tz_convert("UTC")
+        return np.asarray(stamps.as_unit("ms").asi8, dtype="int64")
+    numbers = pd.to_numeric(column, errors="coerce")
+    if numbers.notna().any():
+        bad = np.flatnonzero(numbers.isna().to_numpy() | (numbers.to_numpy() % 1 != 0))
+        if len(bad):
+            i = int(bad[0])
+            what = "a whole number" if pd.notna(numbers[i]) else "a time"
+            raise ValidationError(
+                {where(i): f"timestamp {column[i]!r} is not {what}; {_TIME_HINT}"},
+                entity="candles",
+            )
+        raw = numbers.to_numpy(dtype="float64")
+        size = np.abs(raw)
+        unit = np.where(size < 1e11, 0, np.where(size < 1e14, 1, 2))
+        mixed = np.flatnonzero(unit != unit[0])
+        if len(mixed):
+            names = ["seconds", "milliseconds", "microseconds"]
+            i = int(mixed[0])
+            raise ValidationError(
+                {
+                    where(i): f"timestamp {column[i]} is in {names[unit[i]]} but {where(0)} "
+                    f"is in {names[unit[0]]}; use one unit"
+                },
+                entity="candles",
+            )
+        factor = [1000.0, 1.0, 0.001][int(unit[0])]
+        return np.asarray(np.round(raw * factor), dtype="int64")
+    stamps = pd.to_datetime(
+        column.astype(str).str.strip(), utc=True, format="ISO8601", errors="coerce"
+    )
+    bad = np.flatnonzero(stamps.isna().to_numpy())
+    if len(bad):
+        i = int(bad[0])
+        raise ValidationError(
+            {where(i): f"timestamp {column[i]!r} is not a time; {_TIME_HINT}"},
+            entity="candles",
+        )
+    return np.asarray(pd.DatetimeIndex(stamps).as_unit("ms").asi8, dtype="int64")
 
 
 def write_file(frame: pd.DataFrame, path: Path) -> Path:
-    """Write a candle frame as CSV or Parquet (by suffix) with a timestamp column in ms."""
+    """Write a candle frame as CSV or Parquet (by suffix) with a timestamp column in ms.
+    The folder must exist; other suffixes are refused."""
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise ValidationError(
+            {"file": f"{path.name}: the format comes from the suffix; use .csv or .parquet"},
+            entity="export",
+        )
+    if not path.parent.is_dir():
+        raise ValidationError(
+            {"file": f"folder {path.parent} does not exist; create it first"}, entity="export"
+        )
     out = frame[COLUMNS].copy()
     out.insert(0, "timestamp", frame.index.as_unit("ms").asi8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".parquet":
+    if suffix == ".parquet":
         out.to_parquet(path, index=False)
     else:
         out.to_csv(path, index=False)
     return path
+
+
+def delete_series(*, engine: Engine, exchange: str, symbol: str, timeframe: str) -> int:
+    """Remove a stored series and its candles; returns how many candles were removed."""
+    with engine.begin() as conn:
+        sid = series_id(conn, exchange=exchange, symbol=symbol, timeframe=timeframe)
+        if sid is None:
+            return 0
+        removed = conn.execute(sa.delete(Candle).where(Candle.series_id == sid)).rowcount
+        conn.execute(sa.delete(CandleSeries).where(CandleSeries.id == sid))
+    return int(removed)
 
 
 def _ms(value: datetime) -> int:

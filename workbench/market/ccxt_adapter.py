@@ -67,6 +67,12 @@ _redactor = _RedactSecrets()
 logging.getLogger("ccxt.base.exchange").addFilter(_redactor)
 
 
+def _unreachable(error: Exception) -> bool:
+    """A request that never got an answer (no network, DNS, refused, timed out)."""
+    answered = (ccxt.DDoSProtection, ccxt.ExchangeNotAvailable, ccxt.InvalidNonce)
+    return isinstance(error, ccxt.NetworkError) and not isinstance(error, answered)
+
+
 def _decimal(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
@@ -136,6 +142,16 @@ class CcxtExchange:
         try:
             return fn()
         except ccxt.BaseError as e:
+            if _unreachable(e):
+                cause = type(e.__cause__ or e).__name__
+                what = (
+                    f"did not answer within {self.client.timeout} ms"
+                    if isinstance(e, ccxt.RequestTimeout)
+                    else f"cannot be reached ({cause})"
+                )
+                raise TemporaryError(
+                    f"{self.id} {what}: check the network connection and try again later"
+                ) from None
             for ccxt_class, ours in _TRANSLATION:
                 if isinstance(e, ccxt_class):
                     raise ours(self._scrub(str(e))) from None

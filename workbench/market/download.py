@@ -7,11 +7,11 @@ from datetime import datetime
 
 import pandas as pd
 from sqlalchemy import Engine
-from tqdm.auto import tqdm
 
 from workbench.market.candles import frame_from_ohlcv, missing_ranges, upsert_candles
 from workbench.market.exchange import Exchange
 from workbench.market.timeframes import timeframe_ms
+from workbench.progress import progress_bar
 
 
 def download_ohlcv(
@@ -27,7 +27,9 @@ def download_ohlcv(
     """Candle frames for bars opening in [start_ms, end_ms), one page at a time."""
     step = timeframe_ms(timeframe)
     total = max(0, -(-(end_ms - start_ms) // step))
-    with tqdm(total=total, unit="bar", desc=f"{symbol} {timeframe}", disable=not progress) as bar:
+    with progress_bar(
+        total=total, unit="bar", desc=f"{symbol} {timeframe}", disable=not progress
+    ) as bar:
         since = start_ms
         while since < end_ms:
             rows = [

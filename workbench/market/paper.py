@@ -22,6 +22,7 @@ from workbench.db.models import PaperAccount, PaperBalance, PaperOrder, PaperPos
 from workbench.errors import NotFoundError, OrderRejectedError, RejectedError
 from workbench.market.exchange import Balance, Market, Order, OrderType, Side, Ticker
 from workbench.market.margin import liquidation_price
+from workbench.market.names import split_symbol
 from workbench.market.prices import PriceSource
 
 PLACES = Decimal("1e-10")  # the scale of every stored amount (Numeric(28, 10))
@@ -43,10 +44,7 @@ class PaperTerms:
 
 def _split(symbol: str) -> tuple[str, str, bool]:
     """(base, quote, futures) from 'BTC/USDT' or 'BTC/USDT:USDT'."""
-    base, _, rest = symbol.partition("/")
-    quote, _, settle = rest.partition(":")
-    if not base or not quote:
-        raise RejectedError(f"{symbol!r} is not a market symbol like BTC/USDT")
+    base, quote, settle = split_symbol(symbol)
     return base, settle or quote, bool(settle)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from workbench.errors import NotFoundError
 from workbench.market.candles import read_candles
 from workbench.market.exchange import Exchange, Market
+from workbench.market.names import split_symbol
 from workbench.market.timeframes import timeframe_ms
 
 
@@ -142,8 +143,7 @@ class ReplayPrices:
     def markets(self) -> dict[str, Market]:
         out = {}
         for symbol in self._bars:
-            base, _, rest = symbol.partition("/")
-            quote, _, settle = rest.partition(":")
+            base, quote, settle = split_symbol(symbol)
             out[symbol] = Market(
                 symbol=symbol, type="futures" if settle else "spot", base=base, quote=quote
             )

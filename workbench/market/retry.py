@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from tenacity import (
+    RetryCallState,
     Retrying,
-    before_sleep_log,
     retry_if_exception_type,
     stop_after_attempt,
     stop_after_delay,
@@ -37,7 +37,7 @@ class RetryPolicy:
             retry=retry_if_exception_type(TemporaryError),
             stop=stop_after_attempt(self.attempts) | stop_after_delay(self.max_delay),
             wait=wait_exponential(multiplier=self.first_wait, max=self.max_wait),
-            before_sleep=before_sleep_log(log, logging.WARNING),
+            before_sleep=_log_retry,
             reraise=True,
         )
 
@@ -51,3 +51,10 @@ class RetryPolicy:
 
 
 NO_RETRY = RetryPolicy(attempts=1)
+
+
+def _log_retry(state: RetryCallState) -> None:
+    """One INFO line per retry (the final failure is the caller's to report, once)."""
+    error = state.outcome.exception() if state.outcome else None
+    wait = state.next_action.sleep if state.next_action else 0.0
+    log.info("try %d failed (%s); trying again in %.1f s", state.attempt_number, error, wait)

@@ -11,11 +11,14 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
+from workbench.errors import ValidationError
 from workbench.market.candles import COLUMNS
 from workbench.market.timeframes import timeframe_ms
 
 SYNTHETIC_EXCHANGE = "synthetic"
 DEFAULT_START = datetime(2024, 1, 1, tzinfo=UTC)
+MAX_BARS = 1_000_000  # about a second to make; a million bars is past any notebook's need
+SAMPLE_END = datetime(2100, 1, 1, tzinfo=UTC)  # synthetic markets stay in this century
 
 
 def sample_candles(
@@ -27,9 +30,8 @@ def sample_candles(
     price: float = 30_000.0,
 ) -> pd.DataFrame:
     """``bars`` synthetic OHLCV bars: the same seed always gives the same market."""
-    if bars < 1:
-        raise ValueError("bars must be at least 1")
     step = timeframe_ms(timeframe)
+    check_sample_size(bars, step, timeframe=timeframe, start=start)
     rng = np.random.default_rng(seed)
     per_day = max(1, 86_400_000 // step)
     # Regimes last between half a day and five days: drift and volatility per bar.
@@ -59,3 +61,18 @@ def sample_candles(
     )
     values = np.column_stack([open_, high, low, close, volume])
     return pd.DataFrame(values, index=index, columns=COLUMNS)
+
+
+def check_sample_size(bars: int, step: int, *, timeframe: str, start: datetime) -> None:
+    """Refuse a sample too large to make quickly or reaching past ``SAMPLE_END``."""
+    fits = int((SAMPLE_END - start).total_seconds() * 1000) // step
+    limit = min(MAX_BARS, fits)
+    if not 1 <= bars <= limit:
+        why = (
+            ""
+            if limit == MAX_BARS
+            else f" (of {timeframe} from {start:%Y-%m-%d} to {SAMPLE_END:%Y})"
+        )
+        raise ValidationError(
+            {"bars": f"{bars} is out of range; use 1 to {limit} bars{why}"}, entity="sample"
+        )
