@@ -26,7 +26,7 @@ import sqlalchemy as sa
 
 from workbench.db import default_engine, migrate, session_scope
 from workbench.errors import NotFoundError, ValidationError
-from workbench.settings import get_settings
+from workbench.settings import get_settings, make_private_dir
 
 if TYPE_CHECKING:
     from workbench.backtest import BacktestResult
@@ -44,7 +44,7 @@ def init(*, sample: bool = True) -> pd.DataFrame:
     from workbench.market.sample import SYNTHETIC_EXCHANGE, sample_candles
 
     settings = get_settings()
-    settings.home.mkdir(parents=True, exist_ok=True)
+    make_private_dir(settings.home)
     settings.fernet_keys()
     migrate.upgrade(settings.database_url)
     if sample and not summary(engine=default_engine()):

@@ -32,7 +32,7 @@ from workbench.jobs.notebooks import notebooks_folder
 from workbench.market.candles import read_candles, summary, upsert_candles
 from workbench.market.sample import SYNTHETIC_EXCHANGE, sample_candles
 from workbench.rules import RuleParams
-from workbench.settings import Settings, get_settings
+from workbench.settings import Settings, get_settings, make_private_dir
 
 SYMBOL, TIMEFRAME, BARS, SEED = "BTC/USDT", "5m", 4000, 7
 DEMO_BOTS: list[dict[str, Any]] = [
@@ -63,7 +63,7 @@ def run_demo(
 ) -> dict[str, Any]:
     """Run the demo; returns a summary of what it made."""
     settings = settings or get_settings()
-    settings.home.mkdir(parents=True, exist_ok=True)
+    make_private_dir(settings.home)
     settings.fernet_keys()
     migrate.upgrade(settings.database_url)
     engine = default_engine()
