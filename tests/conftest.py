@@ -55,6 +55,18 @@ def pg_admin() -> Iterator[Engine]:
     engine.dispose()
 
 
+def stamp_head(eng: Engine) -> None:
+    """Mark a database made by ``create_all`` as being at the newest migration, as
+    ``workbench init`` leaves it (commands that need a ready database check the revision)."""
+    from workbench.db import migrate
+
+    with eng.begin() as conn:
+        conn.execute(
+            sa.text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
+        )
+        conn.execute(sa.text("INSERT INTO alembic_version VALUES (:v)"), {"v": migrate.head()})
+
+
 def new_pg_database(pg_admin: Engine) -> str:
     name = f"wb_test_{uuid.uuid4().hex[:12]}"
     with pg_admin.connect() as conn:
@@ -86,6 +98,7 @@ def pg_tables_url(pg_admin: Engine) -> Iterator[str]:
     url = new_pg_database(pg_admin)
     eng = make_engine(url)
     Base.metadata.create_all(eng)
+    stamp_head(eng)
     eng.dispose()
     yield url
     drop_pg_database(pg_admin, url)
@@ -97,6 +110,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     if request.param == "sqlite":
         eng = make_engine(f"sqlite:///{tmp_path / 'workbench.db'}")
         Base.metadata.create_all(eng)
+        stamp_head(eng)
     else:
         eng = make_engine(request.getfixturevalue("pg_tables_url"))
         tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)

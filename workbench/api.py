@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from workbench.db import default_engine, migrate, session_scope
 from workbench.errors import ConfigError, NotFoundError, ValidationError
 from workbench.rules.params import DEFAULT_FEE
-from workbench.settings import get_settings
+from workbench.settings import get_settings, make_private_dir
 
 if TYPE_CHECKING:
     from workbench.backtest import BacktestResult
@@ -53,7 +53,7 @@ def init(*, sample: bool = False) -> pd.DataFrame:
             "sample data is never written in production (WORKBENCH_ENV=production); "
             "import or fetch real candles with `workbench data import|fetch`"
         )
-    settings.home.mkdir(parents=True, exist_ok=True)
+    make_private_dir(settings.home)
     settings.fernet_keys()
     migrate.upgrade(settings.database_url)
     if sample and not summary(engine=default_engine()):

@@ -32,7 +32,7 @@ from workbench.market.candles import read_candles, summary, upsert_candles
 from workbench.market.sample import SYNTHETIC_EXCHANGE, sample_candles
 from workbench.progress import progress_bar
 from workbench.rules import RuleParams
-from workbench.settings import Settings, get_settings
+from workbench.settings import Settings, get_settings, make_private_dir
 
 SYMBOL, TIMEFRAME, BARS, SEED = "BTC/USDT", "5m", 4000, 7
 DEMO_BOTS: list[dict[str, Any]] = [
@@ -68,7 +68,7 @@ def run_demo(
             "the demo writes synthetic data and is refused in production "
             "(WORKBENCH_ENV=production); run it on a development home"
         )
-    settings.home.mkdir(parents=True, exist_ok=True)
+    make_private_dir(settings.home)
     settings.fernet_keys()
     migrate.upgrade(settings.database_url)
     engine = default_engine()

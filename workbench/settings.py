@@ -80,11 +80,28 @@ class Settings(BaseSettings):
     def _dev_key_file(self) -> str:
         path = self.secret_key_file
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dir(path.parent)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as fh:
                 fh.write(Fernet.generate_key().decode() + "\n")
         return path.read_text()
+
+
+def make_private_dir(path: Path) -> Path:
+    """Create ``path`` and any missing parents owner-only (0700); existing folders are left
+    as they are (the home, runs and their outputs hold secrets and trading data)."""
+    missing = []
+    for folder in (path, *path.parents):
+        if folder.exists():
+            break
+        missing.append(folder)
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:  # made meanwhile by another process
+            continue
+        os.chmod(folder, 0o700)  # whatever the umask
+    return path
 
 
 def _split_keys(raw: str, *, source: str) -> list[str]:

@@ -1,7 +1,7 @@
 """Alerts: notifiers (apprise URLs, encrypted) and the outbox of alerts to send.
 
 Revision ID: 0016_notifications
-Revises: 0012_backtest_stats
+Revises: 0014_job_heartbeats
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016_notifications"
-down_revision: str | None = "0012_backtest_stats"
+down_revision: str | None = "0014_job_heartbeats"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

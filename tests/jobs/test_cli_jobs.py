@@ -37,7 +37,7 @@ def test_run_success_then_failure_then_list_and_show(cli: CliRunner, notebooks: 
     failed = cli.invoke(app, ["run", str(notebooks / "fail.ipynb"), "-p", "limit", "-2"])
     assert failed.exit_code == 1
     assert "run 2 failed" in failed.stdout
-    assert "ValueError: boom -2" in failed.stderr
+    assert "error (cell 3): ValueError: boom -2" in failed.stderr  # fail.ipynb has 4 cells
 
     listed = cli.invoke(app, ["jobs", "runs", "--json", "--limit", "5"])
     assert listed.exit_code == 0, listed.output

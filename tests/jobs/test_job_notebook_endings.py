@@ -15,7 +15,7 @@ import pytest
 import workbench as wb
 from workbench.db.models import JobRun, RunStatus
 from workbench.jobs import run_notebook
-from workbench.jobs.notebooks import notebooks_folder
+from workbench.jobs.notebooks import notebooks_folder, output_index
 from workbench.settings import get_settings
 
 JOBS = notebooks_folder() / "jobs"
@@ -45,8 +45,13 @@ def test_a_failing_cell_is_recorded(
     assert run.status == RunStatus.FAILED and error in (run.error or "")
     assert run.parameters == parameters and run.duration_seconds
     nb, page = _outputs(run)
-    assert run.error_cell is not None and WORK_CELL in nb.cells[run.error_cell].source
-    assert any(o.output_type == "error" for o in nb.cells[run.error_cell].outputs)
+    assert (
+        run.error_cell is not None
+        and WORK_CELL in nb.cells[output_index(nb, run.error_cell) or 0].source
+    )
+    assert any(
+        o.output_type == "error" for o in nb.cells[output_index(nb, run.error_cell) or 0].outputs
+    )
     assert error in page
 
 
@@ -81,8 +86,11 @@ def test_a_killed_kernel_is_recorded_failed_at_its_cell(home: Path, name: str) -
     assert run.status == RunStatus.FAILED
     assert (run.error or "").startswith("DeadKernelError: Kernel died")
     nb, page = _outputs(run)
-    assert run.error_cell is not None and WORK_CELL in nb.cells[run.error_cell].source
-    assert nb.cells[run.error_cell].outputs[-1].ename == "DeadKernelError"
+    assert (
+        run.error_cell is not None
+        and WORK_CELL in nb.cells[output_index(nb, run.error_cell) or 0].source
+    )
+    assert nb.cells[output_index(nb, run.error_cell) or 0].outputs[-1].ename == "DeadKernelError"
     assert "DeadKernelError" in page
 
 

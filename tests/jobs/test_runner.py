@@ -20,6 +20,7 @@ from workbench.db.engine import session_scope
 from workbench.db.models.jobs import JobRun, RunStatus
 from workbench.errors import ConflictError, NotFoundError, RejectedError, ValidationError
 from workbench.jobs import execute_run, get_run, run_notebook
+from workbench.jobs.notebooks import output_index
 from workbench.jobs.runs import create_run
 from workbench.jobs.scrub import REDACTED
 from workbench.settings import Settings, get_settings
@@ -79,7 +80,8 @@ def test_failing_notebook_records_the_cell_and_keeps_the_output(
     assert stored.error == "ValueError: boom 7"
     assert stored.finished_at is not None and stored.duration_seconds is not None
     nb = nbformat.read(stored.output_path or "", as_version=4)
-    failing = nb.cells[stored.error_cell or 0]
+    assert stored.error_cell == 3  # as the author counts fail.ipynb's cells
+    failing = nb.cells[output_index(nb, stored.error_cell) or 0]
     assert "raise ValueError" in failing.source
     assert [o.ename for o in failing.outputs if o.output_type == "error"] == ["ValueError"]
     assert "before the failure" in "".join(_outputs_text(c) for c in nb.cells)
@@ -93,16 +95,16 @@ def test_run_past_its_timeout_is_stopped_and_timed_out(
     settings: Settings, engine: Engine, notebooks: Path
 ) -> None:
     # The timeout covers the whole run, the ~3 s to start python, papermill and the kernel
-    # included; 8 s leaves room for a loaded machine to reach the sleeping cell.
+    # included; 20 s leaves room for a loaded machine to reach the sleeping cell.
     started = time.monotonic()
-    run = run_notebook(notebooks / "sleep.ipynb", {"seconds": 60}, timeout=8, engine=engine)
-    assert time.monotonic() - started < 30
+    run = run_notebook(notebooks / "sleep.ipynb", {"seconds": 60}, timeout=20, engine=engine)
+    assert time.monotonic() - started < 60
     stored = _stored(engine, run.id)
     assert stored.status == RunStatus.TIMED_OUT
-    assert "timeout of 8 s" in (stored.error or "")
-    assert stored.duration_seconds is not None and 8 <= stored.duration_seconds < 30
+    assert "timeout of 20 s" in (stored.error or "")
+    assert stored.duration_seconds is not None and 20 <= stored.duration_seconds < 45
     nb = nbformat.read(stored.output_path or "", as_version=4)
-    failing = nb.cells[stored.error_cell or 0]
+    failing = nb.cells[output_index(nb, stored.error_cell) or 0]
     assert "time.sleep(seconds)" in failing.source
     assert failing.outputs[-1].ename == "TimeoutError"
     assert Path(stored.html_path or "").is_file()
@@ -120,7 +122,7 @@ def test_a_dying_kernel_fails_the_run_without_hanging(
     assert stored.status == RunStatus.FAILED
     assert (stored.error or "").startswith("DeadKernelError: Kernel died")
     nb = nbformat.read(stored.output_path or "", as_version=4)
-    failing = nb.cells[stored.error_cell or 0]
+    failing = nb.cells[output_index(nb, stored.error_cell) or 0]
     assert "os._exit(1)" in failing.source
     assert failing.outputs[-1].ename == "DeadKernelError"
     assert "about to die" in "".join(_outputs_text(c) for c in nb.cells)
@@ -215,7 +217,7 @@ def test_a_terminated_run_ends_failed_not_running(
     assert stored.status == RunStatus.FAILED
     assert stored.error == "SystemExit: the run was interrupted"
     nb = nbformat.read(output, as_version=4)
-    assert "time.sleep(seconds)" in nb.cells[stored.error_cell or 0].source
+    assert "time.sleep(seconds)" in nb.cells[output_index(nb, stored.error_cell) or 0].source
 
 
 def _sleeping(output: Path) -> bool:

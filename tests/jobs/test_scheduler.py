@@ -16,7 +16,8 @@ from workbench.db.engine import session_scope
 from workbench.db.models.jobs import JobRun, RunStatus
 from workbench.jobs import LocalExecutor, TickResult, add_schedule, get_run, tick
 from workbench.jobs.runs import mark_running
-from workbench.jobs.scheduler import STALE_GRACE, run_forever
+from workbench.jobs.scheduler import run_forever
+from workbench.jobs.timing import running_expiry
 from workbench.settings import Settings
 
 T0 = datetime(2024, 10, 26, 23, 0, 5, tzinfo=UTC)  # the steps cross Berlin's fall back
@@ -109,6 +110,11 @@ def test_a_schedule_never_overlaps_itself(
     [skipped] = second.skipped
     assert (skipped.schedule_id, skipped.slot) == (skip, m + 2 * MIN)
     assert "still queued" in skipped.reason
+    with session_scope(engine) as session:  # the passed-over slot is in the history
+        recorded = session.scalars(
+            sa.select(JobRun).where(JobRun.schedule_id == skip, JobRun.slot == m + 2 * MIN)
+        ).one()
+    assert recorded.status == RunStatus.SKIPPED and "still queued" in (recorded.error or "")
     assert [(w.schedule_id, w.slot) for w in second.waiting] == [
         (catch_up, m + MIN),
         (catch_up, m + 2 * MIN),
@@ -134,17 +140,21 @@ def test_run_all_catches_up_one_run_at_a_time(
     assert {c.schedule_id for c in claimed} == {schedule_id}
 
 
-def test_abandoned_runs_are_reaped(settings: Settings, engine: Engine, notebooks: Path) -> None:
+def test_runs_without_a_heartbeat_are_reaped(
+    settings: Settings, engine: Engine, notebooks: Path
+) -> None:
     executor = RecordingExecutor(engine, finish=False)
-    _add(engine, notebooks / "greet.ipynb", "* * * * *", timeout_seconds=60)
+    _add(engine, notebooks / "greet.ipynb", "* * * * *")  # no timeout: expiry still applies
     [claim] = tick(T0 + timedelta(minutes=1), engine=engine, executor=executor).claimed
     mark_running(engine=engine, run_id=claim.run_id, output_path="x", now=claim.slot)
-    later = claim.slot + timedelta(seconds=60) + STALE_GRACE + timedelta(seconds=1)
-    result = tick(later, engine=engine, executor=executor)
+    just_before = claim.slot + running_expiry() - timedelta(seconds=1)
+    assert tick(just_before, engine=engine, executor=executor).reaped == []
+    assert running_expiry() < MIN
+    result = tick(claim.slot + MIN, engine=engine, executor=executor)
     assert result.reaped == [claim.run_id]
     with session_scope(engine) as session:
         run = get_run(session=session, run_id=claim.run_id)
-    assert run.status == RunStatus.FAILED and "abandoned" in (run.error or "")
+    assert run.status == RunStatus.FAILED and "no heartbeat since" in (run.error or "")
     assert len(result.claimed) == 1  # the schedule is free again
 
 

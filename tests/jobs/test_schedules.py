@@ -46,7 +46,8 @@ def schedule(
         ("*/x * * * *", "minute field '*/x'"),
         ("0 0 30 2 *", "day of month field '30' never matches in month field '2'"),
         ("* * * *", "has 4 fields; expected 5"),
-        ("* * * * * *", "has 6 fields; expected 5"),
+        ("* * * * * * *", "has 7 fields; expected 5"),
+        ("61 * * * * *", "second field '61' is not valid"),
         ("@reboot", "unknown macro '@reboot'"),
     ],
 )

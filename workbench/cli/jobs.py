@@ -25,7 +25,7 @@ from workbench.jobs import (
     set_enabled,
 )
 
-jobs_app = typer.Typer(no_args_is_help=True, help="Job runs: list them, show one.")
+jobs_app = typer.Typer(no_args_is_help=True, help="Job runs: list them, show one, cancel one.")
 schedule_app = typer.Typer(no_args_is_help=True, help="Run notebooks on a cron schedule.")
 
 # typer has no option taking two values repeatedly, so ``-p NAME VALUE`` is read from the
@@ -78,7 +78,12 @@ def run(
     json_out: bool = JsonOption,
 ) -> None:
     """Run NOTEBOOK now with papermill and record the run; exit 1 when it fails."""
+    from workbench.db.ready import require_ready
+    from workbench.settings import get_settings
+
     notebook, parameters = notebook_and_parameters(args)
+    # A run needs a database made by `workbench init`: checked before anything is created.
+    require_ready(get_settings().database_url)
     job = run_notebook(notebook, parameters, timeout=timeout)
     if json_out:
         print_json(run_fields(job))
@@ -125,6 +130,13 @@ def _run_row(run: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _local(moment: datetime, timezone: str) -> str:
+    """``2024-03-31 03:00 CEST (Europe/Berlin)``: a schedule's time on its own clock."""
+    label = moment.strftime("%Z")
+    zone = "" if timezone == label else f" ({timezone})"
+    return f"{moment:%Y-%m-%d %H:%M:%S} {label}{zone}"
+
+
 def _short(moment: datetime | None) -> str | None:
     return None if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S")
 
@@ -142,6 +154,31 @@ def show_command(run_id: int, json_out: bool = JsonOption) -> None:
         typer.echo(f"{key:17} {'' if value is None else value}")
 
 
+@jobs_app.command("cancel")
+def cancel_command(run_id: int, json_out: bool = JsonOption) -> None:
+    """Cancel a queued or running run; a running notebook is stopped within a heartbeat."""
+    from workbench.db.engine import default_engine
+    from workbench.jobs.runs import cancel_run
+    from workbench.jobs.timing import heartbeat_seconds
+
+    was = _status_of(run_id)
+    job = cancel_run(engine=default_engine(), run_id=run_id)
+    if json_out:
+        print_json(run_fields(job))
+        return
+    typer.echo(f"run {job.id} cancelled (was {was.value})")
+    if was == RunStatus.RUNNING:
+        typer.echo(
+            f"its process stops the notebook within {heartbeat_seconds():g} s "
+            f"(see `workbench jobs show {job.id}`)"
+        )
+
+
+def _status_of(run_id: int) -> RunStatus:
+    with db_session() as session:
+        return get_run(session=session, run_id=run_id).status
+
+
 @schedule_app.command("add", context_settings=PASS_PARAMETERS)
 def schedule_add(
     args: list[str] = NotebookArgs,
@@ -155,6 +192,12 @@ def schedule_add(
     ),
     timeout: int | None = typer.Option(
         None, "--timeout", min=1, help="Stop each run after this many seconds."
+    ),
+    retries: int = typer.Option(
+        0, "--retries", min=0, max=10, help="Run again after a temporary failure, this often."
+    ),
+    retry_delay: int = typer.Option(
+        60, "--retry-delay", min=1, help="Seconds before the first retry; doubles each time."
     ),
     json_out: bool = JsonOption,
 ) -> None:
@@ -174,6 +217,8 @@ def schedule_add(
             parameters=parameters,
             missed_runs=MissedRuns(missed),
             timeout_seconds=timeout,
+            max_retries=retries,
+            retry_delay_seconds=retry_delay,
         )
         fields = schedule_fields(schedule)
     if json_out:
@@ -181,7 +226,7 @@ def schedule_add(
     else:
         typer.echo(
             f"added schedule {fields['id']} {fields['name']!r}: {fields['cron']} "
-            f"({fields['timezone']}), next run {fields['next_slot'].isoformat()}"
+            f"({fields['timezone']}), next run {_local(fields['next_local'], fields['timezone'])}"
         )
 
 
@@ -204,7 +249,7 @@ def schedule_list(json_out: bool = JsonOption) -> None:
                 "tz": r["timezone"],
                 "missed": r["missed_runs"],
                 "timeout": r["timeout_seconds"],
-                "next": _short(r["next_slot"]) if r["enabled"] else None,
+                "next": _local(r["next_local"], r["timezone"]) if r["enabled"] else None,
                 "notebook": Path(r["notebook"]).name,
                 "parameters": to_jsonable(r["parameters"]) or None,
             }

@@ -7,13 +7,13 @@ import typer
 from workbench.accounts import local_user
 from workbench.cli.common import JsonOption, db_session, print_json
 from workbench.db import migrate
-from workbench.settings import get_settings
+from workbench.settings import get_settings, make_private_dir
 
 
 def init(json_out: bool = JsonOption) -> None:
     """Create the home folder and secret key, migrate the database, add the local user."""
     settings = get_settings()
-    settings.home.mkdir(parents=True, exist_ok=True)
+    make_private_dir(settings.home)
     settings.fernet_keys()  # makes the development key on first use; refuses placeholders
     migrate.upgrade(settings.database_url)
     with db_session() as session:

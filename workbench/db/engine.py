@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import lru_cache
 from typing import Any
 
@@ -23,15 +23,27 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            from pathlib import Path
-
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_sqlite_file(parsed.database)
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.get_backend_name() == "postgresql" and "connect_args" not in kwargs:
         kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S}
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _private_sqlite_file(database: str) -> None:
+    """Create a new SQLite file (and its folder) owner-only; SQLite gives its -wal and -shm
+    files the same mode. An existing file keeps its mode."""
+    import os
+    from pathlib import Path
+
+    from workbench.settings import make_private_dir
+
+    path = Path(database)
+    make_private_dir(path.parent)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -5,17 +5,20 @@
 >>> run.status, run.output_path                                  # doctest: +SKIP
 (<RunStatus.SUCCEEDED: 'succeeded'>, '.../runs/1-report/output.ipynb')
 
-Runs go queued -> running -> succeeded | failed | timed_out; each step is committed.
-Schedules (:mod:`~workbench.jobs.schedules`) say when; :func:`tick` claims due slots
-(safely, with several schedulers) and hands them to an executor: a local process per
-run (:class:`LocalExecutor`) or a Celery worker (:class:`CeleryExecutor`).
+Runs go queued -> running -> succeeded | failed | timed_out | cancelled (a slot passed
+over is a ``skipped`` run); each step is committed. Active runs carry a heartbeat and an
+expiry (:mod:`~workbench.jobs.timing`); the scheduler's reaper ends lost ones, and
+:func:`cancel_run` (``workbench jobs cancel ID``) stops one. Schedules
+(:mod:`~workbench.jobs.schedules`) say when; :func:`tick` claims due slots (safely, with
+several schedulers), retries temporary failures, and hands runs to an executor: a local
+process per run (:class:`LocalExecutor`) or a Celery worker (:class:`CeleryExecutor`).
 """
 
 from workbench.db.models.jobs import JobRun, JobSchedule, MissedRuns, RunStatus
 from workbench.jobs.executors import CeleryExecutor, Executor, LocalExecutor
 from workbench.jobs.params import check_parameters, looks_secret, parse_pairs, parse_value
 from workbench.jobs.runner import execute_run, run_notebook
-from workbench.jobs.runs import get_run, list_runs, run_fields
+from workbench.jobs.runs import FAILURE_HOOKS, cancel_run, get_run, list_runs, run_fields
 from workbench.jobs.scheduler import (
     Claimed,
     Skipped,
@@ -38,6 +41,7 @@ from workbench.jobs.schedules import (
 from workbench.jobs.schemas import ScheduleCreate, ScheduleUpdate
 
 __all__ = [
+    "FAILURE_HOOKS",
     "MAX_CATCH_UP",
     "CeleryExecutor",
     "Claimed",
@@ -52,6 +56,7 @@ __all__ = [
     "Skipped",
     "TickResult",
     "add_schedule",
+    "cancel_run",
     "check_parameters",
     "due_slots",
     "execute_run",

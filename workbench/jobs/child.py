@@ -10,13 +10,20 @@ to the spec's ``result`` path:
 
 The output notebook is written by papermill as the run goes (at each cell start and end)
 and, on any failure, shows the failing cell with its error.
+
+It dies with its parent: a watchdog thread notices when the process that started it (and
+waits for its result) is gone, kills the kernel and exits, so a killed execute process
+or worker never leaves a notebook running unsupervised. Everything it writes (and its
+kernel) is owner-only (umask 077).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
 import traceback
 from pathlib import Path
 from typing import Any
@@ -101,8 +108,44 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     return {"status": "succeeded"}
 
 
+PARENT_POLL_SECONDS = 0.5
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Start a thread that kills this process tree once ``parent_pid`` is not our parent."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            threading.Event().wait(PARENT_POLL_SECONDS)
+        print(f"parent process {parent_pid} is gone: stopping the kernel and exiting", flush=True)
+        kill_descendants()
+        os._exit(1)
+
+    if os.getppid() != parent_pid:  # gone before we started
+        os._exit(1)
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+
+
+def kill_descendants() -> None:
+    import psutil
+
+    try:
+        children = psutil.Process().children(recursive=True)
+    except psutil.NoSuchProcess:
+        return
+    for child in children:
+        try:
+            child.send_signal(signal.SIGKILL)
+        except psutil.NoSuchProcess:
+            continue
+    psutil.wait_procs(children, timeout=5)
+
+
 def main(argv: list[str]) -> int:
     spec = json.loads(Path(argv[1]).read_text())
+    os.umask(0o077)
+    if spec.get("parent_pid"):
+        die_with_parent(int(spec["parent_pid"]))
     result = run(spec)
     tmp = Path(spec["result"] + ".tmp")
     tmp.write_text(json.dumps(result))

@@ -1,5 +1,8 @@
 """Cron expressions: validation that names the bad field, and DST-safe slot arithmetic.
 
+Five fields (minute hour day-of-month month day-of-week) as in crontab; an optional sixth
+field in front gives seconds (``*/5 * * * * *``: every 5 seconds), as in Quartz.
+
 Slots are computed by croniter on timezone-aware datetimes in the schedule's timezone
 and returned in UTC. Around daylight-saving changes (as cron does):
 
@@ -53,9 +56,14 @@ def check_cron(expr: str) -> str:
             raise ValueError(f"unknown macro {text!r}; use one of {', '.join(sorted(MACROS))}")
         return text.lower()
     parts = text.split(" ")
+    if len(parts) == 6:  # seconds first
+        _check_seconds(parts[0])
+        check_cron(" ".join(parts[1:]))
+        return text
     if len(parts) != 5:
         raise ValueError(
-            f"has {len(parts)} fields; expected 5: minute hour day-of-month month day-of-week"
+            f"has {len(parts)} fields; expected 5: minute hour day-of-month month day-of-week "
+            "(or 6, with seconds first)"
         )
     for i, (field, allowed) in enumerate(FIELDS):
         probe = ["*"] * 5
@@ -78,8 +86,23 @@ def check_cron(expr: str) -> str:
     return text
 
 
+def _check_seconds(field: str) -> None:
+    try:
+        croniter(f"{field} * * * * *", second_at_beginning=True)
+    except CroniterError:
+        raise ValueError(
+            f"second field {field!r} is not valid (values 0-59; lists, ranges and steps "
+            "*/5 also work)"
+        ) from None
+
+
+def _has_seconds(expr: str) -> bool:
+    return len(expand(expr).split(" ")) == 6
+
+
 def _fixed_hour(expr: str) -> bool:
-    return not expand(expr).split(" ")[1].startswith("*")
+    parts = expand(expr).split(" ")
+    return not parts[2 if len(parts) == 6 else 1].startswith("*")
 
 
 def _repeated(slot: datetime, tz: ZoneInfo) -> bool:
@@ -98,7 +121,7 @@ def _walk(expr: str, tz: ZoneInfo, start: datetime, *, backwards: bool) -> Itera
     """Slots strictly after (or, backwards, at or before) ``start``, in UTC."""
     skip_repeats = _fixed_hour(expr)
     origin = start + timedelta(microseconds=1) if backwards else start
-    it = croniter(expand(expr), origin.astimezone(tz))
+    it = croniter(expand(expr), origin.astimezone(tz), second_at_beginning=_has_seconds(expr))
     for _ in range(_MAX_STEPS):
         slot = it.get_prev(datetime) if backwards else it.get_next(datetime)
         if skip_repeats and _repeated(slot, tz):

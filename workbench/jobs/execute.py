@@ -1,7 +1,9 @@
 """``python -m workbench.jobs.execute RUN_ID``: run one queued job run (LocalExecutor's child).
 
-Exit status 0 when the run succeeded, 1 when it failed or timed out, 2 when it could not
-be started (not queued any more, missing notebook). SIGTERM ends the run as failed.
+Exit status 0 when the run succeeded, 1 when it failed, timed out or was cancelled, 2 when
+it could not be started (not queued any more, missing notebook). SIGTERM ends the run as
+failed; SIGKILL takes its notebook along (the papermill child dies with it) and the
+scheduler's reaper ends the run once its heartbeat expires.
 """
 
 from __future__ import annotations

@@ -89,9 +89,17 @@ class CeleryExecutor:
         from kombu.exceptions import OperationalError as BrokerError
 
         from workbench.jobs.celery_app import TASK_NAME
+        from workbench.jobs.timing import queued_expiry
 
         try:
-            result = self.app.send_task(TASK_NAME, args=[run_id], queue=self.queue)
+            # A message delivered after its run expired is dropped by the worker (the
+            # reaper has ended the run by then; the queued -> running claim refuses it too).
+            result = self.app.send_task(
+                TASK_NAME,
+                args=[run_id],
+                queue=self.queue,
+                expires=queued_expiry().total_seconds(),
+            )
         except BrokerError as e:
             raise TemporaryError(f"the Celery broker did not take job run {run_id}: {e}") from e
         self.sent[run_id] = result.id

@@ -25,10 +25,54 @@ def read_notebook(path: Path) -> NotebookNode | None:
 
 
 def write_notebook(nb: NotebookNode, path: Path) -> None:
-    """Write ``nb`` atomically (a reader never sees half a file)."""
+    """Write ``nb`` atomically (a reader never sees half a file), readable by its owner only."""
     tmp = path.with_name(f".{path.name}.tmp")
-    nbformat.write(nb, str(tmp))
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
+        nbformat.write(nb, fh)
     os.replace(tmp, path)
+
+
+def write_private_text(text: str, path: Path) -> None:
+    """Write ``text`` to ``path`` atomically, readable by its owner only (0600)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with os.fdopen(
+        os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8"
+    ) as fh:
+        fh.write(text)
+    os.chmod(tmp, 0o600)  # an existing temp file keeps its mode through O_CREAT
+    os.replace(tmp, path)
+
+
+INJECTED_TAG = "injected-parameters"
+
+
+def added_by_run(cell: NotebookNode) -> bool:
+    """True for cells the run added: papermill's injected parameters, the error banners."""
+    tags = cell.get("metadata", {}).get("tags", [])
+    return INJECTED_TAG in tags or ERROR_MARKER_TAG in tags
+
+
+def source_position(nb: NotebookNode, index: int | None) -> int | None:
+    """The position (1 = first) in the source notebook of the cell at ``index`` of an
+    output notebook: the cells the run added (parameters, banners) are not counted."""
+    if index is None or not 0 <= index < len(nb.cells):
+        return None
+    if added_by_run(nb.cells[index]):
+        return None
+    return 1 + sum(1 for cell in nb.cells[:index] if not added_by_run(cell))
+
+
+def output_index(nb: NotebookNode, position: int | None) -> int | None:
+    """The index in output notebook ``nb`` of the source notebook's cell ``position``."""
+    if position is None:
+        return None
+    seen = 0
+    for index, cell in enumerate(nb.cells):
+        if not added_by_run(cell):
+            seen += 1
+            if seen == position:
+                return index
+    return None
 
 
 def scrub_notebook(nb: NotebookNode, secrets: list[str]) -> NotebookNode:
@@ -103,7 +147,7 @@ def mark_failure(nb: NotebookNode, index: int | None, ename: str, evalue: str) -
             if later.get("cell_type") == "code" and not _pm(later).get("start_time"):
                 later.setdefault("metadata", {}).setdefault("papermill", {})["status"] = "pending"
         count = cell.get("execution_count")
-        banner = f"An error stopped this run at cell {index}" + (
+        banner = f"An error stopped this run at cell {source_position(nb, index)}" + (
             f" (In [{count}])" if count else ""
         )
         banner += f": {ename}: {evalue}"
@@ -133,9 +177,7 @@ def export_html(nb: NotebookNode, path: Path) -> Path:
     from nbconvert import HTMLExporter
 
     body, _resources = HTMLExporter().from_notebook_node(_with_plotly_html(nb, path))
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(body, encoding="utf-8")
-    os.replace(tmp, path)
+    write_private_text(body, path)
     return path
 
 

@@ -7,9 +7,12 @@ needs from the workbench itself (settings, the encrypted key store) instead.
 
 from __future__ import annotations
 
+import ast
 import json
+import keyword
 import re
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from workbench.errors import ValidationError
@@ -56,16 +59,18 @@ def check_parameters(
 ) -> dict[str, Any]:
     """Validate ``parameters`` for a notebook run; return them as a plain dict.
 
-    Refused (ValidationError, a RejectedError): names that are not Python identifiers,
-    names that look like secrets, values that hold one of the known ``secrets``, and
-    values that cannot be stored as JSON.
+    Refused (ValidationError, a RejectedError): names that are not Python identifiers or
+    are keywords (``import``), names that look like secrets, values that hold one of the
+    known ``secrets``, values that cannot be stored as standard JSON (nan and inf too).
     """
     params = dict(parameters or {})
     errors: dict[str, str] = {}
     known = [s for s in secrets if s]
     for name, value in params.items():
         if not isinstance(name, str) or not name.isidentifier():
-            errors[str(name)] = "a parameter name must be a Python identifier"
+            errors[str(name)] = "a parameter name must be a Python identifier (letters, digits, _)"
+        elif keyword.iskeyword(name):
+            errors[name] = "is a Python keyword; a parameter needs another name"
         elif looks_secret(name):
             errors[name] = (
                 "looks like a secret; secrets are never passed as job parameters (they would "
@@ -74,8 +79,11 @@ def check_parameters(
             )
         else:
             try:
-                text = json.dumps(value)
-            except (TypeError, ValueError):
+                text = json.dumps(value, allow_nan=False)
+            except ValueError:
+                errors[name] = "must be a finite number: nan and inf are refused"
+                continue
+            except TypeError:
                 errors[name] = f"value of type {type(value).__name__} cannot be stored as JSON"
                 continue
             if any(secret in text or secret in str(value) for secret in known):
@@ -83,3 +91,59 @@ def check_parameters(
     if errors:
         raise ValidationError(errors, entity=entity)
     return params
+
+
+PARAMETERS_TAG = "parameters"
+
+
+def declared_parameters(notebook: Path) -> set[str] | None:
+    """The names assigned in ``notebook``'s cell tagged ``parameters``; None without one."""
+    try:
+        nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    for cell in nb.get("cells", []):
+        if PARAMETERS_TAG not in cell.get("metadata", {}).get("tags", []):
+            continue
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else source
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            return set()
+        names: set[str] = set()
+        for node in tree.body:
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            if isinstance(node, ast.AnnAssign | ast.AugAssign):
+                targets = [node.target]
+            for target in targets:
+                elements = target.elts if isinstance(target, ast.Tuple) else [target]
+                names.update(t.id for t in elements if isinstance(t, ast.Name))
+        return names
+    return None
+
+
+def check_against_notebook(
+    parameters: Mapping[str, Any], notebook: Path, *, entity: str = "job parameters"
+) -> None:
+    """Refuse parameter names the notebook's ``parameters`` cell does not declare."""
+    if not parameters:
+        return
+    declared = declared_parameters(notebook)
+    name = Path(notebook).name
+    if declared is None:
+        raise ValidationError(
+            {
+                "parameters": f"{name} has no cell tagged 'parameters', so it takes none; "
+                "tag the cell that sets its defaults 'parameters' in JupyterLab"
+            },
+            entity=entity,
+        )
+    known = ", ".join(sorted(declared)) or "nothing"
+    errors = {
+        key: f"is not a parameter of {name} (its parameters cell sets {known})"
+        for key in parameters
+        if key not in declared
+    }
+    if errors:
+        raise ValidationError(errors, entity=entity)

@@ -10,8 +10,16 @@ visible, with its error), its HTML export and the child's log, all cleaned of se
                                   run.log
 
 A failed or timed-out run records ``error`` ("ename: evalue") and ``error_cell``: the
-index of the failing cell in output.ipynb as written (after papermill's injected
-parameters cell and the error banner), or None when no cell had started.
+position (1 = first) of the failing cell in the source notebook, as its author counts
+cells (papermill's injected parameters cell and the error banners are not counted), or
+None when no cell had started.
+
+While the child runs, this process renews the run's heartbeat (see
+:mod:`workbench.jobs.timing`); when the row says the run ended meanwhile (cancelled by
+the user, expired by the reaper) the child and its kernel are killed and the output
+notebook shows that end, so output and row always agree. The child dies with this
+process. Files are owner-only; the values of the workbench's secrets and of every stored
+exchange credential are scrubbed from them and from the recorded error.
 """
 
 from __future__ import annotations
@@ -24,6 +32,8 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,11 +41,17 @@ from typing import Any
 
 import nbformat
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from workbench.db.engine import default_engine, session_scope
 from workbench.db.models.jobs import JobRun, JobSchedule, RunStatus
-from workbench.db.ready import require_ready
-from workbench.errors import ConflictError, NotFoundError, RejectedError, ValidationError
+from workbench.errors import (
+    ConflictError,
+    NotFoundError,
+    RejectedError,
+    TemporaryError,
+    ValidationError,
+)
 from workbench.jobs.notebooks import (
     export_html,
     find_failing_cell,
@@ -43,12 +59,21 @@ from workbench.jobs.notebooks import (
     mark_failure,
     read_notebook,
     scrub_notebook,
+    source_position,
     write_notebook,
 )
-from workbench.jobs.params import check_parameters
-from workbench.jobs.runs import create_run, finish_run, get_run, mark_running
-from workbench.jobs.scrub import scrub_file, scrub_text, secret_values
-from workbench.settings import Settings, get_settings
+from workbench.jobs.params import check_against_notebook, check_parameters
+from workbench.jobs.runs import (
+    create_run,
+    end_run,
+    finish_run,
+    get_run,
+    heartbeat,
+    mark_running,
+)
+from workbench.jobs.scrub import credential_values, scrub_file, scrub_text, secret_values
+from workbench.jobs.timing import heartbeat_seconds
+from workbench.settings import Settings, get_settings, make_private_dir
 
 log = logging.getLogger(__name__)
 
@@ -87,14 +112,15 @@ def run_notebook(
     invalid parameters, ConflictError when ``run_id`` is not queued any more.
     """
     settings = get_settings()
-    engine = engine or default_engine()
     secrets = secret_values(settings)
     if timeout is not None and not timeout > 0:
         raise ValidationError({"timeout": "must be a positive number of seconds"}, entity="run")
     if run_id is None:
         path = notebook_path(notebook)
         params = check_parameters(parameters, secrets=secrets)
-        require_ready(engine.url.render_as_string(hide_password=False))
+        check_against_notebook(params, path, entity="run")
+    engine = engine or default_engine()
+    if run_id is None:
         with session_scope(engine) as session:
             run_id = create_run(
                 session=session,
@@ -177,7 +203,7 @@ def _execute(
     secrets: list[str],
 ) -> JobRun:
     folder = run_folder(settings, run_id, path)
-    folder.mkdir(parents=True, exist_ok=True)
+    make_private_dir(folder)
     output = folder / OUTPUT_NAME
     mark_running(engine=engine, run_id=run_id, output_path=str(output), now=_now())
     # The notebook sees the database its run is recorded in (in the environment, not argv),
@@ -188,7 +214,13 @@ def _execute(
     }
     try:
         outcome = _run_child(
-            path, output, params, timeout=timeout, log_path=folder / LOG_NAME, env=env
+            path,
+            output,
+            params,
+            timeout=timeout,
+            log_path=folder / LOG_NAME,
+            env=env,
+            alive=lambda: _still_running(engine, run_id),
         )
     except BaseException as e:  # interrupted while waiting (Ctrl-C, SIGTERM): the child is gone
         _finish(
@@ -211,6 +243,7 @@ def _run_child(
     timeout: float | None,
     log_path: Path,
     env: dict[str, str],
+    alive: Callable[[], bool],
 ) -> Outcome:
     with tempfile.TemporaryDirectory(prefix="workbench-run-") as tmp:
         spec_path = Path(tmp) / "spec.json"
@@ -221,13 +254,15 @@ def _run_child(
             "parameters": params,
             "cwd": str(path.parent),
             "result": str(result_path),
+            "parent_pid": os.getpid(),  # the child dies with this process
         }
         spec_path.write_text(json.dumps(spec))
         # Kernel connection files (they hold the kernel's HMAC key) stay in the temp folder.
         env = dict(
             os.environ, **env, JUPYTER_RUNTIME_DIR=str(Path(tmp) / "runtime"), PYTHONUNBUFFERED="1"
         )
-        with log_path.open("ab") as log_file:
+        log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(log_fd, "ab") as log_file:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "workbench.jobs.child", str(spec_path)],
                 stdin=subprocess.DEVNULL,
@@ -237,13 +272,13 @@ def _run_child(
                 start_new_session=True,  # a Ctrl-C in the terminal reaches only this process
             )
         try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_tree(proc)
-            return Outcome(RunStatus.TIMED_OUT)
+            ended = _wait(proc, timeout=timeout, alive=alive)
         except BaseException:
             _kill_tree(proc)
             raise
+        if ended is not None:  # timed out, or ended elsewhere (cancelled, expired)
+            _kill_tree(proc)
+            return ended
         _kill_tree(proc)  # a kernel left behind by a child that crashed
         if not result_path.is_file():
             return Outcome(
@@ -257,6 +292,35 @@ def _run_child(
     if result["status"] == RunStatus.SUCCEEDED:
         return Outcome(RunStatus.SUCCEEDED)
     return Outcome(RunStatus.FAILED, result.get("cell"), result["ename"], result["evalue"])
+
+
+def _wait(
+    proc: subprocess.Popen[bytes], *, timeout: float | None, alive: Callable[[], bool]
+) -> Outcome | None:
+    """Wait for ``proc``, renewing the heartbeat; None when it exited by itself, else why
+    it must be stopped: its timeout passed, or its row was ended meanwhile."""
+    beat = heartbeat_seconds()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        step = beat if deadline is None else min(beat, deadline - time.monotonic())
+        try:
+            proc.wait(timeout=max(step, 0))
+            return None
+        except subprocess.TimeoutExpired:
+            pass
+        if deadline is not None and time.monotonic() >= deadline:
+            return Outcome(RunStatus.TIMED_OUT)
+        if not alive():
+            return Outcome(RunStatus.CANCELLED)  # placeholder: _finish reads the row's end
+
+
+def _still_running(engine: Engine, run_id: int) -> bool:
+    """Renew the heartbeat; a database briefly out of reach does not stop the run."""
+    try:
+        return heartbeat(engine=engine, run_id=run_id)
+    except SQLAlchemyError as e:
+        log.warning("job run %s: heartbeat not recorded (%s); retrying", run_id, e)
+        return True
 
 
 def _kill_tree(proc: subprocess.Popen[bytes]) -> None:
@@ -288,35 +352,121 @@ def _finish(
     secrets: list[str],
     timeout: float | None = None,
 ) -> JobRun:
-    output = folder / OUTPUT_NAME
-    nb = read_notebook(output)
+    secrets = sorted({*secrets, *credential_values(engine)}, key=lambda v: (-len(v), v))
+    ended_elsewhere = _ended_elsewhere(engine, run_id)
+    if ended_elsewhere is None:
+        outcome = _with_message(outcome, timeout)
+        nb, cell = _marked_output(path, folder, outcome)
+        html = _write_outputs(run_id, nb, folder, secrets)  # before the row says it ended
+        if end_run(
+            engine=engine,
+            run_id=run_id,
+            status=outcome.status,
+            error_cell=cell,
+            error=_error_text(outcome, secrets),
+            retryable=outcome.status == RunStatus.FAILED and is_temporary(outcome.ename),
+            html_path=html,
+            only_from=(RunStatus.RUNNING,),
+        ):
+            with session_scope(engine) as session:
+                return get_run(session=session, run_id=run_id)
+        ended_elsewhere = _ended_elsewhere(engine, run_id)  # in the instant between
+    assert ended_elsewhere is not None
+    _show_end(engine, run_id, path, folder, ended_elsewhere, secrets)
+    with session_scope(engine) as session:
+        return get_run(session=session, run_id=run_id)
+
+
+def _show_end(
+    engine: Engine, run_id: int, path: Path, folder: Path, outcome: Outcome, secrets: list[str]
+) -> None:
+    """Mark the output with an end recorded by someone else (cancel, reaper)."""
+    nb, cell = _marked_output(path, folder, outcome)
+    html = _write_outputs(run_id, nb, folder, secrets)
+    with session_scope(engine) as session:
+        run = get_run(session=session, run_id=run_id)
+        run.error_cell, run.html_path = cell, html
+
+
+def _ended_elsewhere(engine: Engine, run_id: int) -> Outcome | None:
+    """How the run ended when someone else ended it (cancel, reaper); None while running."""
+    with session_scope(engine) as session:
+        run = get_run(session=session, run_id=run_id)
+    if run.status == RunStatus.RUNNING:
+        return None
+    name = "Cancelled" if run.status == RunStatus.CANCELLED else "RunEnded"
+    return Outcome(run.status, None, name, run.error or run.status.value)
+
+
+def _with_message(outcome: Outcome, timeout: float | None) -> Outcome:
+    if outcome.status == RunStatus.TIMED_OUT:
+        return Outcome(
+            RunStatus.TIMED_OUT,
+            outcome.cell,
+            "TimeoutError",
+            f"the run exceeded its timeout of {timeout:g} s and was stopped",
+        )
+    return outcome
+
+
+def _marked_output(path: Path, folder: Path, outcome: Outcome) -> tuple[Any, int | None]:
+    """The output notebook with ``outcome`` visible in it, and the failing cell's position
+    in the source notebook."""
+    nb = read_notebook(folder / OUTPUT_NAME)
     if nb is None:  # stopped before papermill wrote anything: show the input instead
         nb = nbformat.read(str(path), as_version=4)
-    cell, ename, evalue = outcome.cell, outcome.ename, outcome.evalue
-    if outcome.status == RunStatus.TIMED_OUT:
-        ename = "TimeoutError"
-        evalue = f"the run exceeded its timeout of {timeout:g} s and was stopped"
-    if outcome.status != RunStatus.SUCCEEDED and not has_error_header(nb):
-        cell = mark_failure(nb, find_failing_cell(nb), ename, evalue)
+    if outcome.status == RunStatus.SUCCEEDED:
+        return nb, None
+    if has_error_header(nb):  # papermill marked the failing cell itself
+        return nb, source_position(nb, find_failing_cell(nb))
+    index = mark_failure(nb, find_failing_cell(nb), outcome.ename, outcome.evalue)
+    return nb, source_position(nb, index)
+
+
+def _error_text(outcome: Outcome, secrets: list[str]) -> str | None:
+    if outcome.status == RunStatus.SUCCEEDED:
+        return None
+    text = f"{outcome.ename}: {outcome.evalue}" if outcome.evalue else outcome.ename
+    return scrub_text(text, secrets)
+
+
+def _write_outputs(run_id: int, nb: Any, folder: Path, secrets: list[str]) -> str | None:
+    """Write the scrubbed notebook, its HTML and log; return the HTML's path (if made)."""
     nb = scrub_notebook(nb, secrets)
-    write_notebook(nb, output)
+    write_notebook(nb, folder / OUTPUT_NAME)
     html: str | None = None
     try:
         html = str(export_html(nb, folder / HTML_NAME))
     except Exception:  # the run's outcome stands; the log says why there is no HTML
         log.exception("job run %s: HTML export failed", run_id)
     scrub_file(folder / LOG_NAME, secrets)
-    error = None
-    if outcome.status != RunStatus.SUCCEEDED:
-        error = scrub_text(f"{ename}: {evalue}" if evalue else ename, secrets)
-    return finish_run(
-        engine=engine,
-        run_id=run_id,
-        status=outcome.status,
-        html_path=html,
-        error_cell=cell,
-        error=error,
+    return html
+
+
+def mark_ended_output(engine: Engine, run_id: int) -> None:
+    """Mark the output of a run ended by someone else (the reaper) with that end."""
+    with session_scope(engine) as session:
+        run = get_run(session=session, run_id=run_id)
+    if not run.output_path or not Path(run.output_path).is_file():
+        return  # never started: there is no output to contradict the row
+    outcome = Outcome(run.status, None, "RunEnded", run.error or run.status.value)
+    secrets = sorted(
+        {*secret_values(get_settings()), *credential_values(engine)}, key=lambda v: (-len(v), v)
     )
+    _show_end(engine, run_id, Path(run.notebook), Path(run.output_path).parent, outcome, secrets)
+
+
+def is_temporary(ename: str) -> bool:
+    """True when ``ename`` names a TemporaryError (or a subclass): worth retrying later."""
+    import workbench.cache.base  # noqa: F401  (defines the cache's temporary errors)
+
+    names = set()
+    pending: list[type] = [TemporaryError]
+    while pending:
+        cls = pending.pop()
+        names.add(cls.__name__)
+        pending.extend(cls.__subclasses__())
+    return ename in names
 
 
 def _now() -> datetime:

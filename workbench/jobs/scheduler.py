@@ -1,11 +1,18 @@
 """The scheduler: claim each due (schedule, slot) once and hand it to an executor.
 
 Any number of schedulers may tick against one database. A slot is claimed by INSERTing
-its ``job_runs`` row (status queued); the unique (schedule_id, slot) constraint lets
-exactly one insert win, and the loser skips the slot. A schedule never overlaps itself:
-while one of its runs is queued or running, no new run starts. A slot that comes due
-meanwhile is skipped (``skip`` policy) or waits (``run_once``/``run_all``), and at most
-one run per schedule is claimed per tick, so catch-ups run one after another.
+its ``job_runs`` row (status queued); the unique (schedule_id, slot, attempt)
+constraint lets exactly one insert win, and the loser passes over the slot. A schedule
+never overlaps itself: while one of its runs is queued or running, no new run starts. A
+slot that comes due meanwhile is recorded as a ``skipped`` run (``skip`` policy) or waits
+(``run_once``/``run_all``), and at most one run per schedule is claimed per tick, so
+catch-ups run one after another.
+
+Each tick first ends lost runs (:func:`reap_stale_runs`: queued or running past their
+expiry, see :mod:`workbench.jobs.timing`), then retries a schedule's latest run when it
+failed with a temporary error and the schedule allows more attempts (after
+``retry_delay_seconds`` doubled at each attempt; a newer slot supersedes a pending
+retry), then claims due slots. Alerts plug in at :data:`workbench.jobs.runs.FAILURE_HOOKS`.
 """
 
 from __future__ import annotations
@@ -26,15 +33,12 @@ from sqlalchemy.exc import OperationalError as DBOperationalError
 from workbench.db.engine import default_engine, session_scope
 from workbench.db.models.jobs import JobRun, JobSchedule, MissedRuns, RunStatus
 from workbench.errors import TemporaryError, WorkbenchError
+from workbench.jobs import cron as cronlib
 from workbench.jobs.executors import Executor
-from workbench.jobs.runs import ACTIVE, create_run, finish_run
-from workbench.jobs.schedules import due_slots, list_schedules
+from workbench.jobs.runs import ACTIVE, create_run, end_run
+from workbench.jobs.schedules import MAX_CATCH_UP, due_slots, list_schedules
 
 log = logging.getLogger(__name__)
-
-# A running run whose schedule has a timeout is abandoned (its process died) once this
-# long past started_at + timeout; the process that runs it would have stopped it by then.
-STALE_GRACE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,7 @@ class TickResult:
     skipped: list[Skipped] = field(default_factory=list)  # passed over for good
     waiting: list[Skipped] = field(default_factory=list)  # due, started on a later tick
     reaped: list[int] = field(default_factory=list)
+    retried: list[Claimed] = field(default_factory=list)
 
 
 def tick(now: datetime, *, engine: Engine | None = None, executor: Executor) -> TickResult:
@@ -70,6 +75,8 @@ def tick(now: datetime, *, engine: Engine | None = None, executor: Executor) -> 
     with session_scope(engine) as session:
         schedules = list_schedules(session=session, enabled=True)
     for schedule in schedules:
+        if schedule.max_retries and _retry(engine, schedule, now, executor, result):
+            continue
         slots = due_slots(schedule, now)
         if slots:
             _claim_next(engine, schedule, slots, executor, result)
@@ -95,6 +102,8 @@ def _claim_next(
                 _advance(session, schedule.id, slot)
                 result.skipped.append(Skipped(schedule.id, slot, f"already claimed (run {taken})"))
                 return
+            if MissedRuns(schedule.missed_runs) is MissedRuns.SKIP:
+                _record_missed(session, schedule, slot, result)
             active = session.scalars(
                 select(JobRun)
                 .where(JobRun.schedule_id == schedule.id, JobRun.status.in_(ACTIVE))
@@ -110,6 +119,8 @@ def _claim_next(
             if active is not None:
                 reason = f"run {active.id} of this schedule is still {active.status.value}"
                 if MissedRuns(schedule.missed_runs) is MissedRuns.SKIP:
+                    for slot_ in slots:  # recorded, so the history shows every slot
+                        _record_skipped(session, schedule, slot_, reason, now=result.now)
                     _advance(session, schedule.id, slots[-1])
                     result.skipped.extend(Skipped(schedule.id, s, reason) for s in slots)
                 else:
@@ -130,24 +141,125 @@ def _claim_next(
             other = session.scalar(
                 select(JobRun.id).where(JobRun.schedule_id == schedule.id, JobRun.slot == slot)
             )
-            if other is None and session.get(JobSchedule, schedule.id) is not None:
-                raise
+            exists = session.get(JobSchedule, schedule.id) is not None
             if other is not None:
                 _advance(session, schedule.id, slot)
-        reason = f"claimed by another scheduler (run {other})" if other else "schedule removed"
+        if other is not None:
+            reason = f"claimed by another scheduler (run {other})"
+        elif exists:  # it recorded a missed slot first; this slot is due again next tick
+            reason = "claimed by another scheduler (recording missed slots)"
+        else:
+            reason = "schedule removed"
         result.skipped.append(Skipped(schedule.id, slot, reason))
         return
     result.claimed.append(Claimed(schedule.id, slot, run_id))
+    _submit(engine, executor, run_id)
+
+
+def _submit(engine: Engine, executor: Executor, run_id: int) -> None:
     try:
         executor.submit(run_id)
     except WorkbenchError as e:
         log.error("job run %s could not be handed to the executor: %s", run_id, e)
-        finish_run(
+        end_run(
             engine=engine,
             run_id=run_id,
             status=RunStatus.FAILED,
             error=f"could not be handed to the executor: {e}",
+            retryable=isinstance(e, TemporaryError),
         )
+
+
+def _record_missed(session: Any, schedule: JobSchedule, slot: datetime, result: TickResult) -> None:
+    """Record as skipped the slots before ``slot`` that no tick reached (the scheduler was
+    down or late); the ``skip`` policy passes over them, the history still shows them."""
+    last = session.scalar(select(JobSchedule.last_slot).where(JobSchedule.id == schedule.id))
+    if last is None:
+        return
+    missed = cronlib.slots_between(
+        schedule.cron,
+        schedule.timezone,
+        last,
+        slot - timedelta(microseconds=1),
+        limit=MAX_CATCH_UP,
+    )
+    if not missed:
+        return
+    recorded = set(
+        session.scalars(
+            select(JobRun.slot).where(JobRun.schedule_id == schedule.id, JobRun.slot.in_(missed))
+        )
+    )
+    reason = "missed: no scheduler ticked between this slot and the next"
+    for old in missed:
+        if old not in recorded:
+            _record_skipped(session, schedule, old, reason, now=result.now)
+            result.skipped.append(Skipped(schedule.id, old, reason))
+
+
+def _record_skipped(
+    session: Any, schedule: JobSchedule, slot: datetime, reason: str, *, now: datetime
+) -> None:
+    session.add(
+        JobRun(
+            notebook=schedule.notebook,
+            parameters=dict(schedule.parameters or {}),
+            schedule_id=schedule.id,
+            slot=slot,
+            status=RunStatus.SKIPPED,
+            finished_at=now,
+            error=f"skipped: {reason}",
+        )
+    )
+    session.flush()
+
+
+def retry_delay(schedule: JobSchedule, attempt: int) -> timedelta:
+    """How long after attempt ``attempt`` failed the next one starts (doubling each time)."""
+    return timedelta(seconds=schedule.retry_delay_seconds * 2 ** (attempt - 1))
+
+
+def _retry(
+    engine: Engine, schedule: JobSchedule, now: datetime, executor: Executor, result: TickResult
+) -> bool:
+    """Start the next attempt of the schedule's latest run when it failed temporarily and
+    its backoff has passed; True when a retry is started or still pending."""
+    with session_scope(engine) as session:
+        latest = session.scalars(
+            select(JobRun)
+            .where(JobRun.schedule_id == schedule.id, JobRun.status != RunStatus.SKIPPED)
+            .order_by(JobRun.id.desc())
+            .limit(1)
+        ).first()
+        if (
+            latest is None
+            or latest.status != RunStatus.FAILED
+            or not latest.retryable
+            or latest.attempt > schedule.max_retries
+            or latest.finished_at is None
+        ):
+            return False
+        if now < latest.finished_at + retry_delay(schedule, latest.attempt):
+            return due_slots(schedule, now) == []  # a newer slot supersedes the retry
+        slot, attempt = latest.slot, latest.attempt + 1
+    try:
+        with session_scope(engine) as session:
+            run_id = create_run(
+                session=session,
+                notebook=schedule.notebook,
+                parameters=dict(schedule.parameters or {}),
+                schedule_id=schedule.id,
+                slot=slot,
+                attempt=attempt,
+                now=now,
+            ).id
+    except IntegrityError:  # another scheduler started this attempt
+        return True
+    log.info("schedule %s slot %s: attempt %s as run %s", schedule.id, slot, attempt, run_id)
+    if slot is not None:
+        result.retried.append(Claimed(schedule.id, slot, run_id))
+    _submit(engine, executor, run_id)
+    return True
 
 
 def _advance(session: Any, schedule_id: int, slot: datetime) -> None:
@@ -163,34 +275,54 @@ def _advance(session: Any, schedule_id: int, slot: datetime) -> None:
 
 
 def reap_stale_runs(now: datetime, *, engine: Engine | None = None) -> list[int]:
-    """Mark failed the running runs whose process must have died; return their ids.
+    """End the active runs past their expiry as failed; return their ids.
 
-    Only runs of schedules with a timeout can be judged: one still ``running`` well past
-    started_at + timeout was abandoned (the process that enforces the timeout is gone),
-    and would otherwise block its schedule for good.
+    A queued run past its expiry was never started (its process died first, or its
+    Celery message was lost); a running one stopped renewing its heartbeat (its process
+    died; the notebook died with it). Its output notebook, when there is one, is marked
+    with the same end, so the files and the row agree.
     """
     engine = engine or default_engine()
     with session_scope(engine) as session:
         rows = session.execute(
-            select(JobRun.id, JobRun.started_at, JobSchedule.timeout_seconds)
-            .join(JobSchedule, JobRun.schedule_id == JobSchedule.id)
-            .where(JobRun.status == RunStatus.RUNNING, JobSchedule.timeout_seconds.is_not(None))
+            select(JobRun.id, JobRun.status, JobRun.heartbeat_at).where(
+                JobRun.status.in_(ACTIVE), JobRun.expires_at < now
+            )
         ).all()
-    stale = [
-        run_id
-        for run_id, started, timeout in rows
-        if started is not None and started + timedelta(seconds=timeout or 0) + STALE_GRACE < now
-    ]
-    for run_id in stale:
-        finish_run(
+    reaped = []
+    for run_id, status, beat in rows:
+        if status == RunStatus.QUEUED:
+            error = (
+                "expired: queued and never started (the process or Celery message that "
+                "was to run it was lost)"
+            )
+        else:
+            error = (
+                f"expired: no heartbeat since {beat:%Y-%m-%d %H:%M:%S} UTC; the process "
+                "running it died"
+            )
+        if end_run(
             engine=engine,
             run_id=run_id,
             status=RunStatus.FAILED,
-            error="abandoned: the process running it stopped without recording an end",
+            error=error,
             now=now,
-        )
-        log.warning("job run %s was abandoned by its process; marked failed", run_id)
-    return stale
+            only_from=(status,),
+        ):
+            log.warning("job run %s %s", run_id, error)
+            _mark_output(engine, run_id)
+            reaped.append(run_id)
+    return reaped
+
+
+def _mark_output(engine: Engine, run_id: int) -> None:
+    """Show the reaper's end in the run's output notebook and HTML (best effort)."""
+    from workbench.jobs.runner import mark_ended_output
+
+    try:
+        mark_ended_output(engine, run_id)
+    except Exception:  # the row's end stands; the files are a courtesy
+        log.exception("job run %s: could not mark its output", run_id)
 
 
 def run_forever(

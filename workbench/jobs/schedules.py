@@ -12,14 +12,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workbench.db.models.bots import BotConfig
 from workbench.db.models.jobs import JobSchedule, MissedRuns
 from workbench.errors import ConflictError, NotFoundError, ValidationError
 from workbench.jobs import cron as cronlib
-from workbench.jobs.params import check_parameters
+from workbench.jobs.params import check_against_notebook, check_parameters
 from workbench.jobs.schemas import ScheduleCreate, ScheduleUpdate
 from workbench.jobs.scrub import secret_values
 from workbench.schemas.base import validate
@@ -42,6 +44,8 @@ def add_schedule(
     timeout_seconds: int | None = None,
     enabled: bool = True,
     start: datetime | None = None,
+    max_retries: int = 0,
+    retry_delay_seconds: int = 60,
 ) -> JobSchedule:
     """Validate and store a schedule; slots after ``start`` (default: now) are due.
 
@@ -60,9 +64,11 @@ def add_schedule(
             "missed_runs": missed_runs,
             "timeout_seconds": timeout_seconds,
             "enabled": enabled,
+            "max_retries": max_retries,
+            "retry_delay_seconds": retry_delay_seconds,
         },
     )
-    _check_secrets(data.parameters)
+    _check_parameters(session=session, data=data)
     _check_unique_name(session=session, name=data.name)
     schedule = JobSchedule(**data.model_dump(), last_slot=_aware(start or _now(), "start"))
     session.add(schedule)
@@ -92,7 +98,7 @@ def update_schedule(*, session: Session, schedule_id: int, **changes: Any) -> Jo
     update = validate(ScheduleUpdate, changes).model_dump(exclude_unset=True)
     merged = schedule_input(schedule) | update
     data = validate(ScheduleCreate, merged)
-    _check_secrets(data.parameters)
+    _check_parameters(session=session, data=data)
     if data.name != schedule.name:
         _check_unique_name(session=session, name=data.name)
     if data.enabled and not schedule.enabled:
@@ -132,11 +138,14 @@ def schedule_fields(schedule: JobSchedule, *, now: datetime | None = None) -> di
     """A schedule as a plain dict for JSON and tables, with its next slot."""
     now = now or _now()
     after = max(now, schedule.last_slot) if schedule.last_slot else now
+    next_slot = cronlib.next_slot(schedule.cron, schedule.timezone, after)
     return {
         "id": schedule.id,
         **schedule_input(schedule),
         "last_slot": schedule.last_slot,
-        "next_slot": cronlib.next_slot(schedule.cron, schedule.timezone, after),
+        "next_slot": next_slot,
+        # the same moment on the schedule's own clock, with its offset
+        "next_local": next_slot.astimezone(ZoneInfo(schedule.timezone)),
     }
 
 
@@ -184,8 +193,22 @@ def _check_unique_name(*, session: Session, name: str) -> None:
         raise ConflictError(f"a schedule named {name!r} exists; choose another --name")
 
 
-def _check_secrets(parameters: dict[str, Any]) -> None:
-    check_parameters(parameters, secrets=secret_values(get_settings()), entity="schedule")
+def _check_parameters(*, session: Session, data: ScheduleCreate) -> None:
+    """No secrets, only the names the notebook declares, and bots that exist."""
+    params = data.parameters
+    check_parameters(params, secrets=secret_values(get_settings()), entity="schedule")
+    check_against_notebook(params, Path(data.notebook), entity="schedule")
+    bot_id = params.get("bot_id")
+    if bot_id is None:
+        return
+    if isinstance(bot_id, bool) or not isinstance(bot_id, int):
+        raise ValidationError(
+            {"bot_id": f"{bot_id!r} is not a bot id (a whole number)"}, entity="schedule"
+        )
+    if session.get(BotConfig, bot_id) is None:
+        raise ValidationError(
+            {"bot_id": f"there is no bot {bot_id}; see `workbench bot list`"}, entity="schedule"
+        )
 
 
 def _aware(moment: datetime, what: str) -> datetime:

@@ -27,6 +27,8 @@ class ScheduleCreate(Schema):
     missed_runs: MissedRuns = MissedRuns.SKIP
     timeout_seconds: int | None = Field(default=None, gt=0, le=7 * 86_400)
     enabled: bool = True
+    max_retries: int = Field(default=0, ge=0, le=10)
+    retry_delay_seconds: int = Field(default=60, ge=1, le=86_400)
 
     @field_validator("cron")
     @classmethod

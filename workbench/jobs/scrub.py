@@ -3,8 +3,9 @@
 A notebook can print its environment or raise an error holding a connection string.
 Every file of a run (output notebook, HTML, log) and the error stored on the row pass
 through :func:`scrub_text` / :func:`scrub_notebook`, which replace each known secret
-value: the Fernet keys, the database and Redis passwords, and the values of environment
-variables whose names look like credentials.
+value: the Fernet keys, the database and Redis passwords, the values of environment
+variables whose names look like credentials, and (:func:`credential_values`) every
+exchange credential stored in the database, decrypted, since a job may decrypt any.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+from sqlalchemy import Engine, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from workbench.jobs.params import looks_secret
 from workbench.settings import Settings
@@ -49,6 +51,31 @@ def secret_values(settings: Settings, environ: Mapping[str, str] | None = None) 
         if len(value) >= MIN_SECRET:
             variants.update({value, quote(value, safe=""), quote_plus(value)})
     return sorted(variants, key=lambda v: (-len(v), v))
+
+
+def credential_values(engine: Engine, settings: Settings | None = None) -> list[str]:
+    """The decrypted key and secret of every stored exchange API key (with their URL-quoted
+    forms). Keys this process cannot decrypt (another secret key) are passed over."""
+    from workbench.accounts.crypto import decrypt
+    from workbench.db.engine import session_scope
+    from workbench.db.models import ApiKey
+    from workbench.errors import WorkbenchError
+
+    try:
+        with session_scope(engine) as session:
+            tokens = session.execute(select(ApiKey.key_encrypted, ApiKey.secret_encrypted)).all()
+    except SQLAlchemyError:
+        return []  # no api_keys table (an old or foreign database): nothing to hide
+    found: set[str] = set()
+    for row in tokens:
+        for token in row:
+            try:
+                plain = decrypt(token, settings=settings)
+            except WorkbenchError:
+                continue
+            if len(plain) >= MIN_SECRET:
+                found.update({plain, quote(plain, safe=""), quote_plus(plain)})
+    return sorted(found, key=lambda v: (-len(v), v))
 
 
 def _split(raw: str) -> list[str]:

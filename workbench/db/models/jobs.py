@@ -13,11 +13,16 @@ from workbench.db.base import Base, Timestamps, str_enum
 
 
 class RunStatus(enum.StrEnum):
+    """queued -> running -> succeeded | failed | timed_out | cancelled; a slot passed over
+    because the schedule's previous run was still active is recorded as ``skipped``."""
+
     QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     TIMED_OUT = "timed_out"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
 
 
 class MissedRuns(enum.StrEnum):
@@ -41,13 +46,17 @@ class JobSchedule(Timestamps, Base):
     )
     timeout_seconds: Mapped[int | None]
     last_slot: Mapped[datetime | None]
+    # A run failing with a temporary error is run again (same slot, next attempt) up to
+    # max_retries times, after retry_delay_seconds doubled at each attempt.
+    max_retries: Mapped[int] = mapped_column(default=0, server_default="0")
+    retry_delay_seconds: Mapped[int] = mapped_column(default=60, server_default="60")
 
 
 class JobRun(Timestamps, Base):
     __tablename__ = "job_runs"
     __table_args__ = (
-        # One run per (schedule, slot): two schedulers cannot both start it.
-        UniqueConstraint("schedule_id", "slot"),
+        # One run per (schedule, slot, attempt): two schedulers cannot both start it.
+        UniqueConstraint("schedule_id", "slot", "attempt"),
         Index("ix_job_runs_status_created", "status", "created_at"),
     )
 
@@ -68,3 +77,11 @@ class JobRun(Timestamps, Base):
     html_path: Mapped[str | None] = mapped_column(String(1000))
     error_cell: Mapped[int | None]
     error: Mapped[str | None] = mapped_column(Text)
+    # 1 for a slot's first run, 2 for its first retry, ...
+    attempt: Mapped[int] = mapped_column(default=1, server_default="1")
+    # True when the run failed with a temporary error (its schedule may retry it).
+    retryable: Mapped[bool] = mapped_column(default=False, server_default="0")
+    # The process running it renews heartbeat_at and pushes expires_at ahead; an active
+    # (queued or running) run past expires_at was lost and the reaper ends it.
+    heartbeat_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None] = mapped_column(index=True)
