@@ -13,7 +13,6 @@ from tests.fakes.binance import FakeBinanceServer
 from workbench.accounts import local_user
 from workbench.bots import create_bot
 from workbench.bots.runner import run_tick
-from workbench.cache import Cache
 from workbench.db import session_scope
 from workbench.db.models import BotState, Trade
 from workbench.errors import TemporaryError
@@ -67,7 +66,6 @@ def trade_ids(engine: Engine, bot_id: int) -> list[str]:
 @pytest.mark.parametrize("fault", [None, "429", "500", "timeout"])
 def test_temporary_faults_are_retried_and_the_bot_trades(
     engine: Engine,
-    cache: Cache,
     binance: CcxtExchange,
     binance_server: FakeBinanceServer,
     fault: str | None,
@@ -76,35 +74,35 @@ def test_temporary_faults_are_retried_and_the_bot_trades(
     bot_id = live_bot(engine, f"live-{fault}")
     if fault:
         binance_server.state.fail_next(fault, 2)
-    result = run_tick(bot_id, engine=engine, exchange=binance, cache=cache)
+    result = run_tick(bot_id, engine=engine, exchange=binance)
     assert result.decision == "enter", result
     assert orders(binance_server) == 1
     assert trade_ids(engine, bot_id) == [result.order.client_order_id]
     assert abs(result.order.cost - Decimal(1000) / Decimal("1.001")) < 1  # all in, fee kept
-    assert run_tick(bot_id, engine=engine, exchange=binance, cache=cache).decision == "wait"
+    assert run_tick(bot_id, engine=engine, exchange=binance).decision == "wait"
     assert orders(binance_server) == 1
 
 
 def test_lost_answer_to_an_order_is_not_a_second_order(
-    engine: Engine, cache: Cache, binance: CcxtExchange, binance_server: FakeBinanceServer
+    engine: Engine, binance: CcxtExchange, binance_server: FakeBinanceServer
 ) -> None:
     rising_market(binance_server)
     bot_id = live_bot(engine, "lost")
     binance_server.state.fail_next("lose_response", path="/api/v3/order")
-    result = run_tick(bot_id, engine=engine, exchange=binance, cache=cache)
+    result = run_tick(bot_id, engine=engine, exchange=binance)
     assert result.decision == "enter"
     assert orders(binance_server) == 1
     assert len(trade_ids(engine, bot_id)) == 1
 
 
 def test_a_failing_tick_changes_nothing_and_the_next_one_trades_once(
-    engine: Engine, cache: Cache, binance: CcxtExchange, binance_server: FakeBinanceServer
+    engine: Engine, binance: CcxtExchange, binance_server: FakeBinanceServer
 ) -> None:
     rising_market(binance_server)
     bot_id = live_bot(engine, "down")
     binance_server.state.fail_next("503", 50)
     with pytest.raises(TemporaryError):
-        run_tick(bot_id, engine=engine, exchange=binance, cache=cache)
+        run_tick(bot_id, engine=engine, exchange=binance)
     with engine.connect() as conn:
         data, message = conn.execute(
             sa.select(BotState.state_data, BotState.status_message).where(BotState.bot_id == bot_id)
@@ -112,5 +110,5 @@ def test_a_failing_tick_changes_nothing_and_the_next_one_trades_once(
     assert data == {} and message.startswith("tick failed: binance")
     assert orders(binance_server) == 0
     binance_server.state.failures.clear()
-    assert run_tick(bot_id, engine=engine, exchange=binance, cache=cache).decision == "enter"
+    assert run_tick(bot_id, engine=engine, exchange=binance).decision == "enter"
     assert orders(binance_server) == 1
