@@ -608,6 +608,8 @@ class FakeBinanceProcess:
         if self.process is not None:
             self.process.kill()
             self.process.wait()
+            if self.process.stdout is not None:
+                self.process.stdout.close()
 
     def api_urls(self) -> dict[str, str]:
         return api_urls(self.url)
