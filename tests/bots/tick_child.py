@@ -18,21 +18,18 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from tests.fakes.binance import API_KEY, SECRET, api_urls
-from workbench.accounts.api_keys import Credentials
 from workbench.bots.runner import run_tick
-from workbench.cli.common import exit_code
 from workbench.db import make_engine
-from workbench.db.models import BotState
 from workbench.errors import WorkbenchError
-from workbench.market.candles import read_candles
-from workbench.market.ccxt_adapter import CcxtExchange
-from workbench.market.paper import PaperExchange, PaperTerms
-from workbench.market.prices import ReplayPrices
-from workbench.market.retry import RetryPolicy
 
 
 def live(db_url: str, fake_url: str, bot_id: int, window_ms: int | None) -> int:
+    from tests.fakes.binance import API_KEY, SECRET, api_urls
+    from workbench.accounts.api_keys import Credentials
+    from workbench.cli.common import exit_code
+    from workbench.market.ccxt_adapter import CcxtExchange
+    from workbench.market.retry import RetryPolicy
+
     engine = make_engine(db_url)
     exchange = CcxtExchange(
         "binance",
@@ -65,6 +62,11 @@ def live(db_url: str, fake_url: str, bot_id: int, window_ms: int | None) -> int:
 def replay(db_url: str, bot_id: int, account: str) -> int:
     import sqlalchemy as sa
 
+    from workbench.db.models import BotState
+    from workbench.market.candles import read_candles
+    from workbench.market.paper import PaperExchange, PaperTerms
+    from workbench.market.prices import ReplayPrices
+
     engine = make_engine(db_url)
     candles = read_candles(engine=engine, exchange="binance", symbol="ETH/BTC", timeframe="5m")
     times = [t.to_pydatetime() for t in candles.index]
@@ -82,6 +84,7 @@ def replay(db_url: str, bot_id: int, account: str) -> int:
         terms=PaperTerms(fee_rate=Decimal("0.001")),
         initial_balances={"BTC": Decimal(10)},
     )
+    print("ready", flush=True)
     for moment in times[start:]:
         prices.advance_to(moment)
         run_tick(bot_id, engine=engine, exchange=paper, history=None)
