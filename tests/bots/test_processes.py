@@ -26,7 +26,7 @@ from workbench.accounts import local_user
 from workbench.bots import create_bot
 from workbench.bots.tick_lock import ADVISORY_CLASS
 from workbench.db import session_scope
-from workbench.db.models import BotEvent, Trade
+from workbench.db.models import BotEvent, BotState, Trade
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY = 86_400_000
@@ -185,6 +185,9 @@ def test_an_order_executed_late_is_recorded_once_never_sent_twice(
         outcomes.append(code)
         if code == 0:
             break
+        with engine.connect() as conn:
+            data = conn.scalar(sa.select(BotState.state_data).where(BotState.bot_id == bot_id))
+        assert data["intent"]["fate"] == "unknown"  # persisted, for the next tick to resolve
         assert code == 75 and ("fate is unknown" in err or "not sent again" in err), err
         assert time.monotonic() - started < 180
     assert result["decision"] == "enter"

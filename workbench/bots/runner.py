@@ -158,10 +158,7 @@ def _tick(
                 if order is None:  # proven absent: send it again, same id, written ahead
                     if intent["bar"] != last_ms:
                         late = f"decided at {decided}, not delivered then; still due, sent now"
-                    intent["written_ms"] = _now_ms()
-                    _commit(session, state, {**data, "intent": intent}, engine_state, None)
-                    lock.check()
-                    order = _place(exchange, bot, intent)
+                    order = _send(session, state, data, engine_state, exchange, bot, intent, lock)
                 _apply_fill(session, bot, exchange, engine_state, params, intent, order)
                 result = TickResult(
                     bot_id,
@@ -224,12 +221,7 @@ def _tick(
             intent["cost"] = repr(float(notional))
         else:
             intent["amount"] = str(_sell_amount(exchange, bot, float(engine_state[e.S_QTY])))
-        # Write-ahead: the decision, its client order id and the send time are committed
-        # before sending; the lock is proven held right before the send.
-        intent["written_ms"] = _now_ms()
-        _commit(session, state, {**data, "intent": intent}, engine_state, None)
-        lock.check()
-        order = _place(exchange, bot, intent)
+        order = _send(session, state, data, engine_state, exchange, bot, intent, lock)
         _apply_fill(session, bot, exchange, engine_state, params, intent, order)
         result = TickResult(bot_id, _decision(side), reason, bar_time, order, indicators, note)
         result.liquidation = liquidation
@@ -352,6 +344,31 @@ def _record_event(session: Session, bot_id: int, data: dict[str, Any], result: T
             risk_rule=rule,
         )
     )
+
+
+def _send(
+    session: Session,
+    state: BotState,
+    data: dict[str, Any],
+    engine_state: np.ndarray,
+    exchange: Exchange,
+    bot: BotConfig,
+    intent: dict[str, Any],
+    lock: HeldTickLock,
+) -> Order:
+    """Write ahead (the decision, its client order id and the send time are committed before
+    sending), prove the lock still held, send. An order whose fate the exchange leaves open
+    is kept as "unknown" for the next tick to look up."""
+    intent["written_ms"] = _now_ms()
+    intent["fate"] = "sending"
+    _commit(session, state, {**data, "intent": intent}, engine_state, None)
+    lock.check()
+    try:
+        return _place(exchange, bot, intent)
+    except OrderUnknownError:
+        intent["fate"] = "unknown"
+        _commit(session, state, {**data, "intent": intent}, engine_state, None)
+        raise
 
 
 def _place(exchange: Exchange, bot: BotConfig, intent: dict[str, Any]) -> Order:
