@@ -33,8 +33,9 @@ def offline_prices(engine: Engine, bot: BotConfig, as_of: datetime | None = None
     if not len(candles):
         raise ValidationError(
             {
-                "candles": f"no stored {bot.symbol} {bot.timeframe} candles from "
-                f"{bot.exchange}; fetch them with `workbench data fetch` first"
+                "as_of" if as_of is not None else "candles": f"no stored {bot.symbol} "
+                f"{bot.timeframe} candles from {bot.exchange} to tick on; fetch them with "
+                "`workbench data fetch` first"
             },
             entity="tick",
         )
