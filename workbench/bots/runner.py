@@ -359,15 +359,17 @@ def _send(
     """Write ahead (the decision, its client order id and the send time are committed before
     sending), prove the lock still held, send. An order whose fate the exchange leaves open
     is kept as "unknown" for the next tick to look up."""
-    intent["written_ms"] = _now_ms()
-    intent["fate"] = "sending"
-    _commit(session, state, {**data, "intent": intent}, engine_state, None)
+    # New dicts, never the stored one changed in place: an in-place change would compare
+    # equal to the loaded value and never be written.
+    sending = {**intent, "written_ms": _now_ms(), "fate": "sending"}
+    _commit(session, state, {**data, "intent": sending}, engine_state, None)
     lock.check()
     try:
-        return _place(exchange, bot, intent)
+        return _place(exchange, bot, sending)
     except OrderUnknownError:
-        intent["fate"] = "unknown"
-        _commit(session, state, {**data, "intent": intent}, engine_state, None)
+        _commit(
+            session, state, {**data, "intent": {**sending, "fate": "unknown"}}, engine_state, None
+        )
         raise
 
 
