@@ -224,7 +224,7 @@ def test_a_lock_lost_mid_tick_stops_the_tick_before_the_order(
 ) -> None:
     bot_id = live_bot(engine, "lost")
     show(fake, [*FLAT, 30_600.0])
-    fake.command("set", latency={"/api/v3/ticker/24hr": 3})  # the tick is mid-way
+    fake.command("set", latency={"/api/v3/ticker/24hr": 4})  # the tick is mid-way
     running = tick(db_url(engine), fake, bot_id, tmp_path / "home")
     wait_for(lambda: fake.snapshot()["requests"].get("GET /api/v3/ticker/24hr", 0) > 0)
     if engine.dialect.name == "postgresql":  # the server drops the lock's connection
@@ -302,9 +302,10 @@ def test_redis_restarted_mid_tick_cannot_cause_a_second_send(
 ) -> None:
     bot_id = live_bot(engine, "restart")
     show(fake, [*FLAT, 30_600.0])
-    fake.command("set", latency={"/api/v3/order": 4})
+    fake.command("set", latency={"/api/v3/order": 10})  # room for a restart under load
     home, go = tmp_path / "home", tmp_path / "go"
-    first = tick(db_url(engine), fake, bot_id, home, redis_url=private_redis.url)
+    redis_url = private_redis.url
+    first = tick(db_url(engine), fake, bot_id, home, redis_url=redis_url, timeout_ms=30_000)
     second = tick(db_url(engine), fake, bot_id, home, redis_url=private_redis.url, go=go)
     second.wait_ready(go)
     wait_for(lambda: order_requests(fake) == 1)  # the first tick's order is on its way
