@@ -196,6 +196,7 @@ def binance(binance_server: FakeBinanceServer) -> CcxtExchange:
         api_urls=binance_server.api_urls(),
         retry=FAST_RETRY,
         timeout_ms=500,
+        settle_seconds=3.0,
     )
     exchange.load_markets()
     return exchange

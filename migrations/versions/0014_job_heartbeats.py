@@ -6,7 +6,7 @@ the previous version may still be running them); every row is kept. The downgrad
 refuses while retries (attempt > 1) exist, which the old one-run-per-slot key cannot hold.
 
 Revision ID: 0014_job_heartbeats
-Revises: 0012_backtest_stats
+Revises: 0013_trade_order_key
 """
 
 from collections.abc import Sequence
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014_job_heartbeats"
-down_revision: str | None = "0012_backtest_stats"
+down_revision: str | None = "0013_trade_order_key"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -11,7 +11,6 @@ from sqlalchemy import Engine
 
 from workbench.accounts import local_user
 from workbench.bots import create_bot
-from workbench.cache import Cache
 from workbench.db import session_scope
 from workbench.market.candles import read_file, upsert_candles
 from workbench.market.paper import PaperExchange, PaperTerms
@@ -24,12 +23,11 @@ class Setup:
     bot_id: int
     prices: ReplayPrices
     paper: PaperExchange
-    cache: Cache
     times: list
 
 
 def make_setup(
-    engine: Engine, cache: Cache, shared_data: Path, *, bars: int = 400, account: str = "bot"
+    engine: Engine, shared_data: Path, *, bars: int = 400, account: str = "bot"
 ) -> Setup:
     frame = read_file(shared_data / "ETH_BTC-5m.csv").iloc[:bars]
     upsert_candles(engine=engine, exchange="binance", symbol="ETH/BTC", timeframe="5m", frame=frame)
@@ -63,9 +61,9 @@ def make_setup(
         terms=PaperTerms(fee_rate=Decimal("0.001")),
         initial_balances={"BTC": Decimal(10)},
     )
-    return Setup(engine, bot_id, prices, paper, cache, [t.to_pydatetime() for t in frame.index])
+    return Setup(engine, bot_id, prices, paper, [t.to_pydatetime() for t in frame.index])
 
 
 @pytest.fixture
-def setup(engine: Engine, cache: Cache, shared_data: Path) -> Setup:
-    return make_setup(engine, cache, shared_data)
+def setup(engine: Engine, shared_data: Path) -> Setup:
+    return make_setup(engine, shared_data)

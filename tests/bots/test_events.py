@@ -10,28 +10,18 @@ from sqlalchemy import Engine
 from tests.bots.conftest import make_setup
 from workbench.bots import update_bot
 from workbench.bots.runner import run_tick
-from workbench.cache import EmbeddedCache
 from workbench.db import session_scope
 from workbench.db.models import BotEvent, Trade
 
 
-def test_orders_and_risk_rules_are_logged_once(
-    engine: Engine, shared_data: Path, tmp_path: Path
-) -> None:
-    with EmbeddedCache(tmp_path / "cache") as cache:
-        setup = make_setup(engine, cache, shared_data, bars=600)
-        with session_scope(engine) as session:  # tight stop and a one-trade day
-            update_bot(
-                session=session, bot_id=setup.bot_id, stop_loss_perc="0.2", max_daily_trades=1
-            )
-        results = []
-        for moment in setup.times[1:]:
-            setup.prices.advance_to(moment)
-            results.append(
-                run_tick(
-                    setup.bot_id, engine=engine, exchange=setup.paper, cache=cache, history=None
-                )
-            )
+def test_orders_and_risk_rules_are_logged_once(engine: Engine, shared_data: Path) -> None:
+    setup = make_setup(engine, shared_data, bars=600)
+    with session_scope(engine) as session:  # tight stop and a one-trade day
+        update_bot(session=session, bot_id=setup.bot_id, stop_loss_perc="0.2", max_daily_trades=1)
+    results = []
+    for moment in setup.times[1:]:
+        setup.prices.advance_to(moment)
+        results.append(run_tick(setup.bot_id, engine=engine, exchange=setup.paper, history=None))
     with session_scope(engine) as session:
         events = list(session.scalars(sa.select(BotEvent).order_by(BotEvent.id)))
         trades = session.scalar(sa.select(sa.func.count()).select_from(Trade))

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from workbench.accounts import local_user
 from workbench.backtest import backtest_config
 from workbench.bots import create_bot
 from workbench.bots.replay import replay_bot
+from workbench.bots.runner import run_tick
 from workbench.db import session_scope
+from workbench.db.models import Trade
 from workbench.market.candles import read_candles, read_file, upsert_candles
+from workbench.market.paper import PaperExchange, PaperTerms
+from workbench.market.prices import ReplayPrices
 
 RULES = {
     "stop_loss_perc": "1.5",
@@ -51,11 +57,19 @@ CASES: dict[str, dict[str, Any]] = {
         "position_size_perc": "50",
         **RULES,
     },
+    "futures_liquidation": {  # 50x: a 1.6% fall takes the margin
+        "strategy": "ema_cross",
+        "ema_fast": 5,
+        "ema_slow": 13,
+        "position_type": "futures",
+        "leverage": 50,
+        "position_size_perc": "50",
+    },
 }
 
 
 def load(engine: Engine, shared_data: Path, case: str) -> tuple[str, str]:
-    if case == "futures":
+    if case.startswith("futures"):
         frame = read_file(shared_data / "XRP_USDT-USDT-5m-futures.csv").iloc[:1200]
         symbol = "XRP/USDT:USDT"
     else:
@@ -87,6 +101,8 @@ def test_replay_makes_the_backtest_trades(engine: Engine, shared_data: Path, cas
 
     expected, got = backtest.trades, replay.trades
     assert len(expected) >= 8, "too few trades to say anything"
+    if case == "futures_liquidation":
+        assert "liquidation" in expected["exit_reason"].tolist()
     pd.testing.assert_series_equal(got["entry_time"], expected["entry_time"])
     pd.testing.assert_series_equal(got["exit_time"], expected["exit_time"])
     assert got["exit_reason"].tolist() == expected["exit_reason"].tolist()
@@ -98,3 +114,54 @@ def test_replay_makes_the_backtest_trades(engine: Engine, shared_data: Path, cas
         else float(replay.final_balance),
         rel=1e-6,
     )
+
+
+def test_a_live_tick_records_a_liquidation_with_its_price_and_loss(
+    engine: Engine, shared_data: Path
+) -> None:
+    exchange, symbol = load(engine, shared_data, "futures_liquidation")
+    with session_scope(engine) as session:
+        bot = create_bot(
+            session=session,
+            owner_id=local_user(session=session).id,
+            name="liquidated",
+            exchange=exchange,
+            symbol=symbol,
+            timeframe="5m",
+            initial_capital="1000",
+            **CASES["futures_liquidation"],
+        )
+        candles = read_candles(engine=engine, exchange=exchange, symbol=symbol, timeframe="5m")
+        backtest = backtest_config(candles, bot, fee=0.001, slippage=0.0005)
+        bot_id = bot.id
+    liquidated = backtest.trades[backtest.trades["exit_reason"] == "liquidation"].iloc[0]
+    prices = ReplayPrices(
+        engine=engine,
+        exchange=exchange,
+        timeframe="5m",
+        symbols=[symbol],
+        start=candles.index[0].to_pydatetime(),
+    )
+    paper = PaperExchange(
+        engine=engine,
+        prices=prices,
+        account="live-like",
+        terms=PaperTerms(fee_rate=Decimal("0.001"), slippage=Decimal("0.0005")),
+        initial_balances={"USDT": Decimal(1000)},
+    )
+    paper.set_leverage(symbol, 50)
+    for moment in candles.index[1:]:
+        prices.advance_to(moment.to_pydatetime())
+        run_tick(bot_id, engine=engine, exchange=paper, fee=0.001, slippage=0.0005, history=None)
+        with session_scope(engine) as session:
+            trade = session.scalar(sa.select(Trade).where(Trade.order_type == "liquidation"))
+            if trade is not None:
+                break
+    assert trade is not None
+    assert float(trade.price) == pytest.approx(liquidated["exit_price"], rel=1e-9)
+    assert float(trade.quantity) == pytest.approx(liquidated["size"], rel=1e-6)
+    assert float(trade.quote_quantity) == pytest.approx(
+        liquidated["size"] * liquidated["exit_price"], rel=1e-6
+    )
+    assert float(trade.realized_pnl) == pytest.approx(liquidated["pnl"], rel=1e-6)
+    assert trade.realized_pnl < 0

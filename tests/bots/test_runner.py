@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from tests.bots.conftest import Setup, make_setup
 from workbench.bots.runner import run_tick
-from workbench.cache import Cache, LockBusyError
+from workbench.cache import LockBusyError
 from workbench.db.models import BotState, Trade
 from workbench.market.exchange import Exchange, Order
 
@@ -67,7 +67,6 @@ def run_all(setup: Setup, crash_at: dict[int, str] | None = None) -> list[tuple[
                 setup.bot_id,
                 engine=setup.engine,
                 exchange=exchange,
-                cache=setup.cache,
                 history=None,
             )
         except Crash:
@@ -76,31 +75,26 @@ def run_all(setup: Setup, crash_at: dict[int, str] | None = None) -> list[tuple[
                 setup.bot_id,
                 engine=setup.engine,
                 exchange=setup.paper,
-                cache=setup.cache,
                 history=None,
-                lock_timeout=120,
             )
         if crash_at.get(i) == "after_commit":
             run_tick(
                 setup.bot_id,
                 engine=setup.engine,
                 exchange=setup.paper,
-                cache=setup.cache,
                 history=None,
             )
     return trades(setup.engine)
 
 
-def test_crashes_at_every_step_lose_and_double_nothing(
-    engine: Engine, cache: Cache, shared_data: Path
-) -> None:
-    clean = make_setup(engine, cache, shared_data, account="clean")
+def test_crashes_at_every_step_lose_and_double_nothing(engine: Engine, shared_data: Path) -> None:
+    clean = make_setup(engine, shared_data, account="clean")
     expected = run_all(clean)
     assert len(expected) >= 10
     rng = random.Random(7)
     steps = ["before_order", "after_accept", "after_commit"]
     for run in range(3):
-        crashy = make_setup(engine, cache, shared_data, account=f"crashy{run}")
+        crashy = make_setup(engine, shared_data, account=f"crashy{run}")
         ticks = len(crashy.times) - 1
         crash_at = {rng.randrange(ticks): rng.choice(steps) for _ in range(40)}
         got = run_all(crashy, crash_at)
@@ -138,7 +132,6 @@ def test_two_ticks_at_once_only_one_trades(setup: Setup) -> None:
                 setup.bot_id,
                 engine=setup.engine,
                 exchange=SlowExchange(setup.paper, None),
-                cache=setup.cache,
                 history=None,
             )
             outcomes.append(result.decision)
@@ -156,16 +149,12 @@ def test_two_ticks_at_once_only_one_trades(setup: Setup) -> None:
 
 def _advance_and_decide(setup: Setup, moment: datetime) -> str:
     setup.prices.advance_to(moment)
-    return run_tick(
-        setup.bot_id, engine=setup.engine, exchange=setup.paper, cache=setup.cache, history=None
-    ).decision
+    return run_tick(setup.bot_id, engine=setup.engine, exchange=setup.paper, history=None).decision
 
 
 def test_a_failed_tick_keeps_the_state_and_says_why(setup: Setup) -> None:
     setup.prices.advance_to(setup.times[50])
-    run_tick(
-        setup.bot_id, engine=setup.engine, exchange=setup.paper, cache=setup.cache, history=None
-    )
+    run_tick(setup.bot_id, engine=setup.engine, exchange=setup.paper, history=None)
     with setup.engine.connect() as conn:
         before = conn.execute(sa.select(BotState.state_data)).scalar_one()
 
@@ -183,7 +172,6 @@ def test_a_failed_tick_keeps_the_state_and_says_why(setup: Setup) -> None:
             setup.bot_id,
             engine=setup.engine,
             exchange=Broken(setup.paper, None),
-            cache=setup.cache,
             history=None,
         )
     with setup.engine.connect() as conn:
@@ -191,18 +179,14 @@ def test_a_failed_tick_keeps_the_state_and_says_why(setup: Setup) -> None:
     assert data == before
     assert message.startswith("tick failed: binance: 503")
     assert run_tick(
-        setup.bot_id, engine=setup.engine, exchange=setup.paper, cache=setup.cache, history=None
+        setup.bot_id, engine=setup.engine, exchange=setup.paper, history=None
     ).decision in ("hold", "enter", "exit")
 
 
 def test_a_new_tick_within_the_same_bar_waits(setup: Setup) -> None:
     setup.prices.advance_to(setup.times[30])
-    first = run_tick(
-        setup.bot_id, engine=setup.engine, exchange=setup.paper, cache=setup.cache, history=None
-    )
-    again = run_tick(
-        setup.bot_id, engine=setup.engine, exchange=setup.paper, cache=setup.cache, history=None
-    )
+    first = run_tick(setup.bot_id, engine=setup.engine, exchange=setup.paper, history=None)
+    again = run_tick(setup.bot_id, engine=setup.engine, exchange=setup.paper, history=None)
     assert first.decision != "wait" and again.decision == "wait"
     assert first.bar_time == setup.times[29]
     assert Decimal(0) <= setup.paper.fetch_balance()["BTC"].total <= Decimal(10)

@@ -442,6 +442,16 @@ def test_overrunning_the_lock_timeout_is_reported(cache: Cache) -> None:
     assert "expired" in " ".join(info.value.__notes__)
 
 
+def test_a_lock_lost_before_its_timeout_says_so(cache: Cache) -> None:
+    """A Redis restart (or flush) drops every key: the holder learns it at release, and the
+    error says what happened, not that it overran its timeout."""
+    with pytest.raises(LockLostError) as info, cache.lock("x", timeout=30):
+        cache.clear()
+    message = str(info.value)
+    assert "was lost after 0." in message and "before its timeout=30" in message
+    assert "longer than" not in message
+
+
 def test_a_late_holder_does_not_release_the_next_holders_lock(cache: Cache) -> None:
     first = cache.lock("x", timeout=0.2)
     first.__enter__()

@@ -3,8 +3,20 @@
 It speaks the subset the workbench uses (exchange info for spot and USDT futures, klines,
 24h ticker, account, order create / query / cancel, open orders), checks HMAC-SHA256
 signatures, fills market orders at the current price, and can be told to misbehave:
-``server.state.fail_next("429" | "500" | "503" | "timeout" | "malformed" | "lose_response",
-n, path=None)``.
+``server.state.fail_next(kind, n, path=None)`` with kind
+
+- ``"429"``, ``"500"``, ``"503"``: that HTTP error, nothing processed;
+- ``"timeout"``: hold the request ``delay_seconds``, then 503, nothing processed (lost);
+- ``"late"``: hold it ``late_seconds`` (the client times out meanwhile), then execute it;
+- ``"malformed"``: an unreadable 200 answer;
+- ``"lose_response"``: execute it, answer 503.
+
+``latency[path]`` delays every request to ``path`` before it is processed. Order ids count
+per symbol from ``first_order_id`` (Binance's ids are per symbol); buy fees are charged in
+the base asset (Binance's default without BNB) unless ``buy_fee_in_base`` is False.
+
+``python -m tests.fakes.binance`` runs the server as its own process; it prints its URL and
+takes commands at ``POST /_fake`` (see ``FakeBinanceProcess``).
 """
 
 from __future__ import annotations
@@ -12,12 +24,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -65,12 +81,21 @@ class FakeBinance:
         default_factory=lambda: {"USDT": Decimal("10000"), "BTC": Decimal("1"), "ETH": Decimal("0")}
     )
     klines: dict[str, list[list[Any]]] = field(default_factory=dict)
-    orders: dict[int, dict[str, Any]] = field(default_factory=dict)
+    orders: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
     requests: Counter[str] = field(default_factory=Counter)
     failures: list[tuple[str, str | None]] = field(default_factory=list)
     delay_seconds: float = 2.0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    next_id: int = 1000
+    late_seconds: float = 10.0
+    latency: dict[str, float] = field(default_factory=dict)
+    buy_fee_in_base: bool = True
+    first_order_id: int = 1000
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    next_ids: dict[str, int] = field(default_factory=dict)
+
+    def next_id(self, symbol: str) -> int:
+        order_id = self.next_ids.get(symbol, self.first_order_id)
+        self.next_ids[symbol] = order_id + 1
+        return order_id
 
     def fail_next(self, kind: str, times: int = 1, *, path: str | None = None) -> None:
         """Misbehave on the next ``times`` requests (only those to ``path`` when given)."""
@@ -87,6 +112,39 @@ class FakeBinance:
 
     def orders_placed(self) -> int:
         return len(self.orders)
+
+    def snapshot(self) -> dict[str, Any]:
+        """What a test inspects, as JSON (the same for the in-process and process server)."""
+        with self.lock:
+            return {
+                "orders": [_order_json(o) for o in self.orders.values()],
+                "balances": {a: str(v) for a, v in self.balances.items()},
+                "requests": dict(self.requests),
+            }
+
+    def command(self, op: str, args: dict[str, Any]) -> Any:
+        """Apply one control command (``POST /_fake``): fail_next, set, snapshot."""
+        if op == "fail_next":
+            self.fail_next(args["kind"], int(args.get("times", 1)), path=args.get("path"))
+        elif op == "set":
+            with self.lock:
+                for name, value in args.items():
+                    if name in ("prices", "balances"):
+                        getattr(self, name).update({k: Decimal(v) for k, v in value.items()})
+                    elif name in ("klines", "latency"):
+                        getattr(self, name).update(value)
+                    elif name in (
+                        "delay_seconds",
+                        "late_seconds",
+                        "buy_fee_in_base",
+                        "first_order_id",
+                    ):
+                        setattr(self, name, value)
+                    else:
+                        raise KeyError(f"unknown setting {name!r}")
+        elif op != "snapshot":
+            raise KeyError(f"unknown command {op!r}")
+        return self.snapshot()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -127,9 +185,18 @@ class _Handler(BaseHTTPRequestHandler):
         payload = url.query if method != "POST" else body or url.query
         params = dict(parse_qsl(payload))
         state = self.state
+        if url.path == "/_fake":
+            command = json.loads(body)
+            self._send(200, state.command(command.pop("op"), command))
+            return
         with state.lock:
             state.requests[f"{method} {url.path}"] += 1
         failure = state.take_failure(url.path)
+        if url.path in state.latency:
+            time.sleep(state.latency[url.path])
+        if failure == "late":  # the client gives up; the exchange executes it anyway, later
+            time.sleep(state.late_seconds)
+            failure = None
         if failure in ("429", "500", "503"):
             codes = {
                 "429": (-1003, "Too many requests; please use the websocket."),
@@ -147,14 +214,20 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, None, raw=b'{"symbol": "BTCUSDT", "price": <html>oops')
             return
         route = f"{method} {url.path}"
-        signed = url.path in ("/api/v3/account", "/api/v3/order", "/api/v3/openOrders")
+        signed = url.path in (
+            "/api/v3/account",
+            "/api/v3/order",
+            "/api/v3/openOrders",
+            "/api/v3/myTrades",
+        )
         if signed and not self._signature_ok(payload):
             return
         handler = ROUTES.get(route)
         if handler is None:
             self._error(404, -1, f"no such endpoint in the fake server: {route}")
             return
-        status, result = handler(state, params)
+        with state.lock:
+            status, result = handler(state, params)
         if failure == "lose_response":  # the order was processed, the answer is lost
             self._error(503, -1001, "Internal error; unable to process your request.")
             return
@@ -330,7 +403,8 @@ def _create_order(state: FakeBinance, params: dict[str, str]) -> Result:
     if symbol not in SYMBOLS:
         return 400, {"code": -1121, "msg": "Invalid symbol."}
     base, quote = SYMBOLS[symbol]
-    client_id = params.get("newClientOrderId") or f"auto{state.next_id}"
+    order_id = state.next_id(symbol)
+    client_id = params.get("newClientOrderId") or f"auto{order_id}"
     for existing in state.orders.values():
         if existing["clientOrderId"] == client_id and existing["status"] == "NEW":
             return 400, {"code": -2010, "msg": "Duplicate order sent."}
@@ -342,7 +416,7 @@ def _create_order(state: FakeBinance, params: dict[str, str]) -> Result:
     now = int(time.time() * 1000)
     order: dict[str, Any] = {
         "symbol": symbol,
-        "orderId": state.next_id,
+        "orderId": order_id,
         "orderListId": -1,
         "clientOrderId": client_id,
         "transactTime": now,
@@ -361,8 +435,9 @@ def _create_order(state: FakeBinance, params: dict[str, str]) -> Result:
     }
     if kind == "MARKET":
         cost = qty * price
-        fee = qty * FEE_RATE if side == "BUY" else cost * FEE_RATE
-        fee_asset = base if side == "BUY" else quote
+        in_base = side == "BUY" and state.buy_fee_in_base
+        fee = qty * FEE_RATE if in_base else cost * FEE_RATE
+        fee_asset = base if in_base else quote
         if side == "BUY" and state.balances.get(quote, Decimal(0)) < cost:
             return 400, {
                 "code": -2010,
@@ -387,20 +462,21 @@ def _create_order(state: FakeBinance, params: dict[str, str]) -> Result:
                     "qty": str(qty),
                     "commission": str(fee),
                     "commissionAsset": fee_asset,
-                    "tradeId": state.next_id,
+                    "tradeId": order_id,
                 }
             ],
         )
-    state.orders[state.next_id] = order
-    state.next_id += 1
+    state.orders[(symbol, order_id)] = order
     return 200, _order_json(order)
 
 
 def _find(state: FakeBinance, params: dict[str, str]) -> dict[str, Any] | None:
+    symbol = params.get("symbol", "")
     if "orderId" in params:
-        return state.orders.get(int(params["orderId"]))
+        return state.orders.get((symbol, int(params["orderId"])))
     wanted = params.get("origClientOrderId")
-    return next((o for o in state.orders.values() if o["clientOrderId"] == wanted), None)
+    mine = [o for o in state.orders.values() if o["symbol"] == symbol]
+    return next((o for o in reversed(mine) if o["clientOrderId"] == wanted), None)
 
 
 def _query_order(state: FakeBinance, params: dict[str, str]) -> Result:
@@ -426,6 +502,31 @@ def _open_orders(state: FakeBinance, params: dict[str, str]) -> Result:
     ]
 
 
+def _my_trades(state: FakeBinance, params: dict[str, str]) -> Result:
+    since = int(params.get("startTime", 0))
+    trades = [
+        {
+            "symbol": o["symbol"],
+            "id": fill["tradeId"],
+            "orderId": o["orderId"],
+            "orderListId": -1,
+            "price": fill["price"],
+            "qty": fill["qty"],
+            "quoteQty": str(Decimal(fill["price"]) * Decimal(fill["qty"])),
+            "commission": fill["commission"],
+            "commissionAsset": fill["commissionAsset"],
+            "time": o["updateTime"],
+            "isBuyer": o["side"] == "BUY",
+            "isMaker": False,
+            "isBestMatch": True,
+        }
+        for o in state.orders.values()
+        if o["symbol"] == params.get("symbol") and o["updateTime"] >= since
+        for fill in o["fills"]
+    ]
+    return 200, trades
+
+
 ROUTES = {
     "GET /api/v3/exchangeInfo": _exchange_info,
     "GET /fapi/v1/exchangeInfo": _futures_info,
@@ -436,34 +537,40 @@ ROUTES = {
     "GET /api/v3/order": _query_order,
     "DELETE /api/v3/order": _cancel_order,
     "GET /api/v3/openOrders": _open_orders,
+    "GET /api/v3/myTrades": _my_trades,
 }
+
+
+def api_urls(url: str) -> dict[str, str]:
+    """Overrides for ccxt.binance's ``urls['api']``: everything to the server at ``url``."""
+    return {
+        "public": f"{url}/api/v3",
+        "private": f"{url}/api/v3",
+        "v1": f"{url}/api/v1",
+        "sapi": f"{url}/sapi/v1",
+        "fapiPublic": f"{url}/fapi/v1",
+        "fapiPrivate": f"{url}/fapi/v1",
+        "fapiPublicV2": f"{url}/fapi/v2",
+        "fapiPrivateV2": f"{url}/fapi/v2",
+        "dapiPublic": f"{url}/dapi/v1",
+        "dapiPrivate": f"{url}/dapi/v1",
+    }
 
 
 class FakeBinanceServer:
     """``with FakeBinanceServer() as server:`` serves on 127.0.0.1 at ``server.url``."""
 
-    def __init__(self) -> None:
-        self.state = FakeBinance()
+    def __init__(self, state: FakeBinance | None = None, *, port: int = 0) -> None:
+        self.state = state or FakeBinance()
         handler = type("Handler", (_Handler,), {"state": self.state})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def api_urls(self) -> dict[str, str]:
         """Overrides for ccxt.binance's ``urls['api']``: everything to this server."""
-        return {
-            "public": f"{self.url}/api/v3",
-            "private": f"{self.url}/api/v3",
-            "v1": f"{self.url}/api/v1",
-            "sapi": f"{self.url}/sapi/v1",
-            "fapiPublic": f"{self.url}/fapi/v1",
-            "fapiPrivate": f"{self.url}/fapi/v1",
-            "fapiPublicV2": f"{self.url}/fapi/v2",
-            "fapiPrivateV2": f"{self.url}/fapi/v2",
-            "dapiPublic": f"{self.url}/dapi/v1",
-            "dapiPrivate": f"{self.url}/dapi/v1",
-        }
+        return api_urls(self.url)
 
     def __enter__(self) -> FakeBinanceServer:
         self.thread.start()
@@ -472,3 +579,54 @@ class FakeBinanceServer:
     def __exit__(self, *exc: object) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class FakeBinanceProcess:
+    """The fake server in its own process: ``with FakeBinanceProcess() as fake:``; steer it
+    with ``fake.command("fail_next", kind="late", path="/api/v3/order")``,
+    ``fake.command("set", latency={"/api/v3/order": 2})``; ``fake.snapshot()`` reads it."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[str] | None = None
+        self.url = ""
+
+    def __enter__(self) -> FakeBinanceProcess:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.fakes.binance"],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=Path(__file__).resolve().parents[2],
+        )
+        assert self.process.stdout is not None
+        self.url = self.process.stdout.readline().strip()
+        if not self.url.startswith("http://"):
+            self.__exit__()
+            raise RuntimeError(f"the fake Binance process did not start (said {self.url!r})")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            if self.process.stdout is not None:
+                self.process.stdout.close()
+
+    def api_urls(self) -> dict[str, str]:
+        return api_urls(self.url)
+
+    def command(self, op: str, **args: Any) -> dict[str, Any]:
+        request = urllib.request.Request(
+            f"{self.url}/_fake", data=json.dumps({"op": op, **args}).encode(), method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            result: dict[str, Any] = json.loads(answer.read())
+        return result
+
+    def snapshot(self) -> dict[str, Any]:
+        return self.command("snapshot")
+
+
+if __name__ == "__main__":
+    server = FakeBinanceServer()
+    print(server.url, flush=True)
+    server.httpd.serve_forever()

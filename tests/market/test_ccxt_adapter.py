@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -23,7 +24,7 @@ from workbench.errors import (
 from workbench.market import candles as store
 from workbench.market.ccxt_adapter import CcxtExchange
 from workbench.market.download import fetch_missing
-from workbench.market.exchange import Exchange
+from workbench.market.exchange import Exchange, OrderUnknownError
 
 
 def test_is_an_exchange_and_does_no_io_when_built() -> None:
@@ -122,15 +123,61 @@ def test_no_duplicate_order_when_the_answer_is_lost(
     assert order.client_order_id == "wb-7-55-buy" and order.status == "closed"
 
 
-def test_a_create_that_never_arrived_is_sent_again(
+def test_a_create_refused_by_the_rate_limit_is_sent_again(
     binance: CcxtExchange, binance_server: FakeBinanceServer
 ) -> None:
-    binance_server.state.fail_next("503")
+    binance_server.state.fail_next("429", path="/api/v3/order")
     binance.create_order(
         "BTC/USDT", "buy", "market", cost=Decimal(100), client_order_id="wb-7-56-buy"
     )
     assert binance_server.state.orders_placed() == 1
     assert binance_server.state.requests["POST /api/v3/order"] == 2
+
+
+@pytest.mark.parametrize("fault", ["503", "timeout"])
+def test_a_create_of_unknown_fate_is_never_sent_again(
+    binance: CcxtExchange, binance_server: FakeBinanceServer, fault: str
+) -> None:
+    binance_server.state.fail_next(fault, path="/api/v3/order")
+    with pytest.raises(OrderUnknownError, match=r"wb-7-57-buy .*fate is unknown") as err:
+        binance.create_order(
+            "BTC/USDT", "buy", "market", cost=Decimal(100), client_order_id="wb-7-57-buy"
+        )
+    assert err.value.client_order_id == "wb-7-57-buy"
+    assert binance_server.state.requests["POST /api/v3/order"] == 1
+    assert binance_server.state.orders_placed() == 0
+
+
+def test_an_order_executed_late_is_found_not_sent_again(
+    binance: CcxtExchange, binance_server: FakeBinanceServer
+) -> None:
+    binance_server.state.late_seconds = 1.5  # the client gives up after 0.5 s
+    binance_server.state.fail_next("late", path="/api/v3/order")
+    order = binance.create_order(
+        "BTC/USDT", "buy", "market", cost=Decimal(100), client_order_id="wb-7-58-buy"
+    )
+    assert order.client_order_id == "wb-7-58-buy" and order.status == "closed"
+    assert binance_server.state.requests["POST /api/v3/order"] == 1
+    assert binance_server.state.orders_placed() == 1
+
+
+def test_an_order_is_found_among_the_accounts_trades(
+    binance: CcxtExchange, binance_server: FakeBinanceServer
+) -> None:
+    since = int(time.time() * 1000) - 1000
+    placed = binance.create_order(
+        "BTC/USDT", "buy", "market", cost=Decimal(100), client_order_id="wb-7-59-buy"
+    )
+    found = binance.find_order("BTC/USDT", "wb-7-59-buy", since_ms=since)
+    assert found is not None and found.id == placed.id
+    assert binance.find_order("BTC/USDT", "wb-7-60-buy", since_ms=since) is None
+    assert binance_server.state.requests["GET /api/v3/myTrades"] == 1
+
+
+def test_order_ids_are_per_symbol(binance_server: FakeBinanceServer, binance: CcxtExchange) -> None:
+    btc = binance.create_order("BTC/USDT", "buy", "market", cost=Decimal(100), client_order_id="a")
+    eth = binance.create_order("ETH/USDT", "buy", "market", cost=Decimal(100), client_order_id="b")
+    assert btc.id == eth.id == str(binance_server.state.first_order_id)
 
 
 def test_errors_never_carry_secrets(binance_server: FakeBinanceServer) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -12,7 +13,7 @@ from workbench.accounts import credentials
 from workbench.bots.configs import get_bot
 from workbench.bots.runner import TickResult, run_tick
 from workbench.db import session_scope
-from workbench.db.models import BotConfig
+from workbench.db.models import BotConfig, BotState
 from workbench.errors import ConfigError, ConflictError, ValidationError
 from workbench.market.candles import read_candles
 from workbench.market.ccxt_adapter import CcxtExchange
@@ -27,13 +28,22 @@ from workbench.market.timeframes import timeframe_ms
 def offline_prices(engine: Engine, bot: BotConfig, as_of: datetime | None = None) -> ReplayPrices:
     """Stored candles with the clock at ``as_of`` (a replayed moment), or just after the
     newest stored bar (offline dry runs)."""
+    candles = read_candles(
+        engine=engine, exchange=bot.exchange, symbol=bot.symbol, timeframe=bot.timeframe
+    )
+    if not len(candles):
+        raise ValidationError(
+            {
+                "as_of" if as_of is not None else "candles": f"no stored {bot.symbol} "
+                f"{bot.timeframe} candles from {bot.exchange} to tick on; fetch them with "
+                "`workbench data fetch` first"
+            },
+            entity="tick",
+        )
     if as_of is not None:
         start = as_of
     else:
-        candles = read_candles(
-            engine=engine, exchange=bot.exchange, symbol=bot.symbol, timeframe=bot.timeframe
-        )
-        last_ms = int(candles.index[-1].value // 1_000_000) if len(candles) else 0
+        last_ms = int(candles.index[-1].value // 1_000_000)
         start = datetime.fromtimestamp((last_ms + timeframe_ms(bot.timeframe)) / 1000, tz=UTC)
     return ReplayPrices(
         engine=engine,
@@ -53,12 +63,12 @@ def exchange_for_bot(
     as_of: datetime | None = None,
 ) -> Exchange:
     """Paper trading for a dry-run bot, or any bot when ``paper`` (live public prices, or
-    stored ones for the synthetic market, at ``as_of`` when given); the real exchange with
-    the bot's decrypted API key for a live bot."""
+    stored ones for the synthetic market or at ``as_of`` when given); the real exchange
+    with the bot's decrypted API key for a live bot."""
     if bot.dry_run or paper:
         prices: PriceSource = (
             offline_prices(engine, bot, as_of)
-            if bot.exchange == SYNTHETIC_EXCHANGE
+            if bot.exchange == SYNTHETIC_EXCHANGE or as_of is not None
             else LivePrices(CcxtExchange(bot.exchange))
         )
         quote = quote_currency(bot.symbol)
@@ -74,11 +84,31 @@ def exchange_for_bot(
     if bot.api_key_id is None:
         raise ConfigError(
             f"bot {bot.id} trades live but has no API key; add one with "
-            "`workbench keys add` and `workbench bot set {bot.id} api_key_id=ID`"
+            f"`workbench keys add` and `workbench bot set {bot.id} api_key_id=ID`"
         )
     return CcxtExchange(
-        bot.exchange, credentials=credentials(session=session, api_key_id=bot.api_key_id)
+        bot.exchange,
+        credentials=credentials(session=session, api_key_id=bot.api_key_id),
+        account=f"live:key-{bot.api_key_id}",
     )
+
+
+def _check_as_of(session: Session, bot: BotConfig, as_of: datetime) -> None:
+    state = session.scalar(sa.select(BotState).where(BotState.bot_id == bot.id))
+    last_bar = (state.state_data or {}).get("last_bar") if state is not None else None
+    if last_bar is None:
+        return
+    last_tick_ms = int(last_bar) + timeframe_ms(bot.timeframe)
+    if as_of.timestamp() * 1000 < last_tick_ms:
+        last_tick = datetime.fromtimestamp(last_tick_ms / 1000, tz=UTC).isoformat()
+        raise ValidationError(
+            {
+                "as_of": f"{as_of.isoformat()} is before bot {bot.id}'s last tick "
+                f"({last_tick}); its paper account and state are past that moment. Replay "
+                f"the past with `workbench bot replay {bot.id}` instead"
+            },
+            entity="tick",
+        )
 
 
 def tick_bot(
@@ -90,9 +120,10 @@ def tick_bot(
     inactive: bool = False,
 ) -> TickResult:
     """One tick as the live-bot job runs it, on the bot's own venue: paper for a dry-run
-    bot, the exchange for a live one. ``paper`` (and ``as_of``, which replays the tick at a
-    past moment on stored candles) are refused for a live bot, so paper and live state never
-    mix. Only active bots tick, unless ``inactive`` says the tick is deliberate."""
+    bot, the exchange for a live one. ``paper`` (and ``as_of``, which runs the tick at a
+    moment of the stored candles, never before the bot's last tick) are refused for a live
+    bot, so paper and live state never mix. Only active bots tick, unless ``inactive`` says
+    the tick is deliberate."""
     with session_scope(engine) as session:
         bot = get_bot(session=session, bot_id=bot_id)
         if not bot.is_active and not inactive:
@@ -106,10 +137,7 @@ def tick_bot(
                 f"bot {bot.id} ({bot.name}) trades live: its position is the exchange's, so it "
                 "is never ticked on paper; to try it on paper, create a dry-run copy of it"
             )
-        if as_of is not None and bot.exchange != SYNTHETIC_EXCHANGE:
-            raise ValidationError(
-                {"as_of": "replaying a past moment needs stored candles (the synthetic market)"},
-                entity="tick",
-            )
+        if as_of is not None:
+            _check_as_of(session, bot, as_of)
         exchange = exchange_for_bot(session=session, engine=engine, bot=bot, as_of=as_of)
     return run_tick(bot_id, engine=engine, exchange=exchange)

@@ -22,11 +22,10 @@ from workbench.accounts import local_user
 from workbench.backtest.result import TRADE_COLUMNS, rules_summary
 from workbench.bots.configs import bot_fields, get_bot
 from workbench.bots.runner import TickResult, run_tick
-from workbench.cache import EmbeddedCache
 from workbench.db import Base, make_engine, session_scope
 from workbench.errors import ValidationError
 from workbench.market.candles import read_candles, upsert_candles
-from workbench.market.names import quote_currency
+from workbench.market.names import base_currency, quote_currency
 from workbench.market.paper import PaperExchange, PaperTerms
 from workbench.market.prices import ReplayPrices
 from workbench.progress import progress_bar
@@ -127,22 +126,20 @@ def _replay(
     if ":" in symbol:
         paper.set_leverage(symbol, int(str(fields["leverage"])))
     ticks: list[TickResult] = []
-    with EmbeddedCache(folder / "cache") as cache:
-        for moment in progress_bar(
-            candles.index[1:], unit="tick", desc=f"replay {symbol}", disable=not progress
-        ):
-            prices.advance_to(moment.to_pydatetime())
-            ticks.append(
-                run_tick(
-                    bot_id,
-                    engine=scratch,
-                    exchange=paper,
-                    cache=cache,
-                    fee=fee,
-                    slippage=slippage,
-                    history=None,
-                )
+    for moment in progress_bar(
+        candles.index[1:], unit="tick", desc=f"replay {symbol}", disable=not progress
+    ):
+        prices.advance_to(moment.to_pydatetime())
+        ticks.append(
+            run_tick(
+                bot_id,
+                engine=scratch,
+                exchange=paper,
+                fee=fee,
+                slippage=slippage,
+                history=None,
             )
+        )
     balance = paper.fetch_balance()[quote].total
     last_close = Decimal(repr(float(candles["close"].iloc[-1])))
     return ReplayResult(
@@ -164,7 +161,7 @@ def _marked_value(paper: PaperExchange, symbol: str, cash: Decimal, close: Decim
         if position is None:
             return cash
         return cash + position.quantity * (close - position.entry_price)
-    base = symbol.split("/")[0]
+    base = base_currency(symbol)
     held = paper.fetch_balance().get(base)
     return cash + (held.total * close if held is not None else Decimal(0))
 
@@ -174,6 +171,21 @@ def trades_from_ticks(ticks: list[TickResult]) -> pd.DataFrame:
     rows: list[dict[str, object]] = []
     entry: TickResult | None = None
     for tick in ticks:
+        if tick.liquidation is not None and entry is not None and entry.order is not None:
+            rows.append(
+                {
+                    "entry_time": pd.Timestamp(entry.order.timestamp),
+                    "exit_time": pd.Timestamp(tick.liquidation.timestamp),
+                    "side": "long",
+                    "entry_price": float(entry.order.price or 0),
+                    "exit_price": float(tick.liquidation.price or 0),
+                    "size": float(entry.order.filled),
+                    "fees": float(entry.order.fee),
+                    "pnl": float(tick.liquidation_pnl or 0.0),
+                    "exit_reason": "liquidation",
+                }
+            )
+            entry = None
         if tick.order is None:
             continue
         if tick.decision == "enter":

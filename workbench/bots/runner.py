@@ -1,19 +1,23 @@
 """One tick of one bot: the unit the scheduled live-bot notebook runs.
 
-A tick takes the bot's lock, loads its config and state, reads the closed candles, lets the
-strategy decide on the newest closed bar with the same rule engine the backtest uses, and
-places at most one order with a deterministic client order id (bot, bar, side).
+A tick takes the bot's tick lock (held by the database itself, see ``tick_lock``), loads
+its config and state, reads the closed candles, lets the strategy decide on the newest closed
+bar with the same rule engine the backtest uses, and places at most one order with a
+deterministic client order id (bot, bar, side).
 
-Crash safety: the order's client id is written to the bot's state *before* it is sent. A
-tick that finds such an intent asks the exchange for that client id first: a fill it finds
-is recorded (never placed again); an intent the exchange never saw is sent again with the
-same id while its bar is still the newest, and dropped once the market has moved on.
-A tick that fails leaves the state as it was and says why in ``status_message``.
+Crash safety: the order's client id is written to the bot's state *before* it is sent, with
+the time of the send. A tick that finds such an intent asks the exchange for that client id
+(and the account's trades since the send) first: a fill it finds is recorded, never placed
+again. An intent the exchange does not show is *unknown* until the exchange's acceptance
+window has passed since the send (``Exchange.order_window_ms``); until then the tick stops
+with OrderUnknownError and nothing is sent. Once its absence is proven, an exit is sent
+again (it stays due, in a later bar too, and the event log says so); an entry is sent again
+while its bar is the newest and dropped, with an event, once the market has moved on.
+Any failure of a tick leaves the state as it was and says why in ``status_message``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,13 +30,13 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from workbench.cache import Cache, get_cache
+from workbench.bots.tick_lock import HeldTickLock, tick_lock
 from workbench.db.engine import session_scope
 from workbench.db.models import BotConfig, BotEvent, BotState, Side, Trade
-from workbench.errors import NotFoundError, WorkbenchError
+from workbench.errors import NotFoundError, OperationalError, WorkbenchError
 from workbench.market.candles import frame_from_ohlcv
-from workbench.market.exchange import Exchange, Order
-from workbench.market.names import quote_currency
+from workbench.market.exchange import Exchange, Order, OrderUnknownError
+from workbench.market.names import base_currency, quote_currency
 from workbench.market.timeframes import timeframe_ms
 from workbench.rules import RuleParams
 from workbench.rules import engine as e
@@ -50,11 +54,16 @@ class TickResult:
     bar_time: datetime | None = None
     order: Order | None = None
     indicators: dict[str, float] = field(default_factory=dict)
+    note: str = ""  # what else happened (an exit sent late, a dropped entry)
+    # A futures position the exchange liquidated at this bar's close (fill and its PnL).
+    liquidation: Order | None = None
+    liquidation_pnl: float | None = None
 
     def summary(self) -> str:
         bar = self.bar_time.isoformat() if self.bar_time else "-"
         order = f", order {self.order.id} ({self.order.status})" if self.order else ""
-        return f"bot {self.bot_id} @ {bar}: {self.decision} ({self.reason}){order}"
+        note = f"; {self.note}" if self.note else ""
+        return f"bot {self.bot_id} @ {bar}: {self.decision} ({self.reason}){order}{note}"
 
 
 def client_order_id(bot_id: int, bar_ms: int, side: str) -> str:
@@ -62,50 +71,44 @@ def client_order_id(bot_id: int, bar_ms: int, side: str) -> str:
     return f"wb{bot_id}-{bar_ms}-{side}"
 
 
-def lock_name(engine: Engine, bot_id: int) -> str:
-    where = hashlib.sha256(engine.url.render_as_string(hide_password=True).encode()).hexdigest()
-    return f"bot-tick:{where[:12]}:{bot_id}"
-
-
 def run_tick(
     bot_id: int,
     *,
     engine: Engine,
     exchange: Exchange,
-    cache: Cache | None = None,
     fee: float = 0.001,
     slippage: float = 0.0,
     history: int | None = HISTORY_BARS,
-    lock_timeout: float = 120.0,
 ) -> TickResult:
-    """Run one tick of bot ``bot_id`` against ``exchange``; see the module docstring."""
-    cache = cache or get_cache()
-    with cache.lock(
-        lock_name(engine, bot_id),
-        timeout=lock_timeout,
-        busy_message=f"bot {bot_id} is already running a tick",
-    ):
+    """Run one tick of bot ``bot_id`` against ``exchange``; see the module docstring.
+
+    LockBusyError (temporary) when another process is ticking the bot on this database."""
+    with tick_lock(engine, bot_id) as lock:
         try:
-            result = _tick(
+            return _tick(
                 bot_id,
                 engine=engine,
                 exchange=exchange,
+                lock=lock,
                 fee=fee,
                 slippage=slippage,
                 history=history,
             )
-        except WorkbenchError as error:
+        except Exception as error:  # any failure, ours or not, is said in the status
             _record_failure(engine, bot_id, error)
             raise
-        return result
 
 
 def _record_failure(engine: Engine, bot_id: int, error: Exception) -> None:
-    with session_scope(engine) as session:
-        state = session.scalar(sa.select(BotState).where(BotState.bot_id == bot_id))
-        if state is not None:
-            state.status_message = f"tick failed: {error}"[:2000]
-            state.last_execution = datetime.now(UTC)
+    what = str(error) if isinstance(error, WorkbenchError) else f"{type(error).__name__}: {error}"
+    try:
+        with session_scope(engine) as session:
+            state = session.scalar(sa.select(BotState).where(BotState.bot_id == bot_id))
+            if state is not None:
+                state.status_message = f"tick failed: {what}"[:2000]
+                state.last_execution = datetime.now(UTC)
+    except sa.exc.SQLAlchemyError as e:  # the database itself failed: say so, keep the cause
+        error.add_note(f"the bot's status could not be updated either: {e}")
 
 
 def _load(session: Session, bot_id: int) -> tuple[BotConfig, BotState]:
@@ -125,6 +128,7 @@ def _tick(
     *,
     engine: Engine,
     exchange: Exchange,
+    lock: HeldTickLock,
     fee: float,
     slippage: float,
     history: int | None,
@@ -142,18 +146,30 @@ def _tick(
         last_ms = int(candles.index[-1].value // 1_000_000)
         bar_time = candles.index[-1].to_pydatetime()
 
+        note = ""
         intent = data.pop("intent", None)
         if intent is not None:
-            order = exchange.find_order(bot.symbol, intent["client_order_id"])
-            if order is None and intent["bar"] == last_ms:
-                order = _place(exchange, bot, intent)  # never sent: send it now, same id
-            if order is not None and order.status == "closed":
-                _apply_fill(session, bot, exchange.id, engine_state, params, intent, order)
+            order = _settle_intent(exchange, bot, intent, last_ms)
+            if order is None and intent["side"] == "buy" and intent["bar"] != last_ms:
+                note = f"entry of {_bar_iso(intent['bar'])} never reached the exchange; dropped"
+                _add_event(session, bot.id, bar_time, "drop", note)
+            else:
+                decided = _bar_iso(intent["bar"])
+                late = f"decided at {decided}, filled late" if intent["bar"] != last_ms else ""
+                if order is None:  # proven absent: send it again, same id, written ahead
+                    if intent["bar"] != last_ms:
+                        late = f"decided at {decided}, not delivered then; still due, sent now"
+                    order = _send(session, state, data, engine_state, exchange, bot, intent, lock)
+                _apply_fill(session, bot, exchange, engine_state, params, intent, order)
                 result = TickResult(
-                    bot_id, _decision(intent["side"]), intent["reason"], bar_time, order
+                    bot_id,
+                    _decision(intent["side"]),
+                    intent["reason"],
+                    bar_time,
+                    order,
+                    note=late,
                 )
                 return _commit(session, state, data, engine_state, result)
-            # Not filled and the market has moved on: the stale decision is dropped.
 
         if data.get("last_bar") == last_ms:
             result = TickResult(bot_id, "wait", "no new closed bar", bar_time)
@@ -163,7 +179,8 @@ def _tick(
         signals = strategy.signals(candles, **strategy.params_from_config(bot))
         if "last_bar" not in data:  # the first tick opens its first bar
             e.begin_bar(engine_state, params, last_ms, float(candles["open"].iloc[-1]))
-        held = engine_state[e.S_QTY]
+        liq_price, held = float(engine_state[e.S_LIQ_PRICE]), float(engine_state[e.S_QTY])
+        liq_pnl = -float(engine_state[e.S_MARGIN] + engine_state[e.S_ENTRY_FEE])
         bar = candles.iloc[-1]
         closed = e.on_close(
             engine_state,
@@ -174,8 +191,11 @@ def _tick(
             bool(signals.entries.iloc[-1]),
             bool(signals.exits.iloc[-1]),
         )
+        liquidation = None
         if closed == e.R_LIQUIDATION:
-            _record_liquidation(session, bot, exchange.id, held, last_ms)
+            liquidation = _record_liquidation(
+                session, bot, exchange, held, liq_price, liq_pnl, bar_time
+            )
         pending = engine_state[e.S_PENDING]
         reason = e.REASONS[int(engine_state[e.S_PENDING_REASON])]
         engine_state[e.S_PENDING] = e.NONE
@@ -185,7 +205,9 @@ def _tick(
         indicators = {k: float(v) for k, v in signals.indicators.iloc[-1].items()}
         if pending == e.NONE:
             why = "liquidated" if closed == e.R_LIQUIDATION else _hold_reason(engine_state, params)
-            result = TickResult(bot_id, "hold", why, bar_time, None, indicators)
+            result = TickResult(bot_id, "hold", why, bar_time, None, indicators, note)
+            result.liquidation = liquidation
+            result.liquidation_pnl = liq_pnl if liquidation else None
             return _commit(session, state, data, engine_state, result)
 
         side = "buy" if pending == e.ENTER else "sell"
@@ -199,18 +221,74 @@ def _tick(
             notional = e.entry_budget(engine_state, params, price) * params[e.P_LEVERAGE]
             intent["cost"] = repr(float(notional))
         else:
-            intent["amount"] = repr(float(engine_state[e.S_QTY]))
-        # Write-ahead: the decision and its client order id are committed before sending.
-        _commit(session, state, {**data, "intent": intent}, engine_state, None)
-
-        order = _place(exchange, bot, intent)
-        _apply_fill(session, bot, exchange.id, engine_state, params, intent, order)
-        result = TickResult(bot_id, _decision(side), reason, bar_time, order, indicators)
+            intent["amount"] = str(_sell_amount(exchange, bot, float(engine_state[e.S_QTY])))
+        order = _send(session, state, data, engine_state, exchange, bot, intent, lock)
+        _apply_fill(session, bot, exchange, engine_state, params, intent, order)
+        result = TickResult(bot_id, _decision(side), reason, bar_time, order, indicators, note)
+        result.liquidation = liquidation
+        result.liquidation_pnl = liq_pnl if liquidation else None
         return _commit(session, state, data, engine_state, result)
 
 
 def _decision(side: str) -> str:
     return "enter" if side == "buy" else "exit"
+
+
+def _now_ms() -> int:
+    return int(datetime.now(UTC).timestamp() * 1000)
+
+
+def _bar_iso(bar_ms: int) -> str:
+    return datetime.fromtimestamp(bar_ms / 1000, tz=UTC).isoformat()
+
+
+def _settle_intent(
+    exchange: Exchange, bot: BotConfig, intent: dict[str, Any], last_ms: int
+) -> Order | None:
+    """The filled order of a written-ahead intent, or None once the exchange has proven it
+    absent (or ended it unfilled); OrderUnknownError while its fate is still open."""
+    client_id = intent["client_order_id"]
+    written_ms = int(intent.get("written_ms", 0))
+    since_ms = written_ms - 1_000 if written_ms else None
+    order = exchange.find_order(bot.symbol, client_id, since_ms=since_ms)
+    if order is not None and order.status == "closed":
+        return order
+    if order is not None and order.status == "open":
+        raise OrderUnknownError(
+            f"order {client_id} of bot {bot.id} is still open on the exchange; it is looked "
+            "up again on the next tick",
+            client_order_id=client_id,
+        )
+    due_ms = written_ms + exchange.order_window_ms
+    if order is None and _now_ms() < due_ms:
+        raise OrderUnknownError(
+            f"order {client_id} of bot {bot.id} was sent at {_bar_iso(written_ms)} and the "
+            "exchange does not show it yet; it may still arrive, so it is not sent again "
+            f"before {_bar_iso(due_ms)}",
+            client_order_id=client_id,
+        )
+    return None
+
+
+def _sell_amount(exchange: Exchange, bot: BotConfig, held: float) -> Decimal:
+    """What a spot exit sells: the position, but never more than the account holds (a fee
+    charged in the base asset, rounding); the exchange rounds it to the market's step."""
+    amount = Decimal(repr(held))
+    if ":" in bot.symbol:  # futures: the position, not a balance, is closed
+        return amount
+    base = base_currency(bot.symbol)
+    balance = exchange.fetch_balance().get(base)
+    free = balance.free if balance is not None else Decimal(0)
+    if free <= 0:
+        raise OperationalError(
+            f"bot {bot.id} holds {amount} {base} by its records but the {exchange.id} account "
+            f"has no free {base}; check the account's trades before ticking again"
+        )
+    return min(amount, free)
+
+
+def _add_event(session: Session, bot_id: int, bar_time: datetime, decision: str, why: str) -> None:
+    session.add(BotEvent(bot_id=bot_id, bar_time=bar_time, decision=decision, reason=why[:200]))
 
 
 def _closed_candles(exchange: Exchange, bot: BotConfig, history: int | None) -> pd.DataFrame:
@@ -257,15 +335,43 @@ def _record_event(session: Session, bot_id: int, data: dict[str, Any], result: T
             data["last_risk"] = rule
             return
     data["last_risk"] = rule
+    note = f" ({result.note})" if result.note else ""
     session.add(
         BotEvent(
             bot_id=bot_id,
             bar_time=result.bar_time,
             decision=result.decision,
-            reason=result.reason[:200],
+            reason=(result.reason + note)[:200],
             risk_rule=rule,
         )
     )
+
+
+def _send(
+    session: Session,
+    state: BotState,
+    data: dict[str, Any],
+    engine_state: np.ndarray,
+    exchange: Exchange,
+    bot: BotConfig,
+    intent: dict[str, Any],
+    lock: HeldTickLock,
+) -> Order:
+    """Write ahead (the decision, its client order id and the send time are committed before
+    sending), prove the lock still held, send. An order whose fate the exchange leaves open
+    is kept as "unknown" for the next tick to look up."""
+    # New dicts, never the stored one changed in place: an in-place change would compare
+    # equal to the loaded value and never be written.
+    sending = {**intent, "written_ms": _now_ms(), "fate": "sending"}
+    _commit(session, state, {**data, "intent": sending}, engine_state, None)
+    lock.check()
+    try:
+        return _place(exchange, bot, sending)
+    except OrderUnknownError:
+        _commit(
+            session, state, {**data, "intent": {**sending, "fate": "unknown"}}, engine_state, None
+        )
+        raise
 
 
 def _place(exchange: Exchange, bot: BotConfig, intent: dict[str, Any]) -> Order:
@@ -289,7 +395,7 @@ def _place(exchange: Exchange, bot: BotConfig, intent: dict[str, Any]) -> Order:
 def _apply_fill(
     session: Session,
     bot: BotConfig,
-    venue: str,
+    exchange: Exchange,
     state: np.ndarray,
     params: np.ndarray,
     intent: dict[str, Any],
@@ -297,17 +403,26 @@ def _apply_fill(
 ) -> None:
     """Bring the engine state and the trades table in line with a filled order."""
     price = float(order.price or 0)
+    base, quote = base_currency(bot.symbol), quote_currency(bot.symbol)
     fee = float(order.fee)
-    if order.fee_currency and order.fee_currency != quote_currency(bot.symbol):
-        fee *= price  # fee charged in the base asset: its quote value
+    qty = float(order.filled)
+    if order.fee_currency == base:  # charged in the base asset: less of it was received
+        fee *= price
+        if intent["side"] == "buy":
+            qty -= float(order.fee)
+    elif order.fee_currency not in (None, quote):
+        log.warning("fee of %s paid in %s is not counted", order.id, order.fee_currency)
+        fee = 0.0
     pnl: float | None = None
     if intent["side"] == "buy":
-        e.apply_entry(state, params, price, float(order.filled), fee)
+        e.apply_entry(state, params, price, qty, fee)
     else:
         pnl = e.apply_exit(state, params, price, fee)
     exists = session.scalar(
         sa.select(Trade.id).where(
-            Trade.exchange == venue, Trade.client_order_id == order.client_order_id
+            Trade.exchange == exchange.id,
+            Trade.account == exchange.account,
+            Trade.client_order_id == order.client_order_id,
         )
     )
     if exists is None:
@@ -315,7 +430,8 @@ def _apply_fill(
             Trade(
                 bot_id=bot.id,
                 owner_id=bot.owner_id,
-                exchange=venue,
+                exchange=exchange.id,
+                account=exchange.account,
                 exchange_order_id=order.id,
                 client_order_id=order.client_order_id,
                 symbol=bot.symbol,
@@ -326,33 +442,62 @@ def _apply_fill(
                 quote_quantity=order.cost,
                 commission=order.fee,
                 commission_asset=order.fee_currency,
-                pnl=None if pnl is None else Decimal(repr(round(pnl, 10))),
-                realized_pnl=None if pnl is None else Decimal(repr(round(pnl, 10))),
+                pnl=None if pnl is None else _money(pnl),
+                realized_pnl=None if pnl is None else _money(pnl),
                 executed_at=order.timestamp or datetime.now(UTC),
             )
         )
         session.flush()
 
 
+def _money(value: float) -> Decimal:
+    return Decimal(repr(round(value, 10)))
+
+
 def _record_liquidation(
-    session: Session, bot: BotConfig, venue: str, quantity: float, bar_ms: int
-) -> None:
+    session: Session,
+    bot: BotConfig,
+    exchange: Exchange,
+    quantity: float,
+    price: float,
+    pnl: float,
+    bar_time: datetime,
+) -> Order:
+    """The exchange closed the position at its liquidation price, taking the margin."""
+    bar_ms = int(bar_time.timestamp() * 1000)
+    fill = Order(
+        id=f"liquidation-{bot.id}-{bar_ms}",
+        client_order_id=f"liquidation-{bot.id}-{bar_ms}",
+        symbol=bot.symbol,
+        side="sell",
+        type="market",
+        status="closed",
+        amount=_money(quantity),
+        filled=_money(quantity),
+        cost=_money(quantity * price),
+        price=_money(price),
+        timestamp=bar_time,
+    )
     session.add(
         Trade(
             bot_id=bot.id,
             owner_id=bot.owner_id,
-            exchange=venue,
-            exchange_order_id=f"liquidation-{bot.id}-{bar_ms}",
-            client_order_id=f"liquidation-{bot.id}-{bar_ms}",
+            exchange=exchange.id,
+            account=exchange.account,
+            exchange_order_id=fill.id,
+            client_order_id=fill.client_order_id,
             symbol=bot.symbol,
             side=Side.SELL,
             order_type="liquidation",
-            price=Decimal(0),
-            quantity=Decimal(repr(quantity)),
-            quote_quantity=Decimal(0),
-            executed_at=datetime.fromtimestamp(bar_ms / 1000, tz=UTC),
+            price=fill.price,
+            quantity=fill.filled,
+            quote_quantity=fill.cost,
+            pnl=_money(pnl),
+            realized_pnl=_money(pnl),
+            executed_at=bar_time,
         )
     )
+    return fill
 
 
 def _commit(

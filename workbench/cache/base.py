@@ -242,16 +242,17 @@ class Cache(ABC):
         impl = self._lock_impl(self._key("l", _check_name(name, "lock name")), _check_ttl(timeout))
         if not impl.acquire(blocking=blocking, wait=wait):
             raise LockBusyError(busy_message or f"lock {name!r} is held by another process")
+        started = time.monotonic()
         try:
             yield HeldLock(name, timeout, datetime.now(UTC))
         except BaseException as e:
             if not impl.release():
-                e.add_note(f"lock {name!r} had also expired (held longer than {timeout}s)")
+                e.add_note(_lost_lock(name, timeout, time.monotonic() - started))
             raise
         if not impl.release():
             raise LockLostError(
-                f"lock {name!r} expired before it was released (held longer than "
-                f"timeout={timeout}s); another process may have run at the same time"
+                f"{_lost_lock(name, timeout, time.monotonic() - started)}; another process "
+                "may have run at the same time"
             )
 
     # ---- housekeeping -------------------------------------------------------------------
@@ -317,6 +318,16 @@ class Cache(ABC):
         if family is not None:
             self.record(family, "misses" if entry is None else "hits")
         return entry
+
+
+def _lost_lock(name: str, timeout: float, held: float) -> str:
+    """What happened to a lock that was no longer ours at release, in the user's terms."""
+    if held >= timeout:
+        return f"lock {name!r} expired: held {held:.1f}s, longer than its timeout={timeout}s"
+    return (
+        f"lock {name!r} was lost after {held:.1f}s, before its timeout={timeout}s: the lock "
+        "server no longer had it (restarted, flushed or failed over)"
+    )
 
 
 def new_token() -> str:

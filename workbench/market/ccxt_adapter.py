@@ -1,8 +1,11 @@
 """The exchange interface over ccxt, for any ccxt exchange id (binance first).
 
 ccxt errors are translated here, once, into the workbench's error tree; only temporary
-errors are retried. An order create that fails temporarily is looked up by its client
-order id before it is tried again, so an order is never placed twice.
+errors are retried. An order create is sent again only when the exchange refused it
+before processing (rate limited); after a timeout or a 5xx its fate is unknown: it is looked
+up by client order id (and among the account's recent trades) for a bounded time, and if it
+does not show, OrderUnknownError leaves it to a later tick, which sends it again only once
+the exchange's acceptance window has passed without it appearing.
 """
 
 from __future__ import annotations
@@ -27,7 +30,16 @@ from workbench.errors import (
     TemporaryError,
     WorkbenchError,
 )
-from workbench.market.exchange import Balance, Market, MarketType, Order, OrderType, Side, Ticker
+from workbench.market.exchange import (
+    Balance,
+    Market,
+    MarketType,
+    Order,
+    OrderType,
+    OrderUnknownError,
+    Side,
+    Ticker,
+)
 from workbench.market.retry import RetryPolicy
 
 T = TypeVar("T")
@@ -73,6 +85,15 @@ def _unreachable(error: Exception) -> bool:
     return isinstance(error, ccxt.NetworkError) and not isinstance(error, answered)
 
 
+class _RefusedUnprocessed(Exception):
+    """The exchange refused a request before processing it (rate limit): safe to resend."""
+
+
+# Binance rejects a request that reaches it later than its recvWindow; this margin covers
+# clock skew between us and the exchange.
+CLOCK_MARGIN_MS = 5_000
+
+
 def _decimal(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
@@ -98,6 +119,9 @@ class CcxtExchange:
         retry: RetryPolicy | None = None,
         api_urls: dict[str, str] | None = None,
         market_types: Iterable[str] = ("spot", "linear"),
+        account: str | None = None,
+        order_window_ms: int | None = None,
+        settle_seconds: float = 5.0,
     ) -> None:
         if exchange_id not in ccxt.exchanges:
             raise RejectedError(
@@ -123,7 +147,14 @@ class CcxtExchange:
         if api_urls:
             self.client.urls["api"] = {**self.client.urls["api"], **api_urls}
         self.id = exchange_id
+        self.account = account or ("sandbox" if sandbox else "live")
         self.retry = retry or RetryPolicy()
+        self.order_window_ms = (
+            order_window_ms
+            if order_window_ms is not None
+            else int(self.client.options.get("recvWindow") or 10_000) + CLOCK_MARGIN_MS
+        )
+        self.settle_seconds = settle_seconds  # how long a create of unknown fate is polled
 
     def __repr__(self) -> str:
         return f"CcxtExchange({self.id!r}, keys={'yes' if self._secrets else 'no'})"
@@ -156,8 +187,6 @@ class CcxtExchange:
                 if isinstance(e, ccxt_class):
                     raise ours(self._scrub(str(e))) from None
             raise OperationalError(self._scrub(str(e))) from None
-        except (ValueError, TypeError, KeyError) as e:  # ccxt parsing a malformed answer
-            raise TemporaryError(f"{self.id}: unreadable answer ({type(e).__name__})") from None
 
     def _call(self, fn: Callable[[], T]) -> T:
         return self.retry.call(lambda: self._translate(fn))
@@ -239,42 +268,73 @@ class CcxtExchange:
             raise RejectedError("an order needs an amount (or a cost for a market buy)")
 
         def place() -> Order:
-            raw = self.client.create_order(
-                symbol, type, side, float(amount), None if price is None else float(price), params
-            )
+            try:
+                raw = self.client.create_order(
+                    symbol,
+                    type,
+                    side,
+                    float(amount),
+                    None if price is None else float(price),
+                    params,
+                )
+            except ccxt.DDoSProtection as e:  # rate limited (429/418): never processed
+                raise _RefusedUnprocessed(str(e)) from None
             return self._order(raw, symbol)
 
         for attempt in range(1, self.retry.attempts + 1):
+            sent_ms = int(time.time() * 1000)
             try:
                 return self._translate(place)
-            except TemporaryError as e:
+            except _RefusedUnprocessed as e:
                 if attempt == self.retry.attempts:
-                    raise
-                log.warning(
-                    "create %s failed (%s); looking it up before trying again", client_order_id, e
-                )
+                    raise TemporaryError(self._scrub(str(e))) from None
                 time.sleep(self.retry.wait_before(attempt + 1))
-                found = self._find_after_failure(symbol, client_order_id)
+            except TemporaryError as e:
+                log.warning("create %s: no answer (%s); looking it up", client_order_id, e)
+                found = self._settle(symbol, client_order_id, sent_ms)
                 if found is not None:
                     return found
+                raise OrderUnknownError(
+                    f"order {client_order_id} was sent but its fate is unknown ({e}); it is "
+                    "looked up again on the next tick and not sent twice",
+                    client_order_id=client_order_id,
+                ) from None
         raise AssertionError("unreachable")
 
-    def _find_after_failure(self, symbol: str, client_order_id: str) -> Order | None:
-        try:
-            return self.find_order(symbol, client_order_id)
-        except TemporaryError:
-            return None  # not known yet; the create is tried again
+    def _settle(self, symbol: str, client_order_id: str, sent_ms: int) -> Order | None:
+        """Look an order of unknown fate up for at most ``settle_seconds``."""
+        deadline = time.monotonic() + self.settle_seconds
+        while True:
+            try:
+                found = self.find_order(symbol, client_order_id, since_ms=sent_ms - 1_000)
+            except TemporaryError:
+                found = None
+            if found is not None or time.monotonic() >= deadline:
+                return found
+            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
 
     def fetch_order(self, symbol: str, order_id: str) -> Order:
         return self._order(self._call(lambda: self.client.fetch_order(order_id, symbol)), symbol)
 
-    def find_order(self, symbol: str, client_order_id: str) -> Order | None:
+    def find_order(
+        self, symbol: str, client_order_id: str, *, since_ms: int | None = None
+    ) -> Order | None:
         params = {"clientOrderId": client_order_id}
         try:
             raw = self._call(lambda: self.client.fetch_order(None, symbol, params))
         except NotFoundError:
+            raw = None
+        if raw is not None:
+            return self._order(raw, symbol)
+        if since_ms is None:
             return None
-        return self._order(raw, symbol)
+        # The account's own record: an order that filled shows among its trades.
+        trades = self._call(lambda: self.client.fetch_my_trades(symbol, since_ms))
+        for order_id in dict.fromkeys(str(t["order"]) for t in trades if t.get("order")):
+            order = self.fetch_order(symbol, order_id)
+            if order.client_order_id == client_order_id:
+                return order
+        return None
 
     def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
         raw = self._call(lambda: self.client.fetch_open_orders(symbol))

@@ -11,10 +11,22 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal, Protocol, runtime_checkable
 
+from workbench.errors import TemporaryError
+
 Side = Literal["buy", "sell"]
 OrderType = Literal["market", "limit"]
 MarketType = Literal["spot", "futures"]
 OrderStatus = Literal["open", "closed", "canceled", "rejected", "expired"]
+
+
+class OrderUnknownError(TemporaryError):
+    """An order was sent but neither its answer nor a lookup says whether the exchange has
+    it. It must not be sent again until the exchange proves it absent (``find_order`` finds
+    nothing once ``order_window_ms`` has passed since the send): look it up later."""
+
+    def __init__(self, message: str, *, client_order_id: str) -> None:
+        super().__init__(message)
+        self.client_order_id = client_order_id
 
 
 @dataclass(frozen=True)
@@ -68,6 +80,12 @@ class Exchange(Protocol):
     """What a bot, a backtest download or a widget needs from an exchange."""
 
     id: str
+    # Which account on the exchange orders go to ("live:key-3", a paper account's name):
+    # with ``id``, the scope in which order ids and client order ids are unique.
+    account: str
+    # How long after a send an order the exchange has not shown may still appear (its
+    # request acceptance window, plus clock margin); after that, absence is proven.
+    order_window_ms: int
 
     def load_markets(self) -> dict[str, Market]: ...
 
@@ -98,8 +116,11 @@ class Exchange(Protocol):
 
     def fetch_open_orders(self, symbol: str | None = None) -> list[Order]: ...
 
-    def find_order(self, symbol: str, client_order_id: str) -> Order | None:
-        """The order placed with ``client_order_id``, or None if the exchange has none."""
+    def find_order(
+        self, symbol: str, client_order_id: str, *, since_ms: int | None = None
+    ) -> Order | None:
+        """The order placed with ``client_order_id``, or None if the exchange has none;
+        with ``since_ms``, also looked for among the account's trades since then."""
         ...
 
     def cancel_order(self, symbol: str, order_id: str) -> Order: ...

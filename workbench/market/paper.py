@@ -52,6 +52,9 @@ class PaperExchange:
     """A simulated exchange account named ``account`` in the workbench database."""
 
     id = "paper"
+    # An order is written to the database in one transaction: a client id the account does
+    # not hold was never placed, the moment a lookup says so.
+    order_window_ms = 0
 
     def __init__(
         self,
@@ -444,7 +447,9 @@ class PaperExchange:
             self._sync(session, account)
             return _order(self._find(session, account, order_id))
 
-    def find_order(self, symbol: str, client_order_id: str) -> Order | None:
+    def find_order(
+        self, symbol: str, client_order_id: str, *, since_ms: int | None = None
+    ) -> Order | None:
         with session_scope(self.engine) as session:
             account = self._open(session)
             self._sync(session, account)

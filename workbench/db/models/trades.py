@@ -20,8 +20,10 @@ class Side(enum.StrEnum):
 class Trade(Timestamps, Base):
     __tablename__ = "trades"
     __table_args__ = (
-        UniqueConstraint("exchange", "exchange_order_id"),
-        UniqueConstraint("exchange", "client_order_id"),
+        # What the exchange guarantees: order ids are unique per symbol within one account
+        # (live and sandbox, or two keys, may share a database), client ids per account.
+        UniqueConstraint("exchange", "account", "symbol", "exchange_order_id"),
+        UniqueConstraint("exchange", "account", "client_order_id"),
         CheckConstraint("price >= 0 AND quantity >= 0 AND quote_quantity >= 0", name="amounts_pos"),
         Index("ix_trades_bot_symbol_time", "bot_id", "symbol", "executed_at"),
         Index("ix_trades_symbol_time", "symbol", "executed_at"),
@@ -34,6 +36,8 @@ class Trade(Timestamps, Base):
     )
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
     exchange: Mapped[str] = mapped_column(String(64))
+    # Which account on the exchange: "live:key-3", "sandbox:key-3", a paper account's name.
+    account: Mapped[str] = mapped_column(String(64), default="", server_default="")
     exchange_order_id: Mapped[str] = mapped_column(String(128))
     client_order_id: Mapped[str | None] = mapped_column(String(128))
     symbol: Mapped[str] = mapped_column(String(64))
