@@ -3,31 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from workbench.accounts import local_user
-from workbench.backtest import backtest_config, run_sweep
-from workbench.backtest.configs import (
-    free_config,
-    save_config_backtest,
-    save_sweep_best,
-    stored_candles,
-)
-from workbench.backtest.result import BacktestResult
-from workbench.bots import create_bot, delete_bot, get_bot, list_bots, update_bot
-from workbench.bots.configs import bot_fields
-from workbench.bots.exchanges import exchange_for_bot
-from workbench.bots.replay import replay_bot
-from workbench.bots.runner import run_tick
 from workbench.cli.common import JsonOption, db_session, print_json, print_table
 from workbench.cli.data import parse_date
-from workbench.db import default_engine
 from workbench.errors import ValidationError
-from workbench.rules import RuleParams
-from workbench.strategies import get_strategy
-from workbench.strategies.sweep import parse_range
+
+if TYPE_CHECKING:
+    from workbench.backtest.result import BacktestResult
 
 app = typer.Typer(no_args_is_help=True, help="Bots: create, list, show, set, tick, replay.")
 
@@ -53,6 +38,8 @@ def parse_fields(pairs: list[str]) -> dict[str, str]:
 
 
 def bot_row(bot: Any) -> dict[str, Any]:
+    from workbench.bots.configs import bot_fields
+
     return {"id": bot.id, **bot_fields(bot)}
 
 
@@ -72,6 +59,10 @@ def create(
     json_out: bool = JsonOption,
 ) -> None:
     """Create a bot (a dry run on the paper exchange unless --live)."""
+    from workbench.accounts import local_user
+    from workbench.bots import create_bot
+    from workbench.strategies import get_strategy
+
     get_strategy(strategy)
     with db_session() as session:
         owner = local_user(session=session)
@@ -96,6 +87,8 @@ def create(
 @app.command("list")
 def list_command(json_out: bool = JsonOption) -> None:
     """Every bot."""
+    from workbench.bots import list_bots
+
     with db_session() as session:
         rows = [bot_row(b) for b in list_bots(session=session)]
     if json_out:
@@ -110,6 +103,8 @@ def list_command(json_out: bool = JsonOption) -> None:
 @app.command()
 def show(bot_id: int, json_out: bool = JsonOption) -> None:
     """Every field of one bot."""
+    from workbench.bots import get_bot
+
     with db_session() as session:
         row = bot_row(get_bot(session=session, bot_id=bot_id))
     if json_out:
@@ -126,6 +121,8 @@ def set_command(
     json_out: bool = JsonOption,
 ) -> None:
     """Change fields of a bot (validated as a whole)."""
+    from workbench.bots import update_bot
+
     with db_session() as session:
         row = bot_row(update_bot(session=session, bot_id=bot_id, **parse_fields(fields)))
     if json_out:
@@ -139,6 +136,8 @@ def delete(
     bot_id: int, force: bool = typer.Option(False, "--force", help="Delete even with trades (kept)")
 ) -> None:
     """Delete a bot; refused when it has trades unless --force (the trades are kept)."""
+    from workbench.bots import delete_bot
+
     with db_session() as session:
         kept = delete_bot(session=session, bot_id=bot_id, force=force)
     typer.echo(f"deleted bot {bot_id}" + (f"; its {kept} trades are kept" if kept else ""))
@@ -147,6 +146,11 @@ def delete(
 @app.command()
 def tick(bot_id: int, json_out: bool = JsonOption) -> None:
     """Run one tick of a bot now."""
+    from workbench.bots import get_bot
+    from workbench.bots.exchanges import exchange_for_bot
+    from workbench.bots.runner import run_tick
+    from workbench.db import default_engine
+
     engine = default_engine()
     with db_session() as session:
         exchange = exchange_for_bot(
@@ -185,6 +189,9 @@ def replay(
     json_out: bool = JsonOption,
 ) -> None:
     """Replay a bot tick by tick over stored candles on a fresh paper account."""
+    from workbench.bots.replay import replay_bot
+    from workbench.db import default_engine
+
     first, last = _window(start, end)
     result = replay_bot(
         bot_id,
@@ -211,6 +218,9 @@ def replay(
 
 
 def _candles(exchange: str, symbol: str, timeframe: str, start: str | None, end: str | None) -> Any:
+    from workbench.backtest.configs import stored_candles
+    from workbench.db import default_engine
+
     first, last = _window(start, end)
     return stored_candles(
         engine=default_engine(),
@@ -230,6 +240,9 @@ def _config(
     strategy: str | None,
     fields: list[str],
 ) -> Any:
+    from workbench.backtest.configs import free_config
+    from workbench.bots import get_bot
+
     if bot_id is not None:
         with db_session() as session:
             return get_bot(session=session, bot_id=bot_id)
@@ -271,6 +284,8 @@ def backtest(
     json_out: bool = JsonOption,
 ) -> None:
     """Backtest a bot, or a strategy with free parameters, over stored candles."""
+    from workbench.backtest import backtest_config
+
     config = _config(bot, exchange, symbol, timeframe, strategy, fields)
     candles = _candles(config.exchange, config.symbol, config.timeframe, start, end)
     result = backtest_config(candles, config, fee=fees, slippage=slippage)
@@ -295,6 +310,8 @@ def backtest(
 
 
 def _save(result: BacktestResult, config: Any, name: str, bot_id: int | None) -> int:
+    from workbench.backtest.configs import save_config_backtest
+
     with db_session() as session:
         return save_config_backtest(
             session=session, result=result, config=config, name=name, bot_id=bot_id
@@ -318,6 +335,11 @@ def sweep(
     json_out: bool = JsonOption,
 ) -> None:
     """Backtest every combination of parameter ranges; prints (and saves) the best sets."""
+    from workbench.backtest import run_sweep
+    from workbench.backtest.configs import save_sweep_best
+    from workbench.rules import RuleParams
+    from workbench.strategies.sweep import parse_range
+
     config = _config(bot, exchange, symbol, timeframe, strategy, fields)
     candles = _candles(config.exchange, config.symbol, config.timeframe, start, end)
     grid = dict(parse_range(r) for r in ranges)

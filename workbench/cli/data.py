@@ -8,10 +8,7 @@ from pathlib import Path
 import typer
 
 from workbench.cli.common import JsonOption, print_json, print_table
-from workbench.db import default_engine
 from workbench.errors import ValidationError
-from workbench.market import candles as store
-from workbench.market.sample import SYNTHETIC_EXCHANGE, sample_candles
 
 app = typer.Typer(no_args_is_help=True, help="Candles: import, fetch, sample, list, export.")
 
@@ -48,6 +45,9 @@ def import_command(
     json_out: bool = JsonOption,
 ) -> None:
     """Import candles from a CSV or Parquet FILE (timestamp ms, open, high, low, close, volume)."""
+    from workbench.db import default_engine
+    from workbench.market import candles as store
+
     frame = store.read_file(file)
     written = store.upsert_candles(
         engine=default_engine(), exchange=exchange, symbol=symbol, timeframe=timeframe, frame=frame
@@ -69,10 +69,14 @@ def sample(
     timeframe: str = Timeframe,
     bars: int = typer.Option(..., "--bars", min=1, help="How many bars"),
     seed: int = typer.Option(7, "--seed", help="The same seed gives the same market"),
-    exchange: str = typer.Option(SYNTHETIC_EXCHANGE, "--exchange"),
+    exchange: str = typer.Option("synthetic", "--exchange"),  # market.sample's SYNTHETIC_EXCHANGE
     json_out: bool = JsonOption,
 ) -> None:
     """Store a deterministic SYNTHETIC market (not real data) for offline work."""
+    from workbench.db import default_engine
+    from workbench.market import candles as store
+    from workbench.market.sample import sample_candles
+
     frame = sample_candles(bars, timeframe=timeframe, seed=seed)
     written = store.upsert_candles(
         engine=default_engine(), exchange=exchange, symbol=symbol, timeframe=timeframe, frame=frame
@@ -96,6 +100,9 @@ def sample(
 @app.command("list")
 def list_command(json_out: bool = JsonOption) -> None:
     """What is stored: exchange, symbol, timeframe, first, last, count, missing bars."""
+    from workbench.db import default_engine
+    from workbench.market import candles as store
+
     rows = store.summary(engine=default_engine())
     if json_out:
         print_json(rows)
@@ -112,6 +119,9 @@ def export(
     json_out: bool = JsonOption,
 ) -> None:
     """Write stored candles to FILE (.csv or .parquet)."""
+    from workbench.db import default_engine
+    from workbench.market import candles as store
+
     frame = store.read_candles(
         engine=default_engine(), exchange=exchange, symbol=symbol, timeframe=timeframe
     )
@@ -137,6 +147,7 @@ def fetch(
     json_out: bool = JsonOption,
 ) -> None:
     """Download candles from an exchange: only closed bars not stored yet are fetched."""
+    from workbench.db import default_engine
     from workbench.market.ccxt_adapter import CcxtExchange
     from workbench.market.download import fetch_missing
 

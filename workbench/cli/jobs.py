@@ -5,25 +5,15 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from workbench.cli.common import JsonOption, db_session, print_json, print_table, to_jsonable
-from workbench.db.models.jobs import JobRun, MissedRuns, RunStatus
 from workbench.errors import ValidationError
-from workbench.jobs import (
-    add_schedule,
-    get_run,
-    list_runs,
-    list_schedules,
-    parse_pairs,
-    remove_schedule,
-    run_fields,
-    run_notebook,
-    schedule_fields,
-    set_enabled,
-)
+
+if TYPE_CHECKING:
+    from workbench.db.models.jobs import JobRun
 
 jobs_app = typer.Typer(no_args_is_help=True, help="Job runs: list them, show one.")
 schedule_app = typer.Typer(no_args_is_help=True, help="Run notebooks on a cron schedule.")
@@ -43,6 +33,8 @@ NotebookArgs = typer.Argument(
 
 def notebook_and_parameters(args: list[str]) -> tuple[Path, dict[str, Any]]:
     """``["nb.ipynb", "-p", "days", "3"]`` -> (Path("nb.ipynb"), {"days": 3})."""
+    from workbench.jobs import parse_pairs
+
     notebooks: list[str] = []
     pairs: list[tuple[str, str]] = []
     i = 0
@@ -78,6 +70,9 @@ def run(
     json_out: bool = JsonOption,
 ) -> None:
     """Run NOTEBOOK now with papermill and record the run; exit 1 when it fails."""
+    from workbench.db.models.jobs import RunStatus
+    from workbench.jobs import run_fields, run_notebook
+
     notebook, parameters = notebook_and_parameters(args)
     job = run_notebook(notebook, parameters, timeout=timeout)
     if json_out:
@@ -100,6 +95,8 @@ def runs_command(
     json_out: bool = JsonOption,
 ) -> None:
     """The latest job runs, newest first."""
+    from workbench.jobs import list_runs, run_fields
+
     with db_session() as session:
         rows = [run_fields(r) for r in list_runs(session=session, limit=limit)]
     if json_out:
@@ -132,6 +129,8 @@ def _short(moment: datetime | None) -> str | None:
 @jobs_app.command("show")
 def show_command(run_id: int, json_out: bool = JsonOption) -> None:
     """Everything recorded about one run: status, times, output files, the error."""
+    from workbench.jobs import get_run, run_fields
+
     with db_session() as session:
         job: JobRun = get_run(session=session, run_id=run_id)
         fields = run_fields(job)
@@ -149,7 +148,7 @@ def schedule_add(
     tz: str = typer.Option("UTC", "--tz", help="IANA timezone of the cron, e.g. Europe/Berlin."),
     name: str | None = typer.Option(None, "--name", help="Default: the notebook's name."),
     missed: str = typer.Option(
-        MissedRuns.SKIP.value,
+        "skip",  # MissedRuns.SKIP, not imported at start (the CLI starts fast)
         "--missed",
         help="Slots missed while nothing ran: skip | run_once | run_all.",
     ),
@@ -159,6 +158,9 @@ def schedule_add(
     json_out: bool = JsonOption,
 ) -> None:
     """Run NOTEBOOK at every slot of a cron expression (needs `workbench scheduler`)."""
+    from workbench.db.models.jobs import MissedRuns
+    from workbench.jobs import add_schedule, schedule_fields
+
     notebook, parameters = notebook_and_parameters(args)
     if missed not in {m.value for m in MissedRuns}:
         raise ValidationError(
@@ -188,6 +190,8 @@ def schedule_add(
 @schedule_app.command("list")
 def schedule_list(json_out: bool = JsonOption) -> None:
     """Every schedule with its next slot."""
+    from workbench.jobs import list_schedules, schedule_fields
+
     now = datetime.now(UTC)
     with db_session() as session:
         rows = [schedule_fields(s, now=now) for s in list_schedules(session=session)]
@@ -216,6 +220,8 @@ def schedule_list(json_out: bool = JsonOption) -> None:
 @schedule_app.command("enable")
 def schedule_enable(schedule_id: int) -> None:
     """Start running a schedule again (slots missed while disabled are not run)."""
+    from workbench.jobs import set_enabled
+
     with db_session() as session:
         schedule = set_enabled(session=session, schedule_id=schedule_id, enabled=True)
         typer.echo(f"schedule {schedule.id} {schedule.name!r} enabled")
@@ -224,6 +230,8 @@ def schedule_enable(schedule_id: int) -> None:
 @schedule_app.command("disable")
 def schedule_disable(schedule_id: int) -> None:
     """Stop running a schedule (runs in progress finish)."""
+    from workbench.jobs import set_enabled
+
     with db_session() as session:
         schedule = set_enabled(session=session, schedule_id=schedule_id, enabled=False)
         typer.echo(f"schedule {schedule.id} {schedule.name!r} disabled")
@@ -232,6 +240,8 @@ def schedule_disable(schedule_id: int) -> None:
 @schedule_app.command("remove")
 def schedule_remove(schedule_id: int) -> None:
     """Delete a schedule; its past runs stay listed."""
+    from workbench.jobs import remove_schedule
+
     with db_session() as session:
         remove_schedule(session=session, schedule_id=schedule_id)
     typer.echo(f"schedule {schedule_id} removed")

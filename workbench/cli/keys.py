@@ -5,10 +5,7 @@ from __future__ import annotations
 import sys
 
 import typer
-from cryptography.fernet import Fernet
 
-from workbench.accounts import add_api_key, list_api_keys, local_user
-from workbench.accounts.rotation import rotate_secret_key
 from workbench.cli.common import JsonOption, db_session, print_json, print_table
 from workbench.errors import ValidationError
 
@@ -21,6 +18,8 @@ def add(
     label: str = typer.Option(..., "--label", help="A name to choose the key by"),
 ) -> None:
     """Store an API key and secret: typed at a prompt, or two lines on stdin."""
+    from workbench.accounts import add_api_key, local_user
+
     if sys.stdin.isatty():
         api_key = typer.prompt("API key", hide_input=True)
         api_secret = typer.prompt("API secret", hide_input=True)
@@ -47,6 +46,8 @@ def add(
 @app.command("list")
 def list_command(json_out: bool = JsonOption) -> None:
     """The stored keys, masked."""
+    from workbench.accounts import list_api_keys
+
     with db_session() as session:
         rows = [
             {
@@ -71,6 +72,8 @@ def rotate() -> None:
     In development a new key is generated into the home. With WORKBENCH_SECRET_KEY set,
     put the new key first ("new,old"), run this, then drop the old key.
     """
+    from workbench.accounts.rotation import rotate_secret_key
+
     count, generated = rotate_secret_key()
     typer.echo(f"re-encrypted {count} API keys with the newest secret key")
     if not generated:
@@ -80,4 +83,6 @@ def rotate() -> None:
 @app.command()
 def generate() -> None:
     """Print a new Fernet key (for WORKBENCH_SECRET_KEY)."""
+    from cryptography.fernet import Fernet
+
     typer.echo(Fernet.generate_key().decode())
