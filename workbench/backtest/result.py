@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-import vectorbt  # noqa: F401  (registers the .vbt accessors used for return statistics)
 
 from workbench.rules import engine as e
 from workbench.rules.params import RuleParams
 from workbench.rules.simulate import F_BAR, F_FEE, F_PNL, F_PRICE, F_QTY, F_REASON, F_SIDE
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 TRADE_COLUMNS = [
     "entry_time",
@@ -87,6 +88,8 @@ class BacktestResult:
 
     def stats(self) -> dict[str, Any]:
         """Headline figures, plus vectorbt's return statistics of the equity curve."""
+        import vectorbt  # noqa: F401  (registers the .vbt accessors used for return statistics)
+
         initial = self.rules.initial_capital
         final = float(self.equity.iloc[-1]) if len(self.equity) else initial
         closed = self.closed_trades
@@ -119,6 +122,7 @@ class BacktestResult:
 
     def figure(self) -> go.Figure:
         """Equity (with entries and exits) over drawdown, one figure."""
+        import plotly.graph_objects as go
         from plotly.subplots import make_subplots
 
         fig = make_subplots(
