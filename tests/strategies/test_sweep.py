@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -60,16 +58,13 @@ def test_grid_names_must_be_parameters(eth: pd.DataFrame) -> None:
         sweep_signals(eth, "moon", {})
 
 
-def test_every_ema_pair_of_5_to_54_over_100k_bars_is_fast() -> None:
+def test_every_ema_pair_of_5_to_54_over_100k_bars() -> None:
+    """The benchmark's grid (its speed: bench/bench_backtest.py; no timed tests here)."""
     rng = np.random.default_rng(3)
     candles = frame(100 * np.exp(np.cumsum(rng.normal(0, 0.002, 100_000))))
     grid = {"ema_fast": list(range(5, 55)), "ema_slow": list(range(5, 55))}
-    sweep_signals(candles.iloc[:100], "ema_cross", grid)  # compile or load the cache first
-    start = time.perf_counter()
     swept = sweep_signals(candles, "ema_cross", grid)
-    elapsed = time.perf_counter() - start
     assert len(swept.combos) == 1_225 and swept.entries.shape == (100_000, 1_225)
-    assert elapsed < 5.0, f"{elapsed:.2f} s"
     j = swept.column({"ema_fast": 12, "ema_slow": 26})
     single = get_strategy("ema_cross").signals(candles, ema_fast=12, ema_slow=26)
     np.testing.assert_array_equal(swept.entries[:, j], single.entries.to_numpy())

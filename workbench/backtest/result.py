@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from workbench.backtest.ratios import DAYS_PER_YEAR, return_ratios
 from workbench.rules import engine as e
 from workbench.rules.params import RuleParams
 from workbench.rules.simulate import F_BAR, F_FEE, F_PNL, F_PRICE, F_QTY, F_REASON, F_SIDE
@@ -87,9 +88,7 @@ class BacktestResult:
         return self.trades[self.trades["exit_reason"] != "open"]
 
     def stats(self) -> dict[str, Any]:
-        """Headline figures, plus vectorbt's return statistics of the equity curve."""
-        import vectorbt  # noqa: F401  (registers the .vbt accessors used for return statistics)
-
+        """Headline figures, plus return statistics of the equity curve (vectorbt's)."""
         initial = self.rules.initial_capital
         final = float(self.equity.iloc[-1]) if len(self.equity) else initial
         closed = self.closed_trades
@@ -99,8 +98,8 @@ class BacktestResult:
             if len(self.equity) > 2
             else pd.Timedelta(days=1)
         )
-        returns = self.equity.pct_change().fillna(0.0)
-        accessor = returns.vbt.returns(freq=bar)
+        returns = self.equity.pct_change().fillna(0.0).to_numpy(dtype="float64")
+        sharpe, sortino, volatility = return_ratios(returns, pd.Timedelta(days=DAYS_PER_YEAR) / bar)
         out: dict[str, Any] = {
             "start": self.equity.index[0] if len(self.equity) else None,
             "end": self.equity.index[-1] if len(self.equity) else None,
@@ -114,9 +113,9 @@ class BacktestResult:
             "profit_factor": _profit_factor(closed["pnl"]),
             "fees_paid": float(self.trades["fees"].sum()),
             "exit_reasons": closed["exit_reason"].value_counts().to_dict(),
-            "sharpe_ratio": _finite(accessor.sharpe_ratio()),
-            "sortino_ratio": _finite(accessor.sortino_ratio()),
-            "annualized_volatility": _finite(accessor.annualized_volatility()),
+            "sharpe_ratio": _finite(sharpe),
+            "sortino_ratio": _finite(sortino),
+            "annualized_volatility": _finite(volatility),
         }
         return out
 

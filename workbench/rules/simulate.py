@@ -108,7 +108,7 @@ def simulate(
     params: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Backtest one signal set: returns (equity per bar at close, fills array, final state)."""
-    return _simulate(  # type: ignore[no-any-return]
+    return _simulate(  # type: ignore[no-any-return, call-arg]
         *_contiguous(open_time, open_, high, low, close),
         np.ascontiguousarray(entries, dtype=np.bool_),
         np.ascontiguousarray(exits, dtype=np.bool_),
@@ -167,7 +167,7 @@ def sweep_rows(
     params: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``sweep`` with one row per set: ``entries``/``exits`` are (sets x bars)."""
-    return _sweep_rows(  # type: ignore[no-any-return]
+    return _sweep_rows(  # type: ignore[no-any-return, call-arg]
         *_contiguous(open_time, open_, high, low, close),
         np.ascontiguousarray(entries, dtype=np.bool_),
         np.ascontiguousarray(exits, dtype=np.bool_),
@@ -233,7 +233,7 @@ def sweep_crossings(
     ``warm[j]`` (and bar 0) never signal. ``lines`` is (lines x bars), each computed once for
     every set that uses it. The flags are exactly ``ema_cross.cross_rows``'s.
     """
-    return _sweep_crossings(  # type: ignore[no-any-return]
+    return _sweep_crossings(  # type: ignore[no-any-return, call-arg]
         *_contiguous(open_time, open_, high, low, close),
         np.ascontiguousarray(lines, dtype=np.float64),
         np.ascontiguousarray(fast, dtype=np.int64),

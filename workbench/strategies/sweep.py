@@ -26,7 +26,7 @@ import pandas as pd
 from workbench.errors import ValidationError
 from workbench.rules.simulate import sweep_crossings, sweep_rows
 from workbench.strategies import ema_cross
-from workbench.strategies.base import Params, Strategy, close_prices
+from workbench.strategies.base import BatchRule, Params, Strategy, close_prices
 from workbench.strategies.registry import get_strategy
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,9 @@ def sweep_signals(
 
 # Strategies whose rule is "line a crosses line b", by their batch rule: the sweep decides
 # their flags inside the engine loop from the lines (the same flags as the batch rule).
-_CROSSING_LINES = {ema_cross.batch: ema_cross.cross_lines}
+_CROSSING_LINES: dict[BatchRule, Callable[[np.ndarray, list[Params]], tuple[np.ndarray, ...]]] = {
+    ema_cross.batch: ema_cross.cross_lines
+}
 
 
 def sweep_backtests(
