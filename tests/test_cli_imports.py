@@ -44,14 +44,18 @@ print(json.dumps(loaded))
 """
 
 
-def _probe(commands: list[list[str]], env: dict[str, str] | None = None) -> dict[str, list[str]]:
+def _probe(
+    commands: list[list[str]],
+    env: dict[str, str] | None = None,
+    heavy: tuple[str, ...] = HEAVY,
+) -> dict[str, list[str]]:
     root = Path(__file__).resolve().parent.parent
     environment = {**os.environ, **(env or {})}
     environment["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(root), environment.get("PYTHONPATH")) if p
     )
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps([HEAVY, commands])],
+        [sys.executable, "-c", PROBE, json.dumps([heavy, commands])],
         capture_output=True,
         text=True,
         env=environment,
@@ -88,18 +92,10 @@ def test_every_help_loads_no_heavy_library() -> None:
     assert {cmd: mods for cmd, mods in loaded.items() if mods} == {}
 
 
-def test_the_probe_sees_a_heavy_import() -> None:
-    """The probe is not blind: a command that needs vectorbt's stack shows it."""
-    loaded = _probe([["--help"], ["sweep", "--help"]])
-    assert loaded["--help"] == []
-    check = subprocess.run(
-        [sys.executable, "-c", "import sys, workbench.backtest; print('plotly' in sys.modules)"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
-        timeout=120,
-    )
-    assert check.stdout.strip() == "True", check.stderr
+def test_the_probe_sees_what_is_loaded() -> None:
+    """The probe is not blind: what the CLI does load is reported."""
+    loaded = _probe([["--help"]], heavy=("typer", "click", *HEAVY))
+    assert loaded["--help"] == ["click", "typer"]
 
 
 @pytest.mark.parametrize("command", [["bot", "list"], ["db", "current"], ["keys", "list"]])

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 from tqdm.auto import tqdm
 
 from workbench.backtest.result import BacktestResult, trades_from_fills
@@ -14,6 +13,9 @@ from workbench.errors import ValidationError
 from workbench.rules import RuleParams, simulate
 from workbench.strategies import get_strategy
 from workbench.strategies.sweep import sweep_backtests, valid_sets
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 
 def _arrays(candles: pd.DataFrame) -> tuple[np.ndarray, ...]:
@@ -104,6 +106,8 @@ def run_sweep(
 
 def sweep_heatmap(table: pd.DataFrame, x: str, y: str, value: str = "total_return") -> go.Figure:
     """A heatmap of ``value`` over two swept parameters (best over any others)."""
+    import plotly.graph_objects as go
+
     grid = table.pivot_table(index=y, columns=x, values=value, aggfunc="max")
     fig = go.Figure(
         go.Heatmap(
