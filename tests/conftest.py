@@ -34,8 +34,9 @@ collect_ignore_glob = ["jobs/notebooks/*.ipynb"]
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 # Tests that start Jupyter kernels (papermill job runs, nbval notebooks), a Celery worker, a
-# browser, the demo or long replays: marked ``slow`` here, so ``pytest -m "not slow"`` is the
-# quick development suite. CI (the README's test command) runs every test.
+# browser, the demo, long replays or a process killed at every step: marked ``slow`` here,
+# so ``pytest -m "not slow"`` is the quick development suite. CI (the README's test
+# command) runs every test.
 SLOW_PATHS = (
     "notebooks/",
     "tests/browser/",
@@ -46,6 +47,8 @@ SLOW_PATHS = (
 )
 SLOW_TESTS = {
     "tests/bots/test_parity.py": {"test_replay_makes_the_backtest_trades"},
+    "tests/bots/test_runner.py": {"test_crashes_at_every_step_lose_and_double_nothing"},
+    "tests/test_cli_bots.py": {"test_bot_lifecycle_backtest_and_replay_agree"},
     "tests/jobs/test_cli_jobs.py": {"test_run_success_then_failure_then_list_and_show"},
     "tests/jobs/test_runner.py": {
         "test_parameterized_notebook_succeeds",
