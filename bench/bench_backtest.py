@@ -97,11 +97,13 @@ def bench_backtest(bars: int) -> None:
 
     frame = candles.rename(columns=str.capitalize)
     frame.index = frame.index.tz_localize(None)
-    peer = Backtest(frame, EmaCross, cash=1_000_000, commission=FEE, finalize_trades=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        peer = Backtest(frame, EmaCross, cash=1_000_000, commission=FEE, finalize_trades=False)
+        start = time.perf_counter()
         stats = peer.run()
-        peer_s = best_seconds(peer.run, 2)
+        first_s = time.perf_counter() - start
+        peer_s = min(first_s, best_seconds(peer.run, 1))
     print(f"1. EMA cross + SL/TP backtest over {bars:,} 1m bars")
     print(
         f"   workbench run_backtest + stats  {ours_s:8.3f} s   ({len(ours.closed_trades)} trades)"
@@ -111,6 +113,7 @@ def bench_backtest(bars: int) -> None:
         f"   backtesting.py                  {peer_s:8.3f} s   ({stats['# Trades']} trades; its "
         "stops fill inside the bar, ours at the next open)"
     )
+    print(f"   backtesting.py, first run       {first_s:8.3f} s   (the ratio uses the faster run)")
     print(f"   vs backtesting.py               {peer_s / ours_s:8.1f}x faster (target 100x)")
     print(f"   path / bare engine              {ours_s / bare_s:8.2f}x (target: within 3x)")
 
@@ -134,7 +137,7 @@ def vectorbt_peers(close: pd.Series, windows: list[int]) -> dict[str, float]:
     seconds = {}
     for engine in engines:
         vectorbt_sweep(close.iloc[:2000], engine)
-        seconds[engine] = best_seconds(lambda e=engine: vectorbt_sweep(close, e), 3)
+        seconds[engine] = best_seconds(lambda e=engine: vectorbt_sweep(close, e), 2)
     return seconds
 
 
