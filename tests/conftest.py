@@ -33,6 +33,52 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 collect_ignore_glob = ["jobs/notebooks/*.ipynb"]
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
+# Tests that start Jupyter kernels (papermill job runs, nbval notebooks), a Celery worker, a
+# browser, the demo, long replays or a process killed at every step: marked ``slow`` here,
+# so ``pytest -m "not slow"`` is the quick development suite. CI (the README's test
+# command) runs every test.
+SLOW_PATHS = (
+    "notebooks/",
+    "tests/browser/",
+    "tests/test_demo.py",
+    "tests/jobs/test_celery.py",
+    "tests/jobs/test_job_notebooks.py",
+    "tests/jobs/test_job_notebook_endings.py",
+)
+SLOW_TESTS = {
+    "tests/bots/test_parity.py": {"test_replay_makes_the_backtest_trades"},
+    "tests/bots/test_runner.py": {"test_crashes_at_every_step_lose_and_double_nothing"},
+    "tests/test_cli_bots.py": {"test_bot_lifecycle_backtest_and_replay_agree"},
+    "tests/jobs/test_cli_jobs.py": {"test_run_success_then_failure_then_list_and_show"},
+    "tests/jobs/test_runner.py": {
+        "test_parameterized_notebook_succeeds",
+        "test_failing_notebook_records_the_cell_and_keeps_the_output",
+        "test_run_past_its_timeout_is_stopped_and_timed_out",
+        "test_a_dying_kernel_fails_the_run_without_hanging",
+        "test_planted_secrets_never_reach_an_output_file",
+        "test_a_queued_run_executes_once",
+        "test_a_terminated_run_ends_failed_not_running",
+    },
+    "tests/jobs/test_scheduler.py": {"test_local_executor_runs_the_notebook_in_a_child_process"},
+    "tests/test_cli_lab.py": {"test_lab_serves_the_notebooks_from_anywhere"},
+    "tests/widgets/test_jobs.py": {
+        "test_run_now_records_runs_the_table_shows",
+        "test_links_open_in_a_real_jupyterlab",
+    },
+}
+
+
+def is_slow(path: str, name: str) -> bool:
+    """``path`` relative to the repository, ``name`` the test function's (no parameters)."""
+    return path.startswith(SLOW_PATHS) or name in SLOW_TESTS.get(path, ())
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = item.path.resolve().relative_to(config.rootpath.resolve()).as_posix()
+        if is_slow(path, getattr(item, "originalname", item.name)):
+            item.add_marker(pytest.mark.slow)
+
 
 def _unavailable(service: str, why: object) -> None:
     message = f"{service} is not reachable ({why})"

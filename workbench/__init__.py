@@ -16,7 +16,6 @@ from workbench.errors import (
     ValidationError,
     WorkbenchError,
 )
-from workbench.settings import Settings, get_settings
 
 __version__ = "0.1.0"
 
@@ -67,6 +66,10 @@ sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> object:
+    if name in ("Settings", "get_settings"):  # pydantic-settings, loaded on first use
+        from workbench import settings
+
+        return getattr(settings, name)
     if name in API:
         from workbench import api
 
@@ -75,7 +78,7 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *API])
+    return sorted([*globals(), *API, "Settings", "get_settings"])
 
 
 __all__ = [

@@ -26,8 +26,8 @@ import sqlalchemy as sa
 
 from workbench.db import default_engine, migrate, session_scope
 from workbench.errors import ConfigError, NotFoundError, ValidationError
-from workbench.rules.params import DEFAULT_FEE
 from workbench.settings import get_settings, make_private_dir
+from workbench.types import DEFAULT_FEE
 
 if TYPE_CHECKING:
     from workbench.backtest import BacktestResult

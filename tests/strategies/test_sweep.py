@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from tests.strategies.reference import frame
+from workbench.backtest import run_backtest
 from workbench.errors import ValidationError
+from workbench.rules import RuleParams, sweep
 from workbench.strategies import STRATEGIES, expand_grid, get_strategy, sweep_signals
+from workbench.strategies.sweep import sweep_backtests, valid_sets
 
 GRIDS = {
     "ema_cross": {"ema_fast": [3, 5, 9, 30], "ema_slow": [10, 30, 50]},
@@ -57,16 +58,49 @@ def test_grid_names_must_be_parameters(eth: pd.DataFrame) -> None:
         sweep_signals(eth, "moon", {})
 
 
-def test_every_ema_pair_of_5_to_54_over_100k_bars_is_fast() -> None:
+def test_every_ema_pair_of_5_to_54_over_100k_bars() -> None:
+    """The benchmark's grid (its speed: bench/bench_backtest.py; no timed tests here)."""
     rng = np.random.default_rng(3)
     candles = frame(100 * np.exp(np.cumsum(rng.normal(0, 0.002, 100_000))))
     grid = {"ema_fast": list(range(5, 55)), "ema_slow": list(range(5, 55))}
-    sweep_signals(candles.iloc[:100], "ema_cross", grid)  # compile or load the cache first
-    start = time.perf_counter()
     swept = sweep_signals(candles, "ema_cross", grid)
-    elapsed = time.perf_counter() - start
     assert len(swept.combos) == 1_225 and swept.entries.shape == (100_000, 1_225)
-    assert elapsed < 5.0, f"{elapsed:.2f} s"
     j = swept.column({"ema_fast": 12, "ema_slow": 26})
     single = get_strategy("ema_cross").signals(candles, ema_fast=12, ema_slow=26)
     np.testing.assert_array_equal(swept.entries[:, j], single.entries.to_numpy())
+
+
+BACKTEST_RULES = RuleParams(
+    fee=0.001, stop_loss=0.02, take_profit=0.03, trailing_stop=0.025, max_daily_trades=6
+)
+
+
+@pytest.mark.parametrize("name", sorted(STRATEGIES))
+def test_sweep_backtests_equal_single_backtests(market: pd.DataFrame, name: str) -> None:
+    """Every set's final equity, drawdown and fill count equal its own backtest exactly:
+    ema_cross decided inside the engine loop, the others from chunked flags."""
+    _, combos, _ = valid_sets(name, GRIDS[name])
+    done: list[int] = []
+    final, drawdown, fills = sweep_backtests(
+        market, name, combos, BACKTEST_RULES.to_array(), chunk=4, progress=done.append
+    )
+    assert sum(done) == len(combos) and max(done) <= 4
+    assert fills.sum() > len(combos)  # the sets trade
+    for j, combo in enumerate(combos):
+        single = run_backtest(market, strategy=name, params=combo, rules=BACKTEST_RULES)
+        assert final[j] == single.equity.iloc[-1], combo
+        assert drawdown[j] == pytest.approx(-single.drawdown.min(), rel=1e-12, abs=1e-15)
+        assert fills[j] == len(single.fills), combo
+
+
+def test_fused_crossings_equal_the_flag_matrix_sweep(eth: pd.DataFrame) -> None:
+    """The fused ema_cross sweep and the engine run on sweep_signals' flags agree."""
+    grid = {"ema_fast": list(range(3, 20, 2)), "ema_slow": list(range(10, 60, 7))}
+    swept = sweep_signals(eth, "ema_cross", grid)
+    params = BACKTEST_RULES.to_array()
+    fused = sweep_backtests(eth, "ema_cross", swept.combos, params, chunk=16)
+    times = eth.index.as_unit("ms").asi8
+    prices = [eth[c].to_numpy(dtype="float64") for c in ("open", "high", "low", "close")]
+    from_flags = sweep(times, *prices, swept.entries, swept.exits, params)
+    for ours, theirs in zip(fused, from_flags, strict=True):
+        np.testing.assert_array_equal(ours, theirs)

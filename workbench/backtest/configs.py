@@ -19,9 +19,9 @@ from workbench.db.models import Backtest
 from workbench.errors import ValidationError
 from workbench.market.candles import read_candles
 from workbench.rules import RuleParams
-from workbench.rules.params import DEFAULT_FEE
 from workbench.schemas import BotConfigCreate, validate
 from workbench.strategies.base import Strategy
+from workbench.types import DEFAULT_FEE
 
 NAME_LENGTH = 200  # backtests.name
 

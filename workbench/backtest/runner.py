@@ -11,10 +11,11 @@ from workbench.backtest.configs import config_values, default_rules
 from workbench.backtest.result import BacktestResult, rules_summary, trades_from_fills
 from workbench.errors import ValidationError
 from workbench.progress import progress_bar
-from workbench.rules import RuleParams, simulate, sweep
-from workbench.rules.params import DEFAULT_FEE
-from workbench.strategies import get_strategy, sweep_signals
+from workbench.rules import RuleParams, simulate
+from workbench.strategies import get_strategy
 from workbench.strategies.base import Strategy
+from workbench.strategies.sweep import sweep_backtests, valid_sets
+from workbench.types import DEFAULT_FEE
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -96,7 +97,7 @@ def run_sweep(
     strategy: str | Strategy,
     grid: dict[str, list[Any]],
     rules: RuleParams | None = None,
-    chunk: int = 128,
+    chunk: int = 256,
     progress: bool = True,
 ) -> pd.DataFrame:
     """Backtest every valid parameter set of ``grid``; one row per set, best return first.
@@ -104,25 +105,19 @@ def run_sweep(
     still open at the end is ``open_trades``. ``rules`` default as for a backtest; the
     table's ``attrs["rules"]`` lists them."""
     rules = rules or default_rules()
-    swept = sweep_signals(candles, get_strategy(strategy), grid)
-    if not swept.combos:
-        reasons = "; ".join(why for _, why in swept.skipped[:3])
+    chosen, combos, skipped = valid_sets(strategy, grid)
+    if not combos:
+        reasons = "; ".join(why for _, why in skipped[:3])
         raise ValidationError({"grid": f"no valid parameter set ({reasons})"}, entity="sweep")
-    times, open_, high, low, close = _arrays(candles)
-    params = rules.to_array()
-    k = len(swept.combos)
-    final, drawdown, fills = np.empty(k), np.empty(k), np.empty(k, dtype=np.int64)
-    name = get_strategy(strategy).name
-    with progress_bar(total=k, unit="set", desc=f"sweep {name}", disable=not progress) as bar:
-        for lo in range(0, k, chunk):
-            hi = min(k, lo + chunk)
-            entries = np.ascontiguousarray(swept.entries[:, lo:hi])
-            exits = np.ascontiguousarray(swept.exits[:, lo:hi])
-            final[lo:hi], drawdown[lo:hi], fills[lo:hi] = sweep(
-                times, open_, high, low, close, entries, exits, params
-            )
-            bar.update(hi - lo)
-    table = pd.DataFrame(swept.combos)
+    _arrays(candles)  # at least 2 bars
+    k = len(combos)
+    with progress_bar(
+        total=k, unit="set", desc=f"sweep {chosen.name}", disable=not progress
+    ) as bar:
+        final, drawdown, fills = sweep_backtests(
+            candles, chosen, combos, rules.to_array(), chunk=chunk, progress=bar.update
+        )
+    table = pd.DataFrame(combos)
     table["final_value"] = final
     table["total_return"] = final / rules.initial_capital - 1.0
     table["max_drawdown"] = drawdown

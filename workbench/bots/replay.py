@@ -29,7 +29,8 @@ from workbench.market.names import base_currency, quote_currency
 from workbench.market.paper import PaperExchange, PaperTerms
 from workbench.market.prices import ReplayPrices
 from workbench.progress import progress_bar
-from workbench.rules.params import DEFAULT_FEE, RuleParams
+from workbench.rules.params import RuleParams
+from workbench.types import DEFAULT_FEE
 
 
 @dataclass

@@ -41,6 +41,7 @@ from workbench.market.timeframes import timeframe_ms
 from workbench.rules import RuleParams
 from workbench.rules import engine as e
 from workbench.strategies import get_strategy
+from workbench.types import DEFAULT_FEE
 
 log = logging.getLogger(__name__)
 HISTORY_BARS = 1000  # closed bars a live tick reads (EMAs are seeded from the first one)
@@ -76,7 +77,7 @@ def run_tick(
     *,
     engine: Engine,
     exchange: Exchange,
-    fee: float = 0.001,
+    fee: float = DEFAULT_FEE,
     slippage: float = 0.0,
     history: int | None = HISTORY_BARS,
 ) -> TickResult:

@@ -3,33 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from workbench.accounts import local_user
-from workbench.backtest import backtest_config, run_sweep
-from workbench.backtest.configs import (
-    free_config,
-    save_config_backtest,
-    save_sweep_best,
-    stored_candles,
-    sweep_grid,
-    with_fields,
-)
-from workbench.backtest.result import BacktestResult
-from workbench.bots import create_bot, delete_bot, get_bot, list_bots, update_bot
-from workbench.bots.configs import bot_fields
-from workbench.bots.exchanges import tick_bot
-from workbench.bots.replay import replay_bot
 from workbench.cli.common import JsonOption, db_session, print_json, print_table
 from workbench.cli.data import parse_date
-from workbench.db import default_engine
 from workbench.errors import ValidationError
-from workbench.rules import RuleParams
-from workbench.rules.params import DEFAULT_FEE
-from workbench.strategies import get_strategy
-from workbench.strategies.sweep import parse_range
+from workbench.types import DEFAULT_FEE
+
+if TYPE_CHECKING:
+    from workbench.backtest.result import BacktestResult
 
 app = typer.Typer(no_args_is_help=True, help="Bots: create, list, show, set, tick, replay.")
 
@@ -55,6 +39,8 @@ def parse_fields(pairs: list[str]) -> dict[str, str]:
 
 
 def bot_row(bot: Any) -> dict[str, Any]:
+    from workbench.bots.configs import bot_fields
+
     return {"id": bot.id, **bot_fields(bot)}
 
 
@@ -74,6 +60,11 @@ def create(
     json_out: bool = JsonOption,
 ) -> None:
     """Create a bot (a dry run on the paper exchange unless --live)."""
+
+    from workbench.accounts import local_user
+    from workbench.bots import create_bot
+    from workbench.strategies import get_strategy
+
     get_strategy(strategy)
     with db_session() as session:
         owner = local_user(session=session)
@@ -98,6 +89,9 @@ def create(
 @app.command("list")
 def list_command(json_out: bool = JsonOption) -> None:
     """Every bot."""
+
+    from workbench.bots import list_bots
+
     with db_session() as session:
         rows = [bot_row(b) for b in list_bots(session=session)]
     if json_out:
@@ -112,6 +106,9 @@ def list_command(json_out: bool = JsonOption) -> None:
 @app.command()
 def show(bot_id: int, json_out: bool = JsonOption) -> None:
     """Every field of one bot."""
+
+    from workbench.bots import get_bot
+
     with db_session() as session:
         row = bot_row(get_bot(session=session, bot_id=bot_id))
     if json_out:
@@ -128,6 +125,9 @@ def set_command(
     json_out: bool = JsonOption,
 ) -> None:
     """Change fields of a bot (validated as a whole)."""
+
+    from workbench.bots import update_bot
+
     with db_session() as session:
         row = bot_row(update_bot(session=session, bot_id=bot_id, **parse_fields(fields)))
     if json_out:
@@ -141,6 +141,9 @@ def delete(
     bot_id: int, force: bool = typer.Option(False, "--force", help="Delete even with trades (kept)")
 ) -> None:
     """Delete a bot; refused when it has trades unless --force (the trades are kept)."""
+
+    from workbench.bots import delete_bot
+
     with db_session() as session:
         kept = delete_bot(session=session, bot_id=bot_id, force=force)
     typer.echo(f"deleted bot {bot_id}" + (f"; its {kept} trades are kept" if kept else ""))
@@ -154,6 +157,10 @@ def tick(
     json_out: bool = JsonOption,
 ) -> None:
     """Run one tick of a bot now, on its own venue (paper for a dry-run bot)."""
+
+    from workbench.bots.exchanges import tick_bot
+    from workbench.db import default_engine
+
     result = tick_bot(bot_id, engine=default_engine(), paper=paper, inactive=inactive)
     if json_out:
         print_json(
@@ -187,6 +194,10 @@ def replay(
     json_out: bool = JsonOption,
 ) -> None:
     """Replay a bot tick by tick over stored candles on a fresh paper account."""
+
+    from workbench.bots.replay import replay_bot
+    from workbench.db import default_engine
+
     first, last = _window(start, end)
     result = replay_bot(
         bot_id,
@@ -217,6 +228,9 @@ def replay(
 
 
 def _candles(exchange: str, symbol: str, timeframe: str, start: str | None, end: str | None) -> Any:
+    from workbench.backtest.configs import stored_candles
+    from workbench.db import default_engine
+
     first, last = _window(start, end)
     return stored_candles(
         engine=default_engine(),
@@ -236,6 +250,9 @@ def _config(
     strategy: str | None,
     fields: list[str],
 ) -> Any:
+    from workbench.backtest.configs import free_config, with_fields
+    from workbench.bots import get_bot
+
     if bot_id is not None:
         with db_session() as session:
             bot = get_bot(session=session, bot_id=bot_id)
@@ -278,6 +295,9 @@ def backtest(
     json_out: bool = JsonOption,
 ) -> None:
     """Backtest a bot, or a strategy with free parameters, over stored candles."""
+
+    from workbench.backtest import backtest_config
+
     config = _config(bot, exchange, symbol, timeframe, strategy, fields)
     candles = _candles(config.exchange, config.symbol, config.timeframe, start, end)
     result = backtest_config(candles, config, fee=fees, slippage=slippage)
@@ -309,6 +329,8 @@ def _rules_line(rules: dict[str, Any]) -> str:
 
 
 def _save(result: BacktestResult, config: Any, name: str, bot_id: int | None) -> int:
+    from workbench.backtest.configs import save_config_backtest
+
     with db_session() as session:
         return save_config_backtest(
             session=session, result=result, config=config, name=name, bot_id=bot_id
@@ -332,6 +354,13 @@ def sweep(
     json_out: bool = JsonOption,
 ) -> None:
     """Backtest every combination of parameter ranges; prints (and saves) the best sets."""
+
+    from workbench.backtest import run_sweep
+    from workbench.backtest.configs import save_sweep_best, sweep_grid
+    from workbench.rules import RuleParams
+    from workbench.strategies import get_strategy
+    from workbench.strategies.sweep import parse_range
+
     config = _config(bot, exchange, symbol, timeframe, strategy, fields)
     candles = _candles(config.exchange, config.symbol, config.timeframe, start, end)
     grid = sweep_grid(get_strategy(config.strategy), config, dict(parse_range(r) for r in ranges))

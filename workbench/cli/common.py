@@ -9,13 +9,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from sqlalchemy.orm import Session
 
-from workbench.db.engine import session_scope
 from workbench.errors import RejectedError, TemporaryError, WorkbenchError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON.")
 
@@ -64,6 +65,8 @@ def _cell(value: Any) -> str:
 
 @contextmanager
 def db_session() -> Iterator[Session]:
+    from workbench.db.engine import session_scope
+
     with session_scope() as session:
         yield session
 

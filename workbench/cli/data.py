@@ -9,11 +9,7 @@ from pathlib import Path
 import typer
 
 from workbench.cli.common import JsonOption, print_json, print_table
-from workbench.db import default_engine
 from workbench.errors import NotFoundError, ValidationError
-from workbench.market import candles as store
-from workbench.market.names import normalize_market
-from workbench.market.sample import SYNTHETIC_EXCHANGE, sample_candles
 
 app = typer.Typer(
     no_args_is_help=True, help="Candles: import, fetch, sample, list, export, delete."
@@ -57,6 +53,11 @@ def import_command(
     (UTC unless it names a zone). The bars must be TIMEFRAME apart and on its grid;
     nothing is written when any row is refused.
     """
+
+    from workbench.db import default_engine
+    from workbench.market import candles as store
+    from workbench.market.names import normalize_market
+
     exchange, symbol, timeframe = normalize_market(exchange, symbol, timeframe)
     frame = store.read_file(file, timeframe)
     written = store.upsert_candles(
@@ -79,10 +80,16 @@ def sample(
     timeframe: str = Timeframe,
     bars: int = typer.Option(..., "--bars", help="How many bars (1 to 1,000,000)"),
     seed: int = typer.Option(7, "--seed", help="The same seed gives the same market"),
-    exchange: str = typer.Option(SYNTHETIC_EXCHANGE, "--exchange"),
+    exchange: str = typer.Option("synthetic", "--exchange"),  # the sample's SYNTHETIC_EXCHANGE
     json_out: bool = JsonOption,
 ) -> None:
     """Store a deterministic SYNTHETIC market (not real data) for offline work."""
+
+    from workbench.db import default_engine
+    from workbench.market import candles as store
+    from workbench.market.names import normalize_market
+    from workbench.market.sample import sample_candles
+
     exchange, symbol, timeframe = normalize_market(exchange, symbol, timeframe)
     frame = sample_candles(bars, timeframe=timeframe, seed=seed)
     written = store.upsert_candles(
@@ -107,6 +114,10 @@ def sample(
 @app.command("list")
 def list_command(json_out: bool = JsonOption) -> None:
     """What is stored: exchange, symbol, timeframe, first, last, count, missing bars."""
+
+    from workbench.db import default_engine
+    from workbench.market import candles as store
+
     rows = store.summary(engine=default_engine())
     if json_out:
         print_json(rows)
@@ -123,6 +134,11 @@ def export(
     json_out: bool = JsonOption,
 ) -> None:
     """Write stored candles to FILE: the suffix picks the format (.csv or .parquet)."""
+
+    from workbench.db import default_engine
+    from workbench.market import candles as store
+    from workbench.market.names import normalize_market
+
     exchange, symbol, timeframe = normalize_market(exchange, symbol, timeframe)
     frame = store.read_candles(
         engine=default_engine(), exchange=exchange, symbol=symbol, timeframe=timeframe
@@ -149,8 +165,11 @@ def fetch(
     json_out: bool = JsonOption,
 ) -> None:
     """Download candles from an exchange: only closed bars not stored yet are fetched."""
+
+    from workbench.db import default_engine
     from workbench.market.ccxt_adapter import CcxtExchange
     from workbench.market.download import fetch_missing
+    from workbench.market.names import normalize_market
 
     exchange, symbol, timeframe = normalize_market(exchange, symbol, timeframe)
     start = parse_date(since, "since")
@@ -177,6 +196,11 @@ def delete(
     json_out: bool = JsonOption,
 ) -> None:
     """Remove a stored series and all its candles (asks first unless --yes)."""
+
+    from workbench.db import default_engine
+    from workbench.market import candles as store
+    from workbench.market.names import normalize_market
+
     exchange, symbol, timeframe = normalize_market(exchange, symbol, timeframe)
     engine = default_engine()
     listed = [

@@ -7,9 +7,7 @@ from pathlib import Path
 import typer
 
 from workbench.cli.common import JsonOption, print_json, print_table
-from workbench.db import backup, migrate, stats
 from workbench.errors import ConflictError
-from workbench.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, help="Database schema, statistics, backup and restore.")
 
@@ -17,6 +15,10 @@ app = typer.Typer(no_args_is_help=True, help="Database schema, statistics, backu
 @app.command()
 def upgrade(revision: str = typer.Argument("head")) -> None:
     """Migrate the database up to REVISION (default: the newest)."""
+
+    from workbench.db import migrate
+    from workbench.settings import get_settings
+
     migrate.upgrade(get_settings().database_url, revision)
     typer.echo(f"database at {migrate.current(get_settings().database_url)}")
 
@@ -33,6 +35,9 @@ def downgrade(
     A downgrade that drops tables, columns or rows says what it drops and needs --yes;
     back up first with `workbench db backup FILE`.
     """
+    from workbench.db import migrate
+    from workbench.settings import get_settings
+
     url = get_settings().database_url
     loss = migrate.downgrade_loss(url, revision)
     if loss and not yes:
@@ -49,6 +54,10 @@ def downgrade(
 @app.command()
 def current() -> None:
     """Print the revision the database is at, and the newest one."""
+
+    from workbench.db import migrate
+    from workbench.settings import get_settings
+
     typer.echo(f"current {migrate.current(get_settings().database_url) or 'base (empty)'}")
     typer.echo(f"head    {migrate.head()}")
 
@@ -56,6 +65,10 @@ def current() -> None:
 @app.command("stats")
 def stats_command(json_out: bool = JsonOption) -> None:
     """Row counts and sizes of every table."""
+
+    from workbench.db import stats
+    from workbench.settings import get_settings
+
     rows = stats.table_stats(get_settings().database_url)
     if json_out:
         print_json(rows)
@@ -66,6 +79,10 @@ def stats_command(json_out: bool = JsonOption) -> None:
 @app.command("backup")
 def backup_command(path: Path) -> None:
     """Write a backup of the whole database to PATH."""
+
+    from workbench.db import backup
+    from workbench.settings import get_settings
+
     written = backup.backup(get_settings().database_url, path)
     typer.echo(
         f"backup written to {written}; {backup.manifest_path(written).name} beside it records "
@@ -89,5 +106,9 @@ def restore_command(
     of database; without --force, a database that holds rows or API keys that the
     current secret keys cannot decrypt.
     """
+
+    from workbench.db import backup
+    from workbench.settings import get_settings
+
     backup.restore(get_settings().database_url, path, force=force)
     typer.echo(f"restored from {path}")

@@ -7,11 +7,8 @@ import sys
 import typer
 from cryptography.fernet import Fernet
 
-from workbench.accounts import add_api_key, list_api_keys, local_user
-from workbench.accounts.rotation import drop_previous_keys, rotate_secret_key
 from workbench.cli.common import JsonOption, db_session, print_json, print_table
 from workbench.errors import ValidationError
-from workbench.market.names import normalize_exchange
 
 app = typer.Typer(no_args_is_help=True, help="Exchange API keys (stored encrypted).")
 
@@ -22,6 +19,10 @@ def add(
     label: str = typer.Option(..., "--label", help="A name to choose the key by"),
 ) -> None:
     """Store an API key and secret: typed at a prompt, or two lines on stdin."""
+
+    from workbench.accounts import add_api_key, local_user
+    from workbench.market.names import normalize_exchange
+
     exchange = normalize_exchange(exchange)
     if sys.stdin.isatty():
         api_key = typer.prompt("API key", hide_input=True)
@@ -49,6 +50,9 @@ def add(
 @app.command("list")
 def list_command(json_out: bool = JsonOption) -> None:
     """The stored keys, masked."""
+
+    from workbench.accounts import list_api_keys
+
     with db_session() as session:
         rows = [
             {
@@ -74,6 +78,9 @@ def rotate() -> None:
     (older backups need it) until `workbench keys drop-old`. With WORKBENCH_SECRET_KEY
     set, put the new key first ("new,old"), run this, then drop the old key.
     """
+
+    from workbench.accounts.rotation import rotate_secret_key
+
     count, generated = rotate_secret_key()
     if generated:
         typer.echo(
@@ -91,6 +98,9 @@ def rotate() -> None:
 @app.command("drop-old")
 def drop_old() -> None:
     """Remove the previous development secret keys (backups made with them need them)."""
+
+    from workbench.accounts.rotation import drop_previous_keys
+
     dropped = drop_previous_keys()
     typer.echo(f"dropped {dropped} previous secret key(s); only the newest is left")
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from sqlalchemy.engine import make_url
 
-from workbench.jobs.notebooks import notebooks_folder
-from workbench.settings import Settings, get_settings
+if TYPE_CHECKING:
+    from workbench.settings import Settings
 
 EXTRA_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True}
 # The server root, for kernels: the job dashboard links run outputs relative to it.
@@ -20,6 +20,9 @@ LAB_ROOT_ENV = "WORKBENCH_LAB_ROOT"
 def lab(ctx: typer.Context) -> None:
     """Start JupyterLab in the notebooks folder (other options go to JupyterLab, e.g.
     --port 8890 --no-browser)."""
+    from workbench.jobs.notebooks import notebooks_folder
+    from workbench.settings import get_settings
+
     folder = notebooks_folder()
     settings = get_settings()
     env = lab_environment(settings, folder)
@@ -53,6 +56,8 @@ def lab_environment(settings: Settings, folder: Path) -> dict[str, str]:
 
 
 def _absolute_sqlite(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
     parsed = make_url(url)
     database = parsed.database
     if not parsed.drivername.startswith("sqlite") or not database or database == ":memory:":

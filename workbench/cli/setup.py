@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from workbench.accounts import local_user
 from workbench.cli.common import JsonOption, db_session, print_json
-from workbench.db import migrate
-from workbench.settings import get_settings, make_private_dir
 
 
 def init(json_out: bool = JsonOption) -> None:
     """Create the home folder and secret key, migrate the database, add the local user."""
+
+    from workbench.accounts import local_user
+    from workbench.db import migrate
+    from workbench.settings import get_settings, make_private_dir
+
     settings = get_settings()
     make_private_dir(settings.home)
     settings.fernet_keys()  # makes the development key on first use; refuses placeholders

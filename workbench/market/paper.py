@@ -24,6 +24,7 @@ from workbench.market.exchange import Balance, Market, Order, OrderType, Side, T
 from workbench.market.margin import liquidation_price
 from workbench.market.names import split_symbol
 from workbench.market.prices import PriceSource
+from workbench.types import DEFAULT_FEE
 
 PLACES = Decimal("1e-10")  # the scale of every stored amount (Numeric(28, 10))
 ZERO = Decimal(0)
@@ -37,7 +38,7 @@ def q(value: Decimal) -> Decimal:
 class PaperTerms:
     """Fees and frictions of a paper account (fractions)."""
 
-    fee_rate: Decimal = Decimal("0.001")
+    fee_rate: Decimal = Decimal(str(DEFAULT_FEE))
     slippage: Decimal = ZERO
     maint_margin: Decimal = Decimal("0.004")
 

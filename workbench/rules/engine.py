@@ -13,6 +13,8 @@ Stops are checked on closed bars and filled at the next open, exactly as a bot t
 per bar can act; a futures position is liquidated inside the bar, as the exchange would.
 State and parameters are float64 arrays indexed by the constants below, so the same
 functions run compiled inside numba loops (backtests, sweeps) and from Python (a tick).
+The per-bar functions (``begin_bar``, ``on_close``, ``equity``) are inlined into those loops
+(``inline="always"``): a call per bar and set costs more than the rules themselves.
 """
 
 from __future__ import annotations
@@ -89,7 +91,7 @@ def new_state(params: np.ndarray) -> np.ndarray:
     return state
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def equity(state: np.ndarray, params: np.ndarray, price: float) -> float:
     """Account value marked at ``price``."""
     qty = state[S_QTY]
@@ -100,7 +102,7 @@ def equity(state: np.ndarray, params: np.ndarray, price: float) -> float:
     return state[S_CASH] + qty * price
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def begin_bar(state: np.ndarray, params: np.ndarray, open_time_ms: int, open_price: float) -> None:
     """A bar opens; the first bar of a UTC day resets the daily rules."""
     day = float(open_time_ms // MS_PER_DAY)
@@ -186,7 +188,7 @@ def entry_allowed(state: np.ndarray, params: np.ndarray) -> bool:
     )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def on_close(
     state: np.ndarray,
     params: np.ndarray,

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from workbench.rules import engine as e
+from workbench.types import DEFAULT_FEE
 
-DEFAULT_FEE = 0.001  # 0.1 %, Binance spot taker
 DEFAULT_MAINT_MARGIN = 0.004  # Binance USDT-M lowest tier
 
 

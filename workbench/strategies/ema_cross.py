@@ -46,14 +46,23 @@ def cross_rows(
     return entries, exits
 
 
-def batch(close: np.ndarray, sets: list[Params]) -> tuple[np.ndarray, np.ndarray]:
+def cross_lines(
+    close: np.ndarray, sets: list[Params]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The rule as crossings of lines: (EMA rows, each period once; fast row, slow row and
+    warm-up per set). ``cross_rows`` of these are the flags; a fused sweep decides the same
+    flags inside its engine loop (``workbench.rules.simulate.sweep_crossings``)."""
     periods = np.array(sorted({s[k] for s in sets for k in ("ema_fast", "ema_slow")}), np.int64)
     row = {int(p): i for i, p in enumerate(periods)}
     emas = ind.ema_rows(close, periods)  # each period once
     fast = np.array([row[s["ema_fast"]] for s in sets], dtype=np.int64)
     slow = np.array([row[s["ema_slow"]] for s in sets], dtype=np.int64)
     warm = np.array([warmup(s) for s in sets], dtype=np.int64)
-    return cross_rows(emas, fast, slow, warm)
+    return emas, fast, slow, warm
+
+
+def batch(close: np.ndarray, sets: list[Params]) -> tuple[np.ndarray, np.ndarray]:
+    return cross_rows(*cross_lines(close, sets))
 
 
 def indicators(close: np.ndarray, p: Params) -> dict[str, np.ndarray]:

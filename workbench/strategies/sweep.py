@@ -1,16 +1,22 @@
-"""Signals for many parameter sets at once (bars x sets boolean matrices), for sweeps.
+"""Many parameter sets at once: their signals (bars x sets boolean matrices), or their
+backtests.
 
 Each strategy's compiled rule takes all sets in one call and computes every distinct
 indicator period once (50 EMA periods for all 1,225 ema_fast < ema_slow pairs of 5..54).
 ``Strategy.signals`` runs the same rule with one set, so the columns here equal the
 single-set flags exactly.
+
+``sweep_backtests`` runs the rule engine for every set without keeping flag matrices:
+ema_cross decides its crossings inside the engine loop (fused, parallel over sets); other
+strategies' flags are made a chunk of sets at a time. Memory stays bounded by the chunk
+(and the indicator lines), whatever the number of sets.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +24,9 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import ValidationError
-from workbench.strategies.base import Params, Strategy, close_prices
+from workbench.rules.simulate import sweep_crossings, sweep_rows
+from workbench.strategies import ema_cross
+from workbench.strategies.base import BatchRule, Params, Strategy, close_prices
 from workbench.strategies.registry import get_strategy
 
 log = logging.getLogger(__name__)
@@ -49,11 +57,11 @@ def expand_grid(grid: Mapping[str, Iterable[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*values)]
 
 
-def sweep_signals(
-    candles: pd.DataFrame, strategy: Strategy | str, grid: Mapping[str, Iterable[Any]]
-) -> SweepSignals:
-    """Entries and exits for every valid parameter set of ``grid``; parameters not in the
-    grid take their defaults; invalid sets are skipped and listed with the reason."""
+def valid_sets(
+    strategy: Strategy | str, grid: Mapping[str, Iterable[Any]]
+) -> tuple[Strategy, list[Params], list[tuple[dict[str, Any], str]]]:
+    """The strategy, every valid full parameter set of ``grid`` (parameters not in the grid
+    take their defaults) and the invalid ones with the reason."""
     chosen = get_strategy(strategy)
     unknown = sorted(set(grid) - set(chosen.param_names))
     if unknown:
@@ -79,12 +87,64 @@ def sweep_signals(
             len(skipped) + len(combos),
             *skipped[0],
         )
+    return chosen, combos, skipped
+
+
+def sweep_signals(
+    candles: pd.DataFrame, strategy: Strategy | str, grid: Mapping[str, Iterable[Any]]
+) -> SweepSignals:
+    """Entries and exits for every valid parameter set of ``grid``; parameters not in the
+    grid take their defaults; invalid sets are skipped and listed with the reason."""
+    chosen, combos, skipped = valid_sets(strategy, grid)
     close = close_prices(candles)
     if combos:
         entries, exits = chosen.batch(close, combos)
     else:
         entries = exits = np.zeros((0, close.shape[0]), dtype=bool)
     return SweepSignals(chosen.name, candles.index, entries.T, exits.T, combos, skipped)
+
+
+# Strategies whose rule is "line a crosses line b", by their batch rule: the sweep decides
+# their flags inside the engine loop from the lines (the same flags as the batch rule).
+_CROSSING_LINES: dict[BatchRule, Callable[[np.ndarray, list[Params]], tuple[np.ndarray, ...]]] = {
+    ema_cross.batch: ema_cross.cross_lines
+}
+
+
+def sweep_backtests(
+    candles: pd.DataFrame,
+    strategy: Strategy | str,
+    combos: list[Params],
+    params: np.ndarray,
+    *,
+    chunk: int = 256,
+    progress: Callable[[int], object] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Backtest every parameter set of ``combos`` (full, valid: see ``valid_sets``) under
+    the engine's ``params`` array. Returns per set: final equity, max drawdown (fraction),
+    number of fills; ``progress(n)`` is called after each chunk of n sets."""
+    chosen = get_strategy(strategy)
+    close = close_prices(candles)
+    times = candles.index.as_unit("ms").asi8.astype(np.int64)
+    open_, high, low = (candles[c].to_numpy(dtype="float64") for c in ("open", "high", "low"))
+    k = len(combos)
+    final, drawdown, fills = np.empty(k), np.empty(k), np.empty(k, dtype=np.int64)
+    lines_of = _CROSSING_LINES.get(chosen.batch)
+    crossing = lines_of(close, combos) if lines_of is not None and k else None
+    for lo in range(0, k, chunk):
+        hi = min(k, lo + chunk)
+        if crossing is not None:
+            lines, fast, slow, warm = crossing
+            out = sweep_crossings(
+                times, open_, high, low, close, lines, fast[lo:hi], slow[lo:hi], warm[lo:hi], params
+            )
+        else:
+            entries, exits = chosen.batch(close, combos[lo:hi])
+            out = sweep_rows(times, open_, high, low, close, entries, exits, params)
+        final[lo:hi], drawdown[lo:hi], fills[lo:hi] = out
+        if progress is not None:
+            progress(hi - lo)
+    return final, drawdown, fills
 
 
 def parse_range(spec: str) -> tuple[str, list[int]]:

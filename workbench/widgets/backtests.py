@@ -34,10 +34,10 @@ from workbench.db.models import Backtest
 from workbench.errors import ValidationError, WorkbenchError
 from workbench.market.candles import summary
 from workbench.rules import RuleParams
-from workbench.rules.params import DEFAULT_FEE
 from workbench.schemas import BotConfigCreate
 from workbench.strategies import STRATEGIES, get_strategy
 from workbench.strategies.sweep import parse_range
+from workbench.types import DEFAULT_FEE
 from workbench.widgets.common import Message, engine_or_default, frame_html, show_figure
 from workbench.widgets.fields import OptionalNumber, control_for, field_specs, to_schema
 from workbench.widgets.trades import day_start
