@@ -28,6 +28,7 @@ API = (
     "bot_form",
     "bots",
     "candles",
+    "check_strategy",
     "compare",
     "create_bot",
     "daily_report",
@@ -42,13 +43,20 @@ API = (
     "runs",
     "sample_trades",
     "save",
+    "save_strategy",
     "signals",
+    "strategies",
     "sweep",
     "tick",
     "tick_figure",
     "trade_browser",
     "trades",
 )
+
+
+# Writing a strategy (``@wb.strategy``, ``wb.Int``...): from workbench.strategies, without
+# the notebook API's plotting imports (strategy files import these).
+STRATEGY_API = ("Bool", "Choice", "Float", "Int", "Signals", "strategy")
 
 
 class _Package(types.ModuleType):
@@ -70,15 +78,20 @@ def __getattr__(name: str) -> object:
         from workbench import api
 
         return getattr(api, name)
+    if name in STRATEGY_API:
+        import importlib
+
+        return getattr(importlib.import_module("workbench.strategies"), name)
     raise AttributeError(f"module 'workbench' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *API])
+    return sorted([*globals(), *API, *STRATEGY_API])
 
 
 __all__ = [
     *API,
+    *STRATEGY_API,
     "ConfigError",
     "ConflictError",
     "NotFoundError",

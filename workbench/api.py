@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from workbench.db.models import JobRun
 
 Moment = str | datetime | None
+StrategyLike = Any  # a strategy's name, or the object ``@wb.strategy`` made
 
 
 def init(*, sample: bool = True) -> pd.DataFrame:
@@ -125,7 +126,9 @@ def plot_candles(frame: pd.DataFrame, *, indicators: pd.DataFrame | None = None)
     return fig
 
 
-def signals(frame: pd.DataFrame, strategy: str = "ema_cross", **params: int) -> pd.DataFrame:
+def signals(
+    frame: pd.DataFrame, strategy: StrategyLike = "ema_cross", **params: Any
+) -> pd.DataFrame:
     """A strategy's indicators with its entry and exit flags, per bar."""
     from workbench.strategies import get_strategy
 
@@ -133,22 +136,74 @@ def signals(frame: pd.DataFrame, strategy: str = "ema_cross", **params: int) -> 
     return chosen.signals(frame, **chosen.validate(params)).frame()
 
 
+def strategies() -> pd.DataFrame:
+    """Every strategy: built-ins, strategy files and this kernel's ``@wb.strategy``
+    definitions, with parameters (bounds), source and code fingerprint."""
+    from workbench.strategies import all_strategies
+
+    rows = [
+        {
+            "name": s.name,
+            "parameters": ", ".join(f"{p.name}={p.default} [{p.bounds_text()}]" for p in s.params),
+            "source": s.where,
+            "fingerprint": s.fingerprint,
+            "description": s.description,
+        }
+        for s in all_strategies().values()
+    ]
+    return pd.DataFrame(rows)
+
+
+def check_strategy(
+    strategy: StrategyLike,
+    frame: pd.DataFrame | None = None,
+    *,
+    exchange: str | None = None,
+    symbol: str | None = None,
+    timeframe: str | None = None,
+    **params: Any,
+) -> Any:
+    """The look-ahead check and warm-up measure of ``strategy`` with ``params`` on
+    ``frame`` (default: the stored market named, or the first). ``.passed``,
+    ``.summary()``, ``.look_ahead`` (the first differing bar and series), ``.warmup``."""
+    from workbench.strategies.check import check_strategy as check
+
+    if frame is None:
+        frame = candles(symbol, timeframe, exchange=exchange)
+    return check(strategy, frame, params)
+
+
+def save_strategy(strategy: Any, *, overwrite: bool = True) -> str:
+    """Write a strategy defined in this notebook to ``$WORKBENCH_HOME/strategies/`` so
+    bots, jobs and the CLI can use it; returns the file's path."""
+    from workbench.strategies import save_strategy as save
+
+    return str(save(strategy, overwrite=overwrite))
+
+
+def _strategy_name(strategy: StrategyLike) -> str:
+    from workbench.strategies import get_strategy
+
+    return get_strategy(strategy).name
+
+
 def backtest(
     frame: pd.DataFrame | None = None,
     *,
     bot: int | None = None,
-    strategy: str = "ema_cross",
+    strategy: StrategyLike = "ema_cross",
     fee: float = 0.001,
     slippage: float = 0.0,
     **fields: Any,
 ) -> BacktestResult:
     """Backtest a bot (``bot=ID``) or a strategy with any bot config fields
-    (``ema_fast=9, stop_loss_perc=2, max_daily_loss_perc=5, ...``) over ``frame``
+    (``ema_fast=9, stop_loss_perc=2, max_daily_loss_perc=5, ...``) or its own parameters
+    (``strategy=donchian, window=30``; a strategy object or name) over ``frame``
     (default: the bot's market, or the first stored one). See ``result.stats()``,
     ``result.trades``, ``result.figure()``."""
     from workbench.backtest import backtest_config
 
-    config = _config(frame, bot, strategy, fields)
+    config = _config(frame, bot, _strategy_name(strategy), fields)
     if frame is None:
         frame = candles(config.symbol, config.timeframe, exchange=config.exchange)
     return backtest_config(frame, config, fee=fee, slippage=slippage)
@@ -157,21 +212,23 @@ def backtest(
 def sweep(
     frame: pd.DataFrame | None = None,
     *,
-    strategy: str = "ema_cross",
+    strategy: StrategyLike = "ema_cross",
     fee: float = 0.001,
     slippage: float = 0.0,
     progress: bool = True,
-    **ranges: Iterable[int],
+    **ranges: Iterable[Any],
 ) -> pd.DataFrame:
     """Backtest every combination of the parameter ``ranges``
-    (``ema_fast=range(5, 30), ema_slow=range(20, 80, 5)``); best total return first."""
+    (``ema_fast=range(5, 30), ema_slow=range(20, 80, 5)``); best total return first.
+    A user strategy's sets run on all cores (``table.attrs["bar_sets_per_second"]``)."""
     from workbench.backtest import run_sweep
     from workbench.rules import RuleParams
 
     frame = candles() if frame is None else frame
-    grid = {name: [int(v) for v in values] for name, values in ranges.items()}
+    grid = {name: list(values) for name, values in ranges.items()}
     rules = RuleParams(fee=fee, slippage=slippage)
-    return run_sweep(frame, strategy=strategy, grid=grid, rules=rules, progress=progress)
+    name = _strategy_name(strategy)
+    return run_sweep(frame, strategy=name, grid=grid, rules=rules, progress=progress)
 
 
 def heatmap(table: pd.DataFrame, x: str, y: str, value: str = "total_return") -> go.Figure:

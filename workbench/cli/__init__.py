@@ -11,7 +11,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from workbench.cli import bots, data, db, jobs, keys, lab, setup
+from workbench.cli import bots, data, db, jobs, keys, lab, setup, strategy
 from workbench.cli.common import exit_code
 from workbench.errors import WorkbenchError
 
@@ -45,6 +45,7 @@ app.command("worker")(jobs.worker)
 app.command("lab", context_settings=lab.EXTRA_ARGS)(lab.lab)
 app.add_typer(data.app, name="data")
 bots.register(app)
+app.add_typer(strategy.app, name="strategy")
 
 
 def main() -> None:

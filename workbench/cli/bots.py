@@ -3,31 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from workbench.accounts import local_user
-from workbench.backtest import backtest_config, run_sweep
-from workbench.backtest.configs import (
-    free_config,
-    save_config_backtest,
-    save_sweep_best,
-    stored_candles,
-)
-from workbench.backtest.result import BacktestResult
-from workbench.bots import create_bot, delete_bot, get_bot, list_bots, update_bot
-from workbench.bots.configs import bot_fields
-from workbench.bots.exchanges import exchange_for_bot
-from workbench.bots.replay import replay_bot
-from workbench.bots.runner import run_tick
 from workbench.cli.common import JsonOption, db_session, print_json, print_table
-from workbench.cli.data import parse_date
-from workbench.db import default_engine
 from workbench.errors import ValidationError
-from workbench.rules import RuleParams
-from workbench.strategies import get_strategy
-from workbench.strategies.sweep import parse_range
+
+if TYPE_CHECKING:
+    from workbench.backtest.result import BacktestResult
+
+# The bot, backtest and strategy modules (numba, plotly, strategy files) are imported by
+# the commands that use them, so `workbench --help` and other commands start light.
 
 app = typer.Typer(no_args_is_help=True, help="Bots: create, list, show, set, tick, replay.")
 
@@ -53,10 +40,14 @@ def parse_fields(pairs: list[str]) -> dict[str, str]:
 
 
 def bot_row(bot: Any) -> dict[str, Any]:
+    from workbench.bots.configs import bot_fields
+
     return {"id": bot.id, **bot_fields(bot)}
 
 
 def _window(start: str | None, end: str | None) -> tuple[datetime | None, datetime | None]:
+    from workbench.cli.data import parse_date
+
     return (parse_date(start, "start") if start else None, parse_date(end, "end") if end else None)
 
 
@@ -71,8 +62,11 @@ def create(
     live: bool = typer.Option(False, "--live", help="Trade for real (default: dry run)"),
     json_out: bool = JsonOption,
 ) -> None:
-    """Create a bot (a dry run on the paper exchange unless --live)."""
-    get_strategy(strategy)
+    """Create a bot (a dry run on the paper exchange unless --live). -p takes any bot
+    config field or a parameter of the strategy (built-in or your own)."""
+    from workbench.accounts import local_user
+    from workbench.bots import create_bot
+
     with db_session() as session:
         owner = local_user(session=session)
         bot = create_bot(
@@ -96,6 +90,8 @@ def create(
 @app.command("list")
 def list_command(json_out: bool = JsonOption) -> None:
     """Every bot."""
+    from workbench.bots import list_bots
+
     with db_session() as session:
         rows = [bot_row(b) for b in list_bots(session=session)]
     if json_out:
@@ -110,6 +106,8 @@ def list_command(json_out: bool = JsonOption) -> None:
 @app.command()
 def show(bot_id: int, json_out: bool = JsonOption) -> None:
     """Every field of one bot."""
+    from workbench.bots import get_bot
+
     with db_session() as session:
         row = bot_row(get_bot(session=session, bot_id=bot_id))
     if json_out:
@@ -125,7 +123,9 @@ def set_command(
     fields: list[str] = typer.Argument(..., help="FIELD=VALUE ..."),
     json_out: bool = JsonOption,
 ) -> None:
-    """Change fields of a bot (validated as a whole)."""
+    """Change fields of a bot or its strategy's parameters (validated as a whole)."""
+    from workbench.bots import update_bot
+
     with db_session() as session:
         row = bot_row(update_bot(session=session, bot_id=bot_id, **parse_fields(fields)))
     if json_out:
@@ -136,17 +136,52 @@ def set_command(
 
 @app.command()
 def delete(
-    bot_id: int, force: bool = typer.Option(False, "--force", help="Delete even with trades (kept)")
+    bot_id: int,
+    force: bool = typer.Option(False, "--force", help="Delete even with trades (kept)"),
+    abandon_position: bool = typer.Option(
+        False, "--abandon-position", help="Delete even while it holds a position (left open)"
+    ),
 ) -> None:
-    """Delete a bot; refused when it has trades unless --force (the trades are kept)."""
+    """Delete a bot; refused when it has trades unless --force (the trades are kept), and
+    while it holds a position unless --abandon-position."""
+    from workbench.bots import delete_bot
+
     with db_session() as session:
-        kept = delete_bot(session=session, bot_id=bot_id, force=force)
+        kept = delete_bot(
+            session=session, bot_id=bot_id, force=force, abandon_position=abandon_position
+        )
     typer.echo(f"deleted bot {bot_id}" + (f"; its {kept} trades are kept" if kept else ""))
+
+
+@app.command()
+def activate(bot_id: int, json_out: bool = JsonOption) -> None:
+    """Activate a bot: check its strategy for look-ahead, record the code's fingerprint
+    and warm-up. Run it again to accept changed strategy code deliberately."""
+    from workbench.bots.configs import activate_bot
+
+    with db_session() as session:
+        summary = activate_bot(session=session, bot_id=bot_id)
+        row = bot_row(session.get_one(_bot_model(), bot_id))
+    if json_out:
+        print_json({**row, "check": summary})
+    else:
+        typer.echo(f"activated bot {bot_id}: {summary}")
+
+
+def _bot_model() -> Any:
+    from workbench.db.models import BotConfig
+
+    return BotConfig
 
 
 @app.command()
 def tick(bot_id: int, json_out: bool = JsonOption) -> None:
     """Run one tick of a bot now."""
+    from workbench.bots import get_bot
+    from workbench.bots.exchanges import exchange_for_bot
+    from workbench.bots.runner import run_tick
+    from workbench.db import default_engine
+
     engine = default_engine()
     with db_session() as session:
         exchange = exchange_for_bot(
@@ -185,6 +220,9 @@ def replay(
     json_out: bool = JsonOption,
 ) -> None:
     """Replay a bot tick by tick over stored candles on a fresh paper account."""
+    from workbench.bots.replay import replay_bot
+    from workbench.db import default_engine
+
     first, last = _window(start, end)
     result = replay_bot(
         bot_id,
@@ -211,6 +249,9 @@ def replay(
 
 
 def _candles(exchange: str, symbol: str, timeframe: str, start: str | None, end: str | None) -> Any:
+    from workbench.backtest.configs import stored_candles
+    from workbench.db import default_engine
+
     first, last = _window(start, end)
     return stored_candles(
         engine=default_engine(),
@@ -230,6 +271,9 @@ def _config(
     strategy: str | None,
     fields: list[str],
 ) -> Any:
+    from workbench.backtest.configs import free_config
+    from workbench.bots import get_bot
+
     if bot_id is not None:
         with db_session() as session:
             return get_bot(session=session, bot_id=bot_id)
@@ -270,7 +314,9 @@ def backtest(
     save: str | None = typer.Option(None, "--save", help="Save the result under this name"),
     json_out: bool = JsonOption,
 ) -> None:
-    """Backtest a bot, or a strategy with free parameters, over stored candles."""
+    """Backtest a bot, or a strategy (built-in or your own) with free parameters."""
+    from workbench.backtest import backtest_config
+
     config = _config(bot, exchange, symbol, timeframe, strategy, fields)
     candles = _candles(config.exchange, config.symbol, config.timeframe, start, end)
     result = backtest_config(candles, config, fee=fees, slippage=slippage)
@@ -295,6 +341,8 @@ def backtest(
 
 
 def _save(result: BacktestResult, config: Any, name: str, bot_id: int | None) -> int:
+    from workbench.backtest.configs import save_config_backtest
+
     with db_session() as session:
         return save_config_backtest(
             session=session, result=result, config=config, name=name, bot_id=bot_id
@@ -317,7 +365,13 @@ def sweep(
     save: int = typer.Option(0, "--save", help="Save the best N sets as backtests"),
     json_out: bool = JsonOption,
 ) -> None:
-    """Backtest every combination of parameter ranges; prints (and saves) the best sets."""
+    """Backtest every combination of parameter ranges; prints (and saves) the best sets.
+    A user strategy's sets run on all cores; the speed is reported in bar-sets/s."""
+    from workbench.backtest import run_sweep
+    from workbench.backtest.configs import save_sweep_best
+    from workbench.rules import RuleParams
+    from workbench.strategies.sweep import parse_range
+
     config = _config(bot, exchange, symbol, timeframe, strategy, fields)
     candles = _candles(config.exchange, config.symbol, config.timeframe, start, end)
     grid = dict(parse_range(r) for r in ranges)
@@ -333,10 +387,18 @@ def sweep(
                 session=session, table=table, candles=candles, config=config, rules=rules, top=save
             )
             saved = [row.id for row in rows]
+    speed = table.attrs.get("bar_sets_per_second")
     if json_out:
-        print_json({"sets": len(table), "best": best.to_dict(orient="records"), "saved_ids": saved})
+        print_json(
+            {
+                "sets": len(table),
+                "bar_sets_per_second": speed,
+                "best": best.to_dict(orient="records"),
+                "saved_ids": saved,
+            }
+        )
     else:
-        typer.echo(f"{len(table)} parameter sets; best {len(best)}:")
+        typer.echo(f"{len(table)} parameter sets ({speed:,.0f} bar-sets/s); best {len(best)}:")
         print_table(best.round(4).to_dict(orient="records"))
         if saved:
             typer.echo(f"saved as backtests {', '.join(map(str, saved))}")
