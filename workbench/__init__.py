@@ -39,6 +39,8 @@ API = (
     "job_dashboard",
     "markets",
     "plot_candles",
+    "plot_signals",
+    "replay",
     "run",
     "runs",
     "sample_trades",

@@ -136,6 +136,45 @@ def signals(
     return chosen.signals(frame, **chosen.validate(params)).frame()
 
 
+def plot_signals(frame: pd.DataFrame, signals: Any, *, bars: int | None = 400) -> go.Figure:
+    """Candles with a strategy's indicator lines and its entries (green) and exits (red):
+    ``signals`` is what ``donchian(frame, ...)`` or ``wb.signals(...)`` returns."""
+    shown = signals.frame() if hasattr(signals, "frame") else signals
+    if bars is not None:
+        frame, shown = frame.tail(bars), shown.tail(bars)
+    fig = plot_candles(frame)
+    flags = {"entries", "exits", "short_entries", "short_exits"}
+    for column in shown.columns:
+        if column not in flags and column != "rsi":
+            fig.add_scatter(x=shown.index, y=shown[column], name=str(column), mode="lines")
+    for column, color, symbol in (("entries", "green", "triangle-up"), ("exits", "red", "x")):
+        if column in shown.columns:
+            hits = shown.index[shown[column].astype(bool)]
+            fig.add_scatter(
+                x=hits,
+                y=frame.loc[hits, "close"],
+                mode="markers",
+                name=column,
+                marker={"color": color, "symbol": symbol, "size": 9},
+            )
+    return fig
+
+
+def replay(bot: int, *, start: Moment = None, end: Moment = None, fee: float = 0.001) -> Any:
+    """Replay a bot tick by tick over its stored candles on a fresh paper account
+    (``.trades`` in the backtest's columns, ``.ticks``, ``.final_balance``)."""
+    from workbench.bots.replay import replay_bot
+
+    return replay_bot(
+        bot,
+        engine=default_engine(),
+        start=_moment(start, "start"),
+        end=_moment(end, "end"),
+        fee=fee,
+        progress=False,
+    )
+
+
 def strategies() -> pd.DataFrame:
     """Every strategy: built-ins, strategy files and this kernel's ``@wb.strategy``
     definitions, with parameters (bounds), source and code fingerprint."""

@@ -67,9 +67,7 @@ def test_a_dropped_file_is_a_strategy_like_the_built_ins(
         )
     )  # fmt: skip
     assert swept["sets"] == 4 and swept["bar_sets_per_second"] > 0
-    full = json.loads(
-        run(runner, "backtest", *MARKET, "--strategy", "donchian", *params, "--json")
-    )
+    full = json.loads(run(runner, "backtest", *MARKET, "--strategy", "donchian", *params, "--json"))
     row = next(r for r in swept["best"] if (r["window"], r["exit_window"]) == (30, 12))
     assert row["final_value"] == pytest.approx(full["stats"]["final_value"], rel=1e-9)
 

@@ -86,6 +86,7 @@ def run_sweep(
     rules = rules or RuleParams()
     started = time.perf_counter()
     chosen = get_strategy(strategy)
+    swept: Any
     if chosen.batch is None:  # a user's pandas strategy: its sets on all cores
         from workbench.strategies.user_sweep import valid_sets
 

@@ -302,16 +302,17 @@ class Strategy:
 def code_fingerprint(strategy: Strategy) -> str:
     """sha256 of the defining file (or function source) and the parameter declarations."""
     text = ""
-    try:
-        if strategy.source and not strategy.source.startswith("<"):
+    if strategy.source and not strategy.source.startswith("<"):
+        try:
             with open(strategy.source, encoding="utf-8") as handle:
                 text = handle.read()
-        elif strategy.fn is not None:
-            text = inspect.getsource(strategy.fn)
-    except (OSError, TypeError):
-        text = ""
+        except OSError:
+            text = ""  # a notebook cell's pseudo-file: its source is in linecache
     if not text and strategy.fn is not None:
-        text = strategy.fn.__code__.co_code.hex()
+        try:
+            text = inspect.getsource(strategy.fn)
+        except (OSError, TypeError):
+            text = strategy.fn.__code__.co_code.hex()
     declared = repr([p.describe() for p in strategy.params])
     return hashlib.sha256(f"{text}\n{declared}".encode()).hexdigest()[:12]
 

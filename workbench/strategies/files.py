@@ -89,7 +89,8 @@ def _load(path: Path) -> list[Strategy]:
     cached = _LOADED.get(path)
     if cached is not None and cached[0] == digest:
         return cached[1]
-    module_name = f"workbench_user_strategies.{path.stem}_{digest[:10]}"
+    stem = "".join(c if c.isalnum() else "_" for c in path.stem)
+    module_name = f"workbench_user_strategies_{stem}_{digest[:10]}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -160,7 +161,7 @@ def save_strategy(made: Strategy, *, folder: Path | None = None, overwrite: bool
         raise StrategyError(f"{target} exists; pass overwrite=True to replace it")
     text = f"{HEADER}\n\n{inspect.cleandoc(source) if source.startswith(' ') else source}"
     target_dir.mkdir(parents=True, exist_ok=True)
-    scratch = target.with_name(f".{target.name}.new")
+    scratch = target.with_name(f"_saving_{target.name}")  # "_" files are never loaded
     scratch.write_text(text, encoding="utf-8")
     try:
         loaded = _load(scratch)
@@ -169,11 +170,29 @@ def save_strategy(made: Strategy, *, folder: Path | None = None, overwrite: bool
         raise StrategyError(f"strategy {made.name} was not saved: {e}") from None
     finally:
         _LOADED.pop(scratch, None)
-    if [s.name for s in loaded] != [made.name]:
+    problem = _differs_from(loaded, made)
+    if problem:
         scratch.unlink()
-        raise StrategyError(
-            f"strategy {made.name} was not saved: its cell defines {[s.name for s in loaded]}"
-        )
+        raise StrategyError(f"strategy {made.name} was not saved: {problem}")
     scratch.replace(target)
     DEFINED.pop(made.name, None)  # the file's version is the one from now on
     return target
+
+
+def _differs_from(loaded: list[Strategy], made: Strategy) -> str:
+    """Why the saved file is not the notebook's strategy ("" when it is): it must define
+    exactly it and compute the same signals on a sample without the notebook's names."""
+    if [s.name for s in loaded] != [made.name]:
+        return f"the file would define {[s.name for s in loaded]}"
+    from workbench.market.sample import sample_candles
+
+    sample = sample_candles(400, timeframe="1h")
+    try:
+        saved, original = loaded[0](sample), made(sample)
+    except StrategyError as e:
+        return f"on its own it fails ({e}); define what it uses inside the function"
+    for name, series in original.series().items():
+        other = saved.series().get(name)
+        if other is None or not other.equals(series):
+            return f"on its own it computes other {name} (it uses names of the notebook)"
+    return ""

@@ -101,15 +101,15 @@ def _number(value: Any, *, whole: bool, text: bool) -> int | float:
     if isinstance(value, bool | np.bool_) or (isinstance(value, str) and not text):
         raise _Invalid(f"must be a {'whole ' if whole else ''}number, got {value!r}")
     if isinstance(value, str):
-        text = value.strip()
+        written = value.strip()
         try:
-            value = int(text) if whole else float(text)
+            value = int(written) if whole else float(written)
         except ValueError:
             try:
-                value = float(text)
+                value = float(written)
             except ValueError:
                 raise _Invalid(
-                    f"must be a {'whole ' if whole else ''}number, got {text!r}"
+                    f"must be a {'whole ' if whole else ''}number, got {written!r}"
                 ) from None
     if whole:
         if isinstance(value, int | np.integer):

@@ -80,6 +80,8 @@ def sweep_signals(
             *skipped[0],
         )
     close = close_prices(candles)
+    if chosen.batch is None:  # a user strategy: run_sweep spreads its sets over processes
+        raise ValidationError({"strategy": f"{chosen.name} has no batch rule"}, entity="sweep")
     if combos:
         entries, exits = chosen.batch(close, combos)
     else:
