@@ -284,7 +284,7 @@ def test_a_user_strategy_gets_controls_from_its_declaration(engine: Engine) -> N
             "source": wb.Choice("close", ["close", "open"]),
         }
     )
-    def form_breakout(candles, span, band, confirm, source):  # noqa: ANN001, ANN202
+    def form_breakout(candles, span, band, confirm, source):
         """Breakout over a span."""
         top = candles[source].rolling(span).max().shift(1)
         return wb.Signals(entries=candles.close > top * (1 + band), exits=candles.close < top)
