@@ -29,6 +29,9 @@ Start = typer.Option(None, "--start", help="First bar, YYYY-MM-DD (UTC)")
 End = typer.Option(None, "--end", help="End (exclusive), YYYY-MM-DD (UTC)")
 
 
+OPTION_OF = {"dry_run": "--live (or its absence)"}
+
+
 def parse_fields(pairs: list[str]) -> dict[str, str]:
     fields: dict[str, str] = {}
     for pair in pairs:
@@ -67,19 +70,24 @@ def create(
     from workbench.accounts import local_user
     from workbench.bots import create_bot
 
+    given = {
+        "name": name,
+        "exchange": exchange,
+        "symbol": symbol,
+        "timeframe": timeframe,
+        "strategy": strategy,
+        "dry_run": not live,
+    }
+    extra = parse_fields(fields)
+    twice = sorted(set(given) & set(extra))
+    if twice:
+        raise ValidationError(
+            {n: f"give it once, with {OPTION_OF.get(n, '--' + n)}" for n in twice},
+            entity="command",
+        )
     with db_session() as session:
         owner = local_user(session=session)
-        bot = create_bot(
-            session=session,
-            owner_id=owner.id,
-            name=name,
-            exchange=exchange,
-            symbol=symbol,
-            timeframe=timeframe,
-            strategy=strategy,
-            dry_run=not live,
-            **parse_fields(fields),
-        )
+        bot = create_bot(session=session, owner_id=owner.id, **given, **extra)
         row = bot_row(bot)
     if json_out:
         print_json(row)
