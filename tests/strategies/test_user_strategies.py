@@ -124,3 +124,24 @@ def test_look_ahead_is_caught_and_its_bot_cannot_be_activated(
     assert "looks ahead" in run(runner, "bot", "set", str(bot["id"]), "is_active=true", code=2)
     shown = json.loads(run(runner, "bot", "show", str(bot["id"]), "--json"))
     assert shown["is_active"] is False
+
+
+def test_changing_an_active_bots_parameters_checks_them_again(
+    runner: CliRunner, settings: Settings
+) -> None:
+    drop(settings.home, "donchian", DONCHIAN)
+    bot = json.loads(
+        run(
+            runner, "bot", "create", "--name", "dc", *MARKET, "--strategy", "donchian",
+            "-p", "window=30", "-p", "is_active=true", "--json",
+        )
+    )  # fmt: skip
+    assert bot["is_active"] is True
+
+    def warmup() -> int:
+        with default_engine().connect() as conn:
+            return int(conn.scalar(sa.select(BotConfig.strategy_warmup)) or 0)
+
+    before = warmup()
+    run(runner, "bot", "set", str(bot["id"]), "window=200")
+    assert warmup() >= 200 > before

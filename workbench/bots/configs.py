@@ -85,13 +85,21 @@ def update_bot(*, session: Session, bot_id: int, **changes: Any) -> BotConfig:
             f"{', '.join(moved)} cannot change until it is closed (let the bot exit it, "
             "or close it on the exchange and reset the bot)"
         )
-    activating = new["is_active"] and not bot.is_active
+    rule_before = _strategy_inputs(bot)
+    was_active = bot.is_active
     for name, value in new.items():
         setattr(bot, name, value)
-    if activating:
+    # Activating, or changing an active bot's strategy or parameters: check it (again).
+    if bot.is_active and (not was_active or _strategy_inputs(bot) != rule_before):
         strategy_guard.activate(session, bot)
     session.flush()
     return bot
+
+
+def _strategy_inputs(bot: BotConfig) -> tuple[Any, ...]:
+    """What the bot's signals depend on: the strategy, its parameters, the market."""
+    seed = tuple(getattr(bot, n) for n in FIELDS if n.startswith(("ema_", "rsi_", "custom_")))
+    return (bot.strategy, dict(bot.strategy_params or {}), seed, bot.symbol, bot.timeframe)
 
 
 def activate_bot(*, session: Session, bot_id: int) -> str:

@@ -5,8 +5,8 @@ compared bar by bar with the full-history signals; a strategy that decides on cl
 gives the same flags (and indicators) inside every prefix. Any difference is look-ahead:
 the full history changed a bar's decision that the prefix could not know.
 
-Warm-up: the signals are recomputed from later starts; the last bar whose flags still
-differ from the full-history ones says how much history the strategy needs before its
+Warm-up: the signals are recomputed from later starts; the last bar whose flags or
+indicators still differ from the full-history ones says how much history the strategy needs before its
 signals stop depending on where the history starts (EMA-like recursion, long windows).
 A live tick reads at least that many bars.
 """
@@ -25,7 +25,8 @@ from workbench.strategies.registry import get_strategy
 
 PREFIXES = 40
 STARTS = (1, 13, 101)
-RTOL = 1e-9
+RTOL = 1e-9  # look-ahead: same start, so indicators agree to rounding
+WARMUP_RTOL = 1e-6
 
 
 @dataclass(frozen=True)
@@ -138,13 +139,20 @@ def _first_difference(
     return found
 
 
-def _flags_need(full: dict[str, np.ndarray], part: dict[str, np.ndarray], start: int) -> int:
-    """Leading bars of ``part`` (started at ``start``) whose flags differ from the full."""
+def _start_dependence(
+    full: dict[str, np.ndarray], part: dict[str, np.ndarray], start: int
+) -> int:
+    """Leading bars of ``part`` (started at ``start``) whose flags or indicators still
+    differ from the full history's (indicators to a relative 1e-6: a recursion that has
+    converged that far no longer moves a decision)."""
     last = -1
     for name, values in part.items():
         if name.startswith("indicator "):
-            continue
-        where = np.flatnonzero(full[name][start:] != values)
+            both_nan = np.isnan(full[name][start:]) & np.isnan(values)
+            close = np.isclose(full[name][start:], values, rtol=WARMUP_RTOL, atol=0.0)
+            where = np.flatnonzero(~(both_nan | close))
+        else:
+            where = np.flatnonzero(full[name][start:] != values)
         if where.size:
             last = max(last, int(where[-1]))
     return last + 1
@@ -178,7 +186,7 @@ def check_strategy(
     if look_ahead is None:
         for start in sorted({s for s in (*STARTS, n // 3) if 0 < s < n - 10}):
             part = _columns(chosen.signals(candles.iloc[start:], **values))
-            need = _flags_need(full, part, start)
+            need = _start_dependence(full, part, start)
             if need >= n - start:
                 complete = False
             warmup = max(warmup, need)
