@@ -42,6 +42,14 @@ def parse_fields(pairs: list[str]) -> dict[str, str]:
     return fields
 
 
+def printable(text: str) -> str:
+    """A name as it can be printed safely: control characters (ANSI escapes, newlines
+    from rows stored before names were checked) shown escaped, never interpreted."""
+    from workbench.schemas.bots import has_control_characters
+
+    return text.encode("unicode_escape").decode() if has_control_characters(text) else text
+
+
 def bot_row(bot: Any) -> dict[str, Any]:
     from workbench.bots.configs import bot_fields
 
@@ -106,7 +114,7 @@ def list_command(json_out: bool = JsonOption) -> None:
         print_json(rows)
     else:
         print_table(
-            rows,
+            [{**r, "name": printable(r["name"])} for r in rows],
             ["id", "name", "exchange", "symbol", "timeframe", "strategy", "is_active", "dry_run"],
         )
 
