@@ -6,8 +6,9 @@ gives the same flags (and indicators) inside every prefix. Any difference is loo
 the full history changed a bar's decision that the prefix could not know.
 
 Warm-up: the signals are recomputed from later starts; the last bar whose flags or
-indicators still differ from the full-history ones says how much history the strategy needs before its
-signals stop depending on where the history starts (EMA-like recursion, long windows).
+indicators still differ from the full-history ones says how much history the strategy
+needs before its signals stop depending on where the history starts (EMA-like recursion,
+long windows).
 A live tick reads at least that many bars.
 """
 

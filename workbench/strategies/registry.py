@@ -37,7 +37,10 @@ def get_strategy(name: str | Strategy) -> Strategy:
     try:
         return known[name]
     except (KeyError, TypeError):
+        yours = sorted(set(known) - set(STRATEGIES))
+        listed = f"known: {', '.join(sorted(STRATEGIES))}" + (
+            f"; yours: {', '.join(yours)}" if yours else ""
+        )
         raise ValidationError(
-            {"strategy": f"unknown strategy {name!r}; known: {', '.join(sorted(known))}"},
-            entity="strategy",
+            {"strategy": f"unknown strategy {name!r}; {listed}"}, entity="strategy"
         ) from None
