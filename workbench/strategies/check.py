@@ -140,9 +140,7 @@ def _first_difference(
     return found
 
 
-def _start_dependence(
-    full: dict[str, np.ndarray], part: dict[str, np.ndarray], start: int
-) -> int:
+def _start_dependence(full: dict[str, np.ndarray], part: dict[str, np.ndarray], start: int) -> int:
     """Leading bars of ``part`` (started at ``start``) whose flags or indicators still
     differ from the full history's (indicators to a relative 1e-6: a recursion that has
     converged that far no longer moves a decision)."""
