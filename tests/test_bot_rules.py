@@ -78,7 +78,7 @@ def test_valid_futures_bot_with_leverage(session: Session) -> None:
     bot = create_bot(
         session=session,
         owner_id=owner.id,
-        **VALID,
+        **(VALID | {"symbol": "BTC/USDT:USDT"}),  # a futures bot needs a futures market
         position_type="futures",
         leverage=20,
         position_size_fixed="250",

@@ -144,3 +144,38 @@ def test_free_backtest_and_sweep(settings: Settings, shared_data: Path) -> None:
     assert wrong.exit_code == 2 and "NAME=START:STOP" in wrong.stderr
     missing = runner.invoke(app, ["backtest", "--symbol", "ETH/BTC"])
     assert missing.exit_code == 2 and "--exchange" in missing.stderr
+
+
+def test_cli_start_loads_no_strategies() -> None:
+    import subprocess
+    import sys
+
+    probe = "import sys, workbench.cli; print(sorted(m for m in ('numba', 'workbench.strategies', 'plotly') if m in sys.modules))"  # noqa: E501
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_bad_bot_and_rule_inputs_are_one_line(settings: Settings, shared_data: Path) -> None:
+    runner = CliRunner()
+    load(runner, shared_data)
+    create = ["bot", "create", "--exchange", "binance", "--symbol", "ETH/BTC"]
+    five = ["--timeframe", "5m"]
+    for args, words in (
+        ([*five, "--name", "red\x1b[31mbot"], "name: must not contain control characters"),
+        ([*five, "--name", "two\nlines"], "name: must not contain control characters"),
+        (["--timeframe", "1M", "--name", "x"], "is not a timeframe"),
+        ([*five, "--name", "x", "-p", "timeframe=1h"], "timeframe: give it once"),
+        ([*five, "--name", "x", "-p", "nosuch=1"], "nosuch: is neither a bot config field"),
+        ([*five, "--name", "x", "--strategy", "nosuch"], "unknown strategy 'nosuch'"),
+    ):
+        strategy = [] if "--strategy" in args else ["--strategy", "ema_cross"]
+        result = runner.invoke(app, [*create, *strategy, *args])
+        assert result.exit_code == 2, result.output
+        assert words in result.stderr and result.stderr.count("\n") == 1
+        assert "\x1b" not in result.stderr
+    assert runner.invoke(app, ["bot", "list", "--json"]).stdout.strip() == "[]"
+    for option in (["--fees", "-0.01"], ["--fees", "5"], ["--slippage", "2"]):
+        result = runner.invoke(app, ["backtest", *MARKET, "--strategy", "rsi", *option])
+        assert result.exit_code == 2 and "per fill" in result.stderr, result.output
+    shown = runner.invoke(app, ["strategy", "show", "nosuch"])
+    assert shown.exit_code == 2 and "known: ema_cross, ema_rsi, rsi" in shown.stderr

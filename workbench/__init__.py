@@ -4,7 +4,7 @@ The notebook-facing API is re-exported here as it grows (``import workbench as w
 """
 
 import sys
-import types
+from types import ModuleType
 
 from workbench.errors import (
     ConfigError,
@@ -27,6 +27,7 @@ API = (
     "bot_form",
     "bots",
     "candles",
+    "check_strategy",
     "compare",
     "create_bot",
     "daily_report",
@@ -38,11 +39,15 @@ API = (
     "job_dashboard",
     "markets",
     "plot_candles",
+    "plot_signals",
+    "replay",
     "run",
     "runs",
     "sample_trades",
     "save",
+    "save_strategy",
     "signals",
+    "strategies",
     "sweep",
     "tick",
     "tick_figure",
@@ -51,13 +56,18 @@ API = (
 )
 
 
-class _Package(types.ModuleType):
+# Writing a strategy (``@wb.strategy``, ``wb.Int``...): from workbench.strategies, without
+# the notebook API's plotting imports (strategy files import these).
+STRATEGY_API = ("Bool", "Choice", "Float", "Int", "Signals", "strategy")
+
+
+class _Package(ModuleType):
     """``wb.bots()`` and ``wb.backtest()`` share their names with subpackages; importing a
     subpackage would rebind the name to it, so that one binding is skipped (the subpackage
     stays importable: ``from workbench.bots import ...``)."""
 
     def __setattr__(self, name: str, value: object) -> None:
-        if name in API and isinstance(value, types.ModuleType):
+        if name in API and isinstance(value, ModuleType):
             return
         super().__setattr__(name, value)
 
@@ -74,15 +84,20 @@ def __getattr__(name: str) -> object:
         from workbench import api
 
         return getattr(api, name)
+    if name in STRATEGY_API:
+        import importlib
+
+        return getattr(importlib.import_module("workbench.strategies"), name)
     raise AttributeError(f"module 'workbench' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *API, "Settings", "get_settings"])
+    return sorted([*globals(), *API, *STRATEGY_API, "Settings", "get_settings"])
 
 
 __all__ = [
     *API,
+    *STRATEGY_API,
     "ConfigError",
     "ConflictError",
     "NotFoundError",

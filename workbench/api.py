@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 Moment = str | datetime | None
 SAMPLE_BOT = "sample-ema-cross"
+StrategyLike = Any  # a strategy's name, or the object ``@wb.strategy`` made
 
 
 def init(*, sample: bool = False) -> pd.DataFrame:
@@ -144,12 +145,104 @@ def plot_candles(frame: pd.DataFrame, *, indicators: pd.DataFrame | None = None)
     return fig
 
 
-def signals(frame: pd.DataFrame, strategy: str = "ema_cross", **params: int) -> pd.DataFrame:
+def signals(
+    frame: pd.DataFrame, strategy: StrategyLike = "ema_cross", **params: Any
+) -> pd.DataFrame:
     """A strategy's indicators with its entry and exit flags, per bar."""
     from workbench.strategies import get_strategy
 
     chosen = get_strategy(strategy)
     return chosen.signals(frame, **chosen.validate(params)).frame()
+
+
+def plot_signals(frame: pd.DataFrame, signals: Any, *, bars: int | None = 400) -> go.Figure:
+    """Candles with a strategy's indicator lines and its entries (green) and exits (red):
+    ``signals`` is what ``donchian(frame, ...)`` or ``wb.signals(...)`` returns."""
+    shown = signals.frame() if hasattr(signals, "frame") else signals
+    if bars is not None:
+        frame, shown = frame.tail(bars), shown.tail(bars)
+    fig = plot_candles(frame)
+    flags = {"entries", "exits", "short_entries", "short_exits"}
+    for column in shown.columns:
+        if column not in flags and column != "rsi":
+            fig.add_scatter(x=shown.index, y=shown[column], name=str(column), mode="lines")
+    for column, color, symbol in (("entries", "green", "triangle-up"), ("exits", "red", "x")):
+        if column in shown.columns:
+            hits = shown.index[shown[column].astype(bool)]
+            fig.add_scatter(
+                x=hits,
+                y=frame.loc[hits, "close"],
+                mode="markers",
+                name=column,
+                marker={"color": color, "symbol": symbol, "size": 9},
+            )
+    return fig
+
+
+def replay(bot: int, *, start: Moment = None, end: Moment = None, fee: float = 0.001) -> Any:
+    """Replay a bot tick by tick over its stored candles on a fresh paper account
+    (``.trades`` in the backtest's columns, ``.ticks``, ``.final_balance``)."""
+    from workbench.bots.replay import replay_bot
+
+    return replay_bot(
+        bot,
+        engine=default_engine(),
+        start=_moment(start, "start"),
+        end=_moment(end, "end"),
+        fee=fee,
+        progress=False,
+    )
+
+
+def strategies() -> pd.DataFrame:
+    """Every strategy: built-ins, strategy files and this kernel's ``@wb.strategy``
+    definitions, with parameters (bounds), source and code fingerprint."""
+    from workbench.strategies import all_strategies
+
+    rows = [
+        {
+            "name": s.name,
+            "parameters": ", ".join(f"{p.name}={p.default} [{p.bounds_text()}]" for p in s.params),
+            "source": s.where,
+            "fingerprint": s.fingerprint,
+            "description": s.description,
+        }
+        for s in all_strategies().values()
+    ]
+    return pd.DataFrame(rows)
+
+
+def check_strategy(
+    strategy: StrategyLike,
+    frame: pd.DataFrame | None = None,
+    *,
+    exchange: str | None = None,
+    symbol: str | None = None,
+    timeframe: str | None = None,
+    **params: Any,
+) -> Any:
+    """The look-ahead check and warm-up measure of ``strategy`` with ``params`` on
+    ``frame`` (default: the stored market named, or the first). ``.passed``,
+    ``.summary()``, ``.look_ahead`` (the first differing bar and series), ``.warmup``."""
+    from workbench.strategies.check import check_strategy as check
+
+    if frame is None:
+        frame = candles(symbol, timeframe, exchange=exchange)
+    return check(strategy, frame, params)
+
+
+def save_strategy(strategy: Any, *, overwrite: bool = True) -> str:
+    """Write a strategy defined in this notebook to ``$WORKBENCH_HOME/strategies/`` so
+    bots, jobs and the CLI can use it; returns the file's path."""
+    from workbench.strategies import save_strategy as save
+
+    return str(save(strategy, overwrite=overwrite))
+
+
+def _strategy_name(strategy: StrategyLike) -> str:
+    from workbench.strategies import get_strategy
+
+    return get_strategy(strategy).name
 
 
 def backtest(
@@ -193,14 +286,14 @@ def sweep(
     (``bot=ID``), exactly as :func:`backtest` would run each; best total return first.
     ``table.attrs["rules"]`` lists the rules every row ran under."""
     from workbench.backtest import run_sweep
-    from workbench.backtest.configs import config_values, sweep_grid
+    from workbench.backtest.configs import sweep_grid, with_params
     from workbench.rules import RuleParams
 
     ranges = {k: v for k, v in fields.items() if _is_range(v)}
     fixed = {k: v for k, v in fields.items() if k not in ranges}
     frame = None if frame is None else _candle_frame(frame)
     config, chosen, own = _run_config(frame, bot, strategy, fixed)
-    base = {**config_values(config), **own} if own else config
+    base = with_params(config, own) if own else config
     return run_sweep(
         _frame_of(frame, config),
         strategy=chosen,

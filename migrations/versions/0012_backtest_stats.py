@@ -10,7 +10,7 @@ trades differently now) the wrong figures are set to null and the row says so in
 downgrade restores them.
 
 Revision ID: 0012_backtest_stats
-Revises: 0009_bot_ids_never_reused
+Revises: 0010_strategy_params
 """
 
 from collections.abc import Sequence
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012_backtest_stats"
-down_revision: str | None = "0009_bot_ids_never_reused"
+down_revision: str | None = "0010_strategy_params"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -57,7 +57,8 @@ def widget_texts(widget: w.Widget) -> list[str]:
 def test_every_field_has_one_control_in_one_group(engine: Engine) -> None:
     form = BotForm(engine, symbols=offline)
     grouped = [name for names in GROUPS.values() for name in names]
-    assert sorted(grouped) == sorted(BotConfigCreate.model_fields)
+    # strategy_params: a user strategy's own controls (param_box), built from its declaration
+    assert sorted([*grouped, "strategy_params"]) == sorted(BotConfigCreate.model_fields)
     assert len(grouped) == len(set(grouped))
     # Bounds come from the schema: the database's limits, not the form's own.
     assert (form.controls["leverage"].min, form.controls["leverage"].max) == (1, 125)
@@ -65,7 +66,8 @@ def test_every_field_has_one_control_in_one_group(engine: Engine) -> None:
     assert isinstance(form.controls["stop_loss_perc"], OptionalNumber)
     assert form.controls["stop_loss_perc"].number.max == 100
     assert isinstance(form.controls["trailing_stop_active"], w.Checkbox)
-    assert [v for _, v in form.controls["strategy"].options] == ["ema_cross", "rsi", "ema_rsi"]
+    builtins = [v for _, v in form.controls["strategy"].options][:3]
+    assert builtins == ["ema_cross", "rsi", "ema_rsi"]
 
 
 def test_create_from_the_form_stores_exact_values(engine: Engine) -> None:
@@ -100,10 +102,10 @@ def test_create_from_the_form_stores_exact_values(engine: Engine) -> None:
 def test_bad_input_shows_field_errors_and_writes_nothing(engine: Engine) -> None:
     form = BotForm(engine, symbols=offline)
     fill(form, name="bad", symbol="not a symbol")
-    assert "should match pattern" in form.field_errors()["symbol"]
+    assert "must be like BTC/USDT" in form.field_errors()["symbol"]
     fill(form, symbol="BTC/USDT", ema_fast=30, ema_slow=20, leverage=5)
     errors = form.field_errors()
-    assert errors["ema_fast"] == "must be less than ema_slow (20)"
+    assert errors["ema_fast"] == "must be less than ema_slow (20), got 30"
     assert "leverage" in errors and "futures" in errors["leverage"]
     assert "symbol" not in errors
     assert "must be less than ema_slow" in form.errors["ema_fast"].value
@@ -269,3 +271,43 @@ def test_decimal_fields_round_trip(engine: Engine, field: str) -> None:
     assert getattr(bots(engine)[0], field) == Decimal("12.34")
     form.load(form.bot_id or 0)
     assert float(form.controls[field].value) == pytest.approx(12.34)
+
+
+def test_a_user_strategy_gets_controls_from_its_declaration(engine: Engine) -> None:
+    import workbench as wb
+
+    @wb.strategy(
+        params={
+            "span": wb.Int(20, low=5, high=300),
+            "band": wb.Float(0.01, low=0.0, high=0.1),
+            "confirm": wb.Bool(False),
+            "source": wb.Choice("close", ["close", "open"]),
+        }
+    )
+    def form_breakout(candles, span, band, confirm, source):
+        """Breakout over a span."""
+        top = candles[source].rolling(span).max().shift(1)
+        return wb.Signals(entries=candles.close > top * (1 + band), exits=candles.close < top)
+
+    form = BotForm(engine, symbols=offline)
+    assert "form_breakout" in [v for _, v in form.controls["strategy"].options]
+    fill(form, name="mine", symbol="BTC/USDT", strategy="form_breakout")
+    controls = form.param_controls
+    assert (controls["span"].min, controls["span"].max, controls["span"].value) == (5, 300, 20)
+    assert isinstance(controls["band"], w.BoundedFloatText) and controls["band"].max == 0.1
+    assert isinstance(controls["confirm"], w.Checkbox)
+    assert list(controls["source"].options) == ["close", "open"]
+    assert form.rows["ema_fast"].layout.display == "none"  # the built-ins' columns hide
+
+    # An error from the strategy's own rule is shown beside its field.
+    form.check()
+    assert form.field_errors() == {}
+    controls["span"].value = 40
+    form.save.click()
+    (bot,) = bots(engine)
+    assert (bot.strategy, bot.strategy_params) == (
+        "form_breakout",
+        {"span": 40, "band": 0.01, "confirm": False, "source": "close"},
+    )
+    form.load(bot.id)
+    assert form.param_controls["span"].value == 40

@@ -143,6 +143,13 @@ def config_values(config: Any) -> dict[str, Any]:
     return {c.key: getattr(config, c.key) for c in config.__table__.columns}
 
 
+def with_params(config: Any, params: Mapping[str, Any]) -> dict[str, Any]:
+    """``config``'s fields as a dict, with ``params`` over its strategy's parameters."""
+    values = config_values(config)
+    values["strategy_params"] = {**(values.get("strategy_params") or {}), **params}
+    return values
+
+
 def with_fields(config: Any, fields: Mapping[str, Any]) -> BotConfigCreate:
     """``config`` (a bot row or a schema) with ``fields`` over it, validated like any bot
     config and not stored: what ``--bot ID -p FIELD=VALUE`` and ``bot=ID, field=...`` run."""

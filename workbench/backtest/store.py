@@ -27,6 +27,13 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _fingerprint(strategy: str) -> str | None:
+    """The code fingerprint of the strategy that ran (see ``workbench strategy list``)."""
+    from workbench.strategies import get_strategy
+
+    return get_strategy(strategy).fingerprint
+
+
 def save_backtest(
     *,
     session: Session,
@@ -50,6 +57,7 @@ def save_backtest(
         market_type=PositionType.FUTURES if result.rules.futures else PositionType.SPOT,
         strategy=result.strategy,
         parameters={"strategy": result.params, "rules": result.rules.as_dict()},
+        strategy_fingerprint=_fingerprint(result.strategy),
         start=stats["start"].to_pydatetime(),
         end=stats["end"].to_pydatetime(),
         initial_capital=Decimal(repr(result.rules.initial_capital)),

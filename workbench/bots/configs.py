@@ -1,4 +1,12 @@
-"""Create, read, update and delete bot configurations, validated by the shared schema."""
+"""Create, read, update and delete bot configurations, validated by the shared schema.
+
+Every path (CLI, form, notebook API) goes through ``create_bot``/``update_bot``: one
+schema, one set of messages. Parameters of the bot's strategy may be given by name
+(``window=30``); they are stored in ``strategy_params``. Activating a bot (``is_active``
+true, or ``activate_bot``) runs the strategy's look-ahead check and records its code
+fingerprint. While a bot holds a position, its market, position type, leverage and
+capital cannot change, and deleting it needs ``abandon_position``.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +15,25 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from workbench.bots import strategy_guard
 from workbench.db.models import BotConfig, BotState, Trade
 from workbench.errors import ConflictError, NotFoundError
 from workbench.schemas import BotConfigCreate, BotConfigUpdate, validate
 
 FIELDS = tuple(BotConfigCreate.model_fields)
+# Fields a held position depends on: changing them would orphan it.
+POSITION_FIELDS = ("exchange", "symbol", "position_type", "leverage", "initial_capital")
+QTY = 1  # the engine state's held quantity (workbench.rules.engine.S_QTY)
 
 
 def create_bot(*, session: Session, owner_id: int, **fields: Any) -> BotConfig:
-    """Validate ``fields`` with BotConfigCreate and store the bot (with an empty state)."""
+    """Validate ``fields`` with BotConfigCreate and store the bot (with an empty state);
+    an active bot's strategy is checked first (see ``activate_bot``)."""
     data = validate(BotConfigCreate, fields)
     _check_unique_name(session=session, owner_id=owner_id, name=data.name)
     bot = BotConfig(owner_id=owner_id, **data.model_dump())
+    if bot.is_active:
+        strategy_guard.activate(session, bot)
     session.add(bot)
     session.flush()
     session.add(BotState(bot_id=bot.id, state_data={}))
@@ -40,18 +55,61 @@ def list_bots(*, session: Session, owner_id: int | None = None) -> list[BotConfi
     return list(session.scalars(query))
 
 
+def held_quantity(*, session: Session, bot_id: int) -> float:
+    """The base quantity the bot holds now (0.0 when flat or never ticked)."""
+    state = session.scalar(select(BotState).where(BotState.bot_id == bot_id))
+    engine = (state.state_data or {}).get("engine") if state is not None else None
+    return float(engine[QTY]) if engine else 0.0
+
+
 def update_bot(*, session: Session, bot_id: int, **changes: Any) -> BotConfig:
-    """Apply ``changes``; the merged config must pass every rule of BotConfigCreate."""
+    """Apply ``changes``; the merged config must pass every rule of BotConfigCreate.
+    Names that are parameters of the (new) strategy go to ``strategy_params``."""
     bot = get_bot(session=session, bot_id=bot_id)
+    changes = dict(changes)
+    params = {k: changes.pop(k) for k in list(changes) if k not in FIELDS}
     update = validate(BotConfigUpdate, changes).model_dump(exclude_unset=True)
     merged = {name: getattr(bot, name) for name in FIELDS} | update
+    if "strategy" in update and update["strategy"] != bot.strategy:
+        merged["strategy_params"] = update.get("strategy_params") or {}
+    merged["strategy_params"] = {**(merged.get("strategy_params") or {}), **params}
     data = validate(BotConfigCreate, merged)
     if data.name != bot.name:
         _check_unique_name(session=session, owner_id=bot.owner_id, name=data.name)
-    for name, value in data.model_dump().items():
+    new = data.model_dump()
+    moved = [f for f in POSITION_FIELDS if new[f] != getattr(bot, f)]
+    held = held_quantity(session=session, bot_id=bot_id) if moved else 0.0
+    if held > 0:
+        raise ConflictError(
+            f"bot {bot_id} ({bot.name}) holds an open position of {held:g} {bot.symbol}; "
+            f"{', '.join(moved)} cannot change until it is closed (let the bot exit it, "
+            "or close it on the exchange and reset the bot)"
+        )
+    rule_before = _strategy_inputs(bot)
+    was_active = bot.is_active
+    for name, value in new.items():
         setattr(bot, name, value)
+    # Activating, or changing an active bot's strategy or parameters: check it (again).
+    if bot.is_active and (not was_active or _strategy_inputs(bot) != rule_before):
+        strategy_guard.activate(session, bot)
     session.flush()
     return bot
+
+
+def _strategy_inputs(bot: BotConfig) -> tuple[Any, ...]:
+    """What the bot's signals depend on: the strategy, its parameters, the market."""
+    seed = tuple(getattr(bot, n) for n in FIELDS if n.startswith(("ema_", "rsi_", "custom_")))
+    return (bot.strategy, dict(bot.strategy_params or {}), seed, bot.symbol, bot.timeframe)
+
+
+def activate_bot(*, session: Session, bot_id: int) -> str:
+    """Activate ``bot_id`` (again): check its strategy as it is now, record the code's
+    fingerprint and warm-up, and let its ticks trade. Returns the check's summary."""
+    bot = get_bot(session=session, bot_id=bot_id)
+    summary = strategy_guard.activate(session, bot)
+    bot.is_active = True
+    session.flush()
+    return summary
 
 
 def bot_fields(bot: BotConfig) -> dict[str, Any]:
@@ -63,10 +121,21 @@ def trade_count(*, session: Session, bot_id: int) -> int:
     return session.scalar(select(func.count()).where(Trade.bot_id == bot_id)) or 0
 
 
-def delete_bot(*, session: Session, bot_id: int, force: bool = False) -> int:
+def delete_bot(
+    *, session: Session, bot_id: int, force: bool = False, abandon_position: bool = False
+) -> int:
     """Delete a bot. With trades it is refused unless ``force``; forced, the trades are kept
-    and detached from the bot (bot_id set to NULL), never deleted. Returns the trades kept."""
+    and detached from the bot (bot_id set to NULL), never deleted. A bot holding a position
+    is refused unless ``abandon_position`` (the position stays on the exchange, unmanaged).
+    Returns the trades kept."""
     bot = get_bot(session=session, bot_id=bot_id)
+    held = held_quantity(session=session, bot_id=bot_id)
+    if held > 0 and not abandon_position:
+        raise ConflictError(
+            f"bot {bot_id} ({bot.name}) holds an open position of {held:g} {bot.symbol}; "
+            "close it first, or delete with abandon_position=True (`--abandon-position`): "
+            "the position then stays on the exchange with no bot managing it"
+        )
     trades = trade_count(session=session, bot_id=bot_id)
     if trades and not force:
         raise ConflictError(

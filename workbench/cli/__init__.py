@@ -11,7 +11,7 @@ import typer
 from sqlalchemy import exc as sa_exc
 from typer.core import TyperGroup
 
-from workbench.cli import bots, data, db, jobs, keys, lab, notify, setup
+from workbench.cli import bots, data, db, jobs, keys, lab, notify, setup, strategy
 from workbench.cli.common import exit_code
 from workbench.db.engine import explain_database_error
 from workbench.errors import WorkbenchError
@@ -56,6 +56,7 @@ app.command("worker")(jobs.worker)
 app.command("lab", context_settings=lab.EXTRA_ARGS)(lab.lab)
 app.add_typer(data.app, name="data")
 bots.register(app)
+app.add_typer(strategy.app, name="strategy")
 
 
 def main() -> None:

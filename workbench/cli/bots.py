@@ -28,6 +28,9 @@ Start = typer.Option(None, "--start", help="First bar, YYYY-MM-DD (UTC)")
 End = typer.Option(None, "--end", help="End (exclusive), YYYY-MM-DD (UTC)")
 
 
+OPTION_OF = {"dry_run": "--live (or its absence)"}
+
+
 def parse_fields(pairs: list[str]) -> dict[str, str]:
     fields: dict[str, str] = {}
     for pair in pairs:
@@ -38,6 +41,14 @@ def parse_fields(pairs: list[str]) -> dict[str, str]:
     return fields
 
 
+def printable(text: str) -> str:
+    """A name as it can be printed safely: control characters (ANSI escapes, newlines
+    from rows stored before names were checked) shown escaped, never interpreted."""
+    from workbench.schemas.bots import has_control_characters
+
+    return text.encode("unicode_escape").decode() if has_control_characters(text) else text
+
+
 def bot_row(bot: Any) -> dict[str, Any]:
     from workbench.bots.configs import bot_fields
 
@@ -45,6 +56,7 @@ def bot_row(bot: Any) -> dict[str, Any]:
 
 
 def _window(start: str | None, end: str | None) -> tuple[datetime | None, datetime | None]:
+
     return (parse_date(start, "start") if start else None, parse_date(end, "end") if end else None)
 
 
@@ -59,26 +71,29 @@ def create(
     live: bool = typer.Option(False, "--live", help="Trade for real (default: dry run)"),
     json_out: bool = JsonOption,
 ) -> None:
-    """Create a bot (a dry run on the paper exchange unless --live)."""
-
+    """Create a bot (a dry run on the paper exchange unless --live). -p takes any bot
+    config field or a parameter of the strategy (built-in or your own)."""
     from workbench.accounts import local_user
     from workbench.bots import create_bot
-    from workbench.strategies import get_strategy
 
-    get_strategy(strategy)
+    given = {
+        "name": name,
+        "exchange": exchange,
+        "symbol": symbol,
+        "timeframe": timeframe,
+        "strategy": strategy,
+        "dry_run": not live,
+    }
+    extra = parse_fields(fields)
+    twice = sorted(set(given) & set(extra))
+    if twice:
+        raise ValidationError(
+            {n: f"give it once, with {OPTION_OF.get(n, '--' + n)}" for n in twice},
+            entity="command",
+        )
     with db_session() as session:
         owner = local_user(session=session)
-        bot = create_bot(
-            session=session,
-            owner_id=owner.id,
-            name=name,
-            exchange=exchange,
-            symbol=symbol,
-            timeframe=timeframe,
-            strategy=strategy,
-            dry_run=not live,
-            **parse_fields(fields),
-        )
+        bot = create_bot(session=session, owner_id=owner.id, **given, **extra)
         row = bot_row(bot)
     if json_out:
         print_json(row)
@@ -89,7 +104,6 @@ def create(
 @app.command("list")
 def list_command(json_out: bool = JsonOption) -> None:
     """Every bot."""
-
     from workbench.bots import list_bots
 
     with db_session() as session:
@@ -98,7 +112,7 @@ def list_command(json_out: bool = JsonOption) -> None:
         print_json(rows)
     else:
         print_table(
-            rows,
+            [{**r, "name": printable(r["name"])} for r in rows],
             ["id", "name", "exchange", "symbol", "timeframe", "strategy", "is_active", "dry_run"],
         )
 
@@ -106,7 +120,6 @@ def list_command(json_out: bool = JsonOption) -> None:
 @app.command()
 def show(bot_id: int, json_out: bool = JsonOption) -> None:
     """Every field of one bot."""
-
     from workbench.bots import get_bot
 
     with db_session() as session:
@@ -124,8 +137,7 @@ def set_command(
     fields: list[str] = typer.Argument(..., help="FIELD=VALUE ..."),
     json_out: bool = JsonOption,
 ) -> None:
-    """Change fields of a bot (validated as a whole)."""
-
+    """Change fields of a bot or its strategy's parameters (validated as a whole)."""
     from workbench.bots import update_bot
 
     with db_session() as session:
@@ -138,15 +150,42 @@ def set_command(
 
 @app.command()
 def delete(
-    bot_id: int, force: bool = typer.Option(False, "--force", help="Delete even with trades (kept)")
+    bot_id: int,
+    force: bool = typer.Option(False, "--force", help="Delete even with trades (kept)"),
+    abandon_position: bool = typer.Option(
+        False, "--abandon-position", help="Delete even while it holds a position (left open)"
+    ),
 ) -> None:
-    """Delete a bot; refused when it has trades unless --force (the trades are kept)."""
-
+    """Delete a bot; refused when it has trades unless --force (the trades are kept), and
+    while it holds a position unless --abandon-position."""
     from workbench.bots import delete_bot
 
     with db_session() as session:
-        kept = delete_bot(session=session, bot_id=bot_id, force=force)
+        kept = delete_bot(
+            session=session, bot_id=bot_id, force=force, abandon_position=abandon_position
+        )
     typer.echo(f"deleted bot {bot_id}" + (f"; its {kept} trades are kept" if kept else ""))
+
+
+@app.command()
+def activate(bot_id: int, json_out: bool = JsonOption) -> None:
+    """Activate a bot: check its strategy for look-ahead, record the code's fingerprint
+    and warm-up. Run it again to accept changed strategy code deliberately."""
+    from workbench.bots.configs import activate_bot
+
+    with db_session() as session:
+        summary = activate_bot(session=session, bot_id=bot_id)
+        row = bot_row(session.get_one(_bot_model(), bot_id))
+    if json_out:
+        print_json({**row, "check": summary})
+    else:
+        typer.echo(f"activated bot {bot_id}: {summary}")
+
+
+def _bot_model() -> Any:
+    from workbench.db.models import BotConfig
+
+    return BotConfig
 
 
 @app.command()
@@ -157,7 +196,6 @@ def tick(
     json_out: bool = JsonOption,
 ) -> None:
     """Run one tick of a bot now, on its own venue (paper for a dry-run bot)."""
-
     from workbench.bots.exchanges import tick_bot
     from workbench.db import default_engine
 
@@ -194,7 +232,6 @@ def replay(
     json_out: bool = JsonOption,
 ) -> None:
     """Replay a bot tick by tick over stored candles on a fresh paper account."""
-
     from workbench.bots.replay import replay_bot
     from workbench.db import default_engine
 
@@ -294,8 +331,7 @@ def backtest(
     save: str | None = typer.Option(None, "--save", help="Save the result under this name"),
     json_out: bool = JsonOption,
 ) -> None:
-    """Backtest a bot, or a strategy with free parameters, over stored candles."""
-
+    """Backtest a bot, or a strategy (built-in or your own) with free parameters."""
     from workbench.backtest import backtest_config
 
     config = _config(bot, exchange, symbol, timeframe, strategy, fields)
@@ -353,8 +389,8 @@ def sweep(
     save: int = typer.Option(0, "--save", help="Save the best N sets as backtests"),
     json_out: bool = JsonOption,
 ) -> None:
-    """Backtest every combination of parameter ranges; prints (and saves) the best sets."""
-
+    """Backtest every combination of parameter ranges; prints (and saves) the best sets.
+    A user strategy's sets run on all cores; the speed is reported in bar-sets/s."""
     from workbench.backtest import run_sweep
     from workbench.backtest.configs import save_sweep_best, sweep_grid
     from workbench.rules import RuleParams
@@ -376,18 +412,20 @@ def sweep(
                 session=session, table=table, candles=candles, config=config, rules=rules, top=save
             )
             saved = [row.id for row in rows]
+    speed = table.attrs.get("bar_sets_per_second")
     if json_out:
         print_json(
             {
                 "sets": len(table),
                 "rules": table.attrs["rules"],
+                "bar_sets_per_second": speed,
                 "best": best.to_dict(orient="records"),
                 "saved_ids": saved,
             }
         )
     else:
         typer.echo(f"rules: {_rules_line(table.attrs['rules'])}")
-        typer.echo(f"{len(table)} parameter sets; best {len(best)}:")
+        typer.echo(f"{len(table)} parameter sets ({speed:,.0f} bar-sets/s); best {len(best)}:")
         print_table(best.round(4).to_dict(orient="records"))
         if saved:
             typer.echo(f"saved as backtests {', '.join(map(str, saved))}")

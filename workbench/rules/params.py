@@ -8,14 +8,23 @@ from typing import Any
 
 import numpy as np
 
+from workbench.errors import ValidationError
 from workbench.rules import engine as e
 from workbench.types import DEFAULT_FEE
 
 DEFAULT_MAINT_MARGIN = 0.004  # Binance USDT-M lowest tier
+MAX_FEE = 0.1  # 10 % per fill: anything above is a typo (percent given as a fraction)
+MAX_SLIPPAGE = 0.1
 
 
 def _frac(perc: Decimal | float | None) -> float:
     return 0.0 if perc is None else float(perc) / 100.0
+
+
+def _override(config: Any, custom: str, field: str) -> Decimal | float | None:
+    """``custom_X`` when the config sets it, else the field (the seed's overrides)."""
+    value = getattr(config, custom, None)
+    return getattr(config, field) if value is None else value
 
 
 @dataclass(frozen=True)
@@ -37,18 +46,37 @@ class RuleParams:
     max_daily_loss: float = 0.0
     max_daily_trades: int = 1_000_000
 
+    def __post_init__(self) -> None:
+        errors = {}
+        for name, value, high in (
+            ("fees", self.fee, MAX_FEE),
+            ("slippage", self.slippage, MAX_SLIPPAGE),
+        ):
+            if not 0.0 <= value <= high:
+                errors[name] = (
+                    f"must be a fraction between 0 and {high} per fill (0.001 = 0.1 %), got {value}"
+                )
+        if errors:
+            raise ValidationError(errors, entity="rules")
+
     @classmethod
     def from_config(
         cls, config: Any, *, fee: float = DEFAULT_FEE, slippage: float = 0.0
     ) -> RuleParams:
-        """From any object with bot-config fields (an ORM row or a schema)."""
-        trailing = _frac(config.trailing_stop_perc) if config.trailing_stop_active else 0.0
+        """From any object with bot-config fields (an ORM row or a schema).
+        ``custom_stop_loss``/``custom_take_profit``/``custom_trailing_stop`` override the
+        risk fields when set (a custom trailing stop is on whatever trailing_stop_active)."""
+        custom_trailing = getattr(config, "custom_trailing_stop", None)
+        if custom_trailing is not None:
+            trailing = _frac(custom_trailing)
+        else:
+            trailing = _frac(config.trailing_stop_perc) if config.trailing_stop_active else 0.0
         return cls(
             initial_capital=float(config.initial_capital),
             fee=fee,
             slippage=slippage,
-            stop_loss=_frac(config.stop_loss_perc),
-            take_profit=_frac(config.take_profit_perc),
+            stop_loss=_frac(_override(config, "custom_stop_loss", "stop_loss_perc")),
+            take_profit=_frac(_override(config, "custom_take_profit", "take_profit_perc")),
             trailing_stop=trailing,
             size_perc=_frac(config.position_size_perc),
             size_fixed=float(config.position_size_fixed or 0),

@@ -15,7 +15,9 @@ import numpy as np
 from numba import njit
 
 from workbench.strategies import indicators as ind
-from workbench.strategies.base import Param, Params, Strategy
+from workbench.strategies.base import Params
+from workbench.strategies.define import batch_function, make_strategy
+from workbench.strategies.params import Param
 from workbench.strategies.text import fmt
 
 
@@ -74,6 +76,10 @@ def warmup(p: Params) -> int:
     return p["ema_slow"]
 
 
+def warmup_of(**p: int) -> int:
+    return warmup(p)
+
+
 def check(p: Params) -> dict[str, str]:
     if p["ema_fast"] >= p["ema_slow"]:
         return {"ema_fast": f"must be less than ema_slow ({p['ema_slow']}), got {p['ema_fast']}"}
@@ -92,18 +98,21 @@ def explain(action: str, p: Params, now: Mapping[str, float], before: Mapping[st
     return f"no cross: {fast} stays {side} {slow} ({values})"
 
 
-STRATEGY = Strategy(
+STRATEGY = make_strategy(
+    batch_function("ema_cross", ("ema_fast", "ema_slow"), batch, indicators),
+    {
+        "ema_fast": Param("", 12, 1, 10_000, "bars of the fast EMA (less than ema_slow)"),
+        "ema_slow": Param("", 26, 2, 10_000, "bars of the slow EMA"),
+    },
     name="ema_cross",
     description="Trend following with two EMAs of the close.",
     entry_rule="the fast EMA crosses above the slow EMA",
     exit_rule="the fast EMA crosses below the slow EMA",
-    params=(
-        Param("ema_fast", 12, 1, 10_000, "bars of the fast EMA (less than ema_slow)"),
-        Param("ema_slow", 26, 2, 10_000, "bars of the slow EMA"),
-    ),
+    warmup=warmup_of,
+    builtin=True,
     batch=batch,
     indicator_fn=indicators,
-    warmup_fn=warmup,
     explain_fn=explain,
     check=check,
+    source=__file__,
 )

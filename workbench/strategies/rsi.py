@@ -28,7 +28,9 @@ import numpy as np
 from numba import njit
 
 from workbench.strategies import indicators as ind
-from workbench.strategies.base import Param, Params, Strategy
+from workbench.strategies.base import Params
+from workbench.strategies.define import batch_function, make_strategy
+from workbench.strategies.params import Param
 from workbench.strategies.text import fmt
 
 NO_TREND = -1
@@ -167,34 +169,41 @@ def ema_rsi_explain(
     return f"{move}: no crossing of {low} or {high}; {trend}"
 
 
-RSI_PARAMS = (
-    Param("rsi_period", 14, 2, 10_000, "bars of Wilder's RSI"),
-    Param("rsi_oversold", 30, 1, 99, "entry level (less than rsi_overbought)"),
-    Param("rsi_overbought", 70, 1, 99, "exit level"),
-)
+RSI_PARAMS = {
+    "rsi_period": Param("", 14, 2, 10_000, "bars of Wilder's RSI"),
+    "rsi_oversold": Param("", 30, 1, 99, "entry level (less than rsi_overbought)"),
+    "rsi_overbought": Param("", 70, 1, 99, "exit level"),
+}
+EMA_RSI_PARAMS = {"ema_period": Param("", 200, 1, 10_000, "bars of the trend EMA"), **RSI_PARAMS}
 
-RSI = Strategy(
+RSI = make_strategy(
+    batch_function("rsi", tuple(RSI_PARAMS), rsi_batch, rsi_indicators),
+    RSI_PARAMS,
     name="rsi",
     description="Mean reversion on Wilder's RSI.",
     entry_rule="RSI crosses up through rsi_oversold",
     exit_rule="RSI crosses up through rsi_overbought",
-    params=RSI_PARAMS,
+    warmup=lambda **p: rsi_warmup(p),
+    builtin=True,
     batch=rsi_batch,
     indicator_fn=rsi_indicators,
-    warmup_fn=rsi_warmup,
     explain_fn=rsi_explain,
     check=check,
+    source=__file__,
 )
 
-EMA_RSI = Strategy(
+EMA_RSI = make_strategy(
+    batch_function("ema_rsi", tuple(EMA_RSI_PARAMS), ema_rsi_batch, ema_rsi_indicators),
+    EMA_RSI_PARAMS,
     name="ema_rsi",
     description="The RSI rule, only in an uptrend (close above a long EMA).",
     entry_rule="RSI crosses up through rsi_oversold while the close is above EMA(ema_period)",
     exit_rule="RSI crosses up through rsi_overbought, or the close crosses below the EMA",
-    params=(Param("ema_period", 200, 1, 10_000, "bars of the trend EMA"), *RSI_PARAMS),
+    warmup=lambda **p: ema_rsi_warmup(p),
+    builtin=True,
     batch=ema_rsi_batch,
     indicator_fn=ema_rsi_indicators,
-    warmup_fn=ema_rsi_warmup,
     explain_fn=ema_rsi_explain,
     check=check,
+    source=__file__,
 )

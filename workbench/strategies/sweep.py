@@ -97,6 +97,8 @@ def sweep_signals(
     grid take their defaults; invalid sets are skipped and listed with the reason."""
     chosen, combos, skipped = valid_sets(strategy, grid)
     close = close_prices(candles)
+    if chosen.batch is None:  # a user strategy: run_sweep spreads its sets over processes
+        raise ValidationError({"strategy": f"{chosen.name} has no batch rule"}, entity="sweep")
     if combos:
         entries, exits = chosen.batch(close, combos)
     else:

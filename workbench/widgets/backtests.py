@@ -35,11 +35,18 @@ from workbench.errors import ValidationError, WorkbenchError
 from workbench.market.candles import summary
 from workbench.rules import RuleParams
 from workbench.schemas import BotConfigCreate
-from workbench.strategies import STRATEGIES, get_strategy
+from workbench.strategies import STRATEGIES, all_strategies, get_strategy
 from workbench.strategies.sweep import parse_range
 from workbench.types import DEFAULT_FEE
 from workbench.widgets.common import Message, engine_or_default, frame_html, show_figure
-from workbench.widgets.fields import OptionalNumber, control_for, field_specs, to_schema
+from workbench.widgets.fields import (
+    OptionalNumber,
+    control_for,
+    field_specs,
+    param_control,
+    range_hint,
+    to_schema,
+)
 from workbench.widgets.trades import day_start
 
 RULE_FIELDS = (
@@ -93,10 +100,11 @@ class BacktestExplorer(w.VBox):
         self.start = w.DatePicker(description="from", style=style)
         self.end = w.DatePicker(description="until (incl.)", style=style)
         self.bot = w.Dropdown(description="or a bot", style=style)
+        self.message = Message()
         self.strategy = w.Dropdown(
-            description="strategy", options=list(STRATEGIES), value="ema_cross", style=style
+            description="strategy", options=self._strategy_names(), value="ema_cross", style=style
         )
-        self.params: dict[str, w.BoundedIntText] = {}
+        self.params: dict[str, Any] = {}
         self.param_box = w.HBox()
         specs = field_specs(BotConfigCreate)
         self.capital_spec = specs["initial_capital"]
@@ -120,7 +128,6 @@ class BacktestExplorer(w.VBox):
         )
         self.slippage.layout = narrow
         self.reload = w.Button(description="Reload lists", icon="refresh")
-        self.message = Message()
         # backtest
         self.run = w.Button(description="Run backtest", button_style="primary", icon="play")
         self.name = w.Text(description="name", placeholder="name to save under", style=style)
@@ -207,28 +214,24 @@ class BacktestExplorer(w.VBox):
             bots = [(f"{b.id}: {b.name}", b.id) for b in list_bots(session=session)]
             saved = session.execute(sa.select(Backtest.id, Backtest.name).order_by(Backtest.id))
             self.saved.options = [(f"{i}: {n}", i) for i, n in saved]
+        strategy = self.strategy.value
+        names = self._strategy_names()
+        if names != list(self.strategy.options):
+            self.strategy.options = names
+            self.strategy.value = strategy if strategy in names else "ema_cross"
         bot = self.bot.value
         self.bot.options = [(NO_BOT, None), *bots]
         self.bot.value = bot if bot in {b for _, b in bots} else None
 
     def _show_params(self) -> None:
+        """The chosen strategy's parameter controls, built from its declaration."""
         strategy = get_strategy(self.strategy.value)
         style = {"description_width": "initial"}
-        self.params = {
-            p.name: w.BoundedIntText(
-                description=p.name,
-                value=p.default,
-                min=p.low,
-                max=p.high,
-                style=style,
-                layout=w.Layout(width="180px"),
-            )
-            for p in strategy.params
-        }
+        self.params = {p.name: param_control(p) for p in strategy.params}
         self.ranges = {
             p.name: w.Text(
                 description=p.name,
-                placeholder=f"{p.low}:{p.high + 1}",
+                placeholder=range_hint(p),
                 style=style,
                 layout=w.Layout(width="200px"),
             )
@@ -236,6 +239,14 @@ class BacktestExplorer(w.VBox):
         }
         self.param_box.children = list(self.params.values())
         self.range_box.children = list(self.ranges.values())
+
+    def _strategy_names(self) -> list[str]:
+        """Built-ins and user strategies (a broken strategy file is shown, not raised)."""
+        try:
+            return list(all_strategies())
+        except WorkbenchError as e:
+            self.message.error(e)
+            return list(STRATEGIES)
 
     def _follow_bot(self) -> None:
         """With a bot chosen, show its config in the fields (read-only: the bot's is run)."""

@@ -35,9 +35,15 @@ from workbench.market.ccxt_adapter import CcxtExchange
 from workbench.market.exchange import MarketType
 from workbench.market.sample import SYNTHETIC_EXCHANGE
 from workbench.schemas import BotConfigCreate, validate
-from workbench.strategies import STRATEGIES, get_strategy
+from workbench.strategies import STRATEGIES, all_strategies, get_strategy
 from workbench.widgets.common import Message, engine_or_default
-from workbench.widgets.fields import control_for, field_specs, observe_value, to_schema
+from workbench.widgets.fields import (
+    control_for,
+    field_specs,
+    observe_value,
+    param_control,
+    to_schema,
+)
 
 SymbolSource = Callable[[str, str], list[str]]
 
@@ -52,20 +58,12 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "api_key_id",
         "check_interval_seconds",
     ),
+    # The built-ins' seed columns and their overrides, from the registry; a user
+    # strategy's parameters get controls built from its declaration (``param_box``).
     "Strategy": (
         "strategy",
-        "ema_fast",
-        "ema_slow",
-        "ema_period",
-        "rsi_period",
-        "rsi_oversold",
-        "rsi_overbought",
-        "custom_ema_fast",
-        "custom_ema_slow",
-        "custom_ema_period",
-        "custom_rsi_period",
-        "custom_rsi_oversold",
-        "custom_rsi_overbought",
+        *dict.fromkeys(p for s in STRATEGIES.values() for p in s.param_names),
+        *dict.fromkeys(f"custom_{p}" for s in STRATEGIES.values() for p in s.param_names),
     ),
     "Risk and daily rules": (
         "stop_loss_perc",
@@ -75,6 +73,9 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "daily_target_perc",
         "max_daily_loss_perc",
         "max_daily_trades",
+        "custom_stop_loss",
+        "custom_take_profit",
+        "custom_trailing_stop",
     ),
     "Sizing": ("initial_capital", "position_size_perc", "position_size_fixed"),
     "Futures": ("position_type", "leverage", "transfer_amount", "auto_transfer_funds"),
@@ -113,11 +114,16 @@ class BotForm(w.VBox):
         self.bot_id: int | None = None
         self._shown: dict[str, str] = {}
         self._loading = False
-        self.specs = field_specs(BotConfigCreate)
+        self.specs = {
+            n: s for n, s in field_specs(BotConfigCreate).items() if n != "strategy_params"
+        }
+        self.param_controls: dict[str, Any] = {}
+        self.param_errors: dict[str, w.HTML] = {}
+        self.param_box = w.VBox()
+        self.strategy_note = w.HTML()
         self.controls: dict[str, Any] = {n: self._control(n) for n in self.specs}
         self.errors = {n: w.HTML(layout=w.Layout(margin="0 0 0 8px")) for n in self.specs}
         self.symbol_note = w.HTML()
-        self.strategy_note = w.HTML()
         self.message = Message()
         self.rows: dict[str, w.HBox] = {}
 
@@ -165,8 +171,7 @@ class BotForm(w.VBox):
         if name == "timeframe":
             return w.Combobox(description="timeframe", options=TIMEFRAMES, style=style)
         if name == "strategy":
-            options = [(f"{s.name}: {s.description}", s.name) for s in STRATEGIES.values()]
-            return w.Dropdown(description="strategy", options=options, style=style)
+            return w.Dropdown(description="strategy", options=self._strategies(), style=style)
         if name == "api_key_id":
             return w.Dropdown(description="API key", options=[("none", None)], style=style)
         return control_for(self.specs[name], label(name))
@@ -179,19 +184,25 @@ class BotForm(w.VBox):
             if name == "symbol":
                 rows.append(self.symbol_note)
             if name == "strategy":
-                rows.append(self.strategy_note)
+                rows += [self.strategy_note, self.param_box]
         return w.VBox(rows)
 
     # -- values ---------------------------------------------------------------------------
 
     def values(self) -> dict[str, Any]:
-        """The form's fields as the schema takes them."""
-        return {n: to_schema(spec, self.controls[n].value) for n, spec in self.specs.items()}
+        """The form's fields as the schema takes them (a user strategy's parameters in
+        ``strategy_params``)."""
+        values = {n: to_schema(spec, self.controls[n].value) for n, spec in self.specs.items()}
+        values["strategy_params"] = {n: c.value for n, c in self.param_controls.items()}
+        return values
 
     def set_values(self, values: dict[str, Any]) -> None:
         self._loading = True
+        params = values.get("strategy_params") or {}
         try:
             for name, value in values.items():
+                if name == "strategy_params":
+                    continue
                 control = self.controls[name]
                 if isinstance(control, w.Checkbox):
                     control.value = bool(value)
@@ -205,6 +216,13 @@ class BotForm(w.VBox):
         finally:
             self._loading = False
         self._show_strategy()
+        self._loading = True
+        try:
+            for name, value in params.items():
+                if name in self.param_controls:
+                    self.param_controls[name].value = value
+        finally:
+            self._loading = False
 
     def field_errors(self) -> dict[str, str]:
         """The errors shown beside the fields now."""
@@ -221,8 +239,9 @@ class BotForm(w.VBox):
         return errors
 
     def _show_errors(self, errors: dict[str, str]) -> None:
-        self._shown = {n: m for n, m in errors.items() if n in self.errors}
-        for name, box in self.errors.items():
+        boxes = {**self.errors, **self.param_errors}
+        self._shown = {n: m for n, m in errors.items() if n in boxes}
+        for name, box in boxes.items():
             text = html.escape(errors.get(name, ""))
             box.value = f"<span style='color:#cf222e'>{text}</span>" if text else ""
 
@@ -386,18 +405,42 @@ class BotForm(w.VBox):
             )
         self.controls["symbol"].options = sorted(set(stored) | set(listed))
 
+    def _strategies(self) -> list[tuple[str, str]]:
+        """Every strategy for the dropdown (a broken strategy file is shown, not raised)."""
+        try:
+            known = all_strategies()
+        except WorkbenchError as e:
+            self.strategy_note.value = f"<small>{html.escape(str(e))}</small>"
+            known = dict(STRATEGIES)
+        return [(f"{s.name}: {s.description}", s.name) for s in known.values()]
+
     def _show_strategy(self) -> None:
         try:
             strategy = get_strategy(self.controls["strategy"].value)
         except WorkbenchError:
             return
-        used = set(strategy.param_names)
+        used = set(strategy.param_names) if strategy.builtin else set()
         for name in GROUPS["Strategy"][1:]:
             visible = name.removeprefix("custom_") in used
             self.rows[name].layout.display = None if visible else "none"
-        self.strategy_note.value = (
-            f"<small>enter when {strategy.entry_rule}; exit when {strategy.exit_rule}</small>"
+        self._build_params(strategy)
+        rules = (
+            f"enter when {strategy.entry_rule}; exit when {strategy.exit_rule}"
+            if strategy.entry_rule
+            else f"{strategy.description} ({strategy.where})"
         )
+        self.strategy_note.value = f"<small>{html.escape(rules)}</small>"
+
+    def _build_params(self, strategy: Any) -> None:
+        """Controls for a user strategy's declared parameters, an error beside each."""
+        params = () if strategy.builtin else strategy.params
+        self.param_controls = {p.name: param_control(p) for p in params}
+        self.param_errors = {p.name: w.HTML(layout=w.Layout(margin="0 0 0 8px")) for p in params}
+        for control in self.param_controls.values():
+            control.observe(self._changed, "value")
+        self.param_box.children = [
+            w.HBox([self.param_controls[n], self.param_errors[n]]) for n in self.param_controls
+        ]
 
     def _show_buttons(self) -> None:
         loaded = self.bot_id is not None

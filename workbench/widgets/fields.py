@@ -130,3 +130,40 @@ def observe_value(control: w.Widget, handler: Any) -> None:
         control.observe_value(handler)
     else:
         control.observe(handler, "value")
+
+
+def param_control(param: Any, description: str | None = None) -> w.Widget:
+    """The control for a strategy's declared parameter (``wb.Int``/``Float``/``Bool``/
+    ``Choice``), bounded as declared and set to its default."""
+    style = {"description_width": "initial"}
+    text = description or param.name
+    layout = w.Layout(width="200px")
+    if param.kind == "bool":
+        return w.Checkbox(description=text, value=bool(param.default), indent=False)
+    if param.kind == "choice":
+        return w.Dropdown(
+            description=text, options=list(param.choices), value=param.default, style=style
+        )
+    bounds = {
+        "min": param.low if param.low is not None else -1e18,
+        "max": param.high if param.high is not None else 1e18,
+    }
+    if param.kind == "int":
+        return w.BoundedIntText(
+            description=text, value=param.default, style=style, layout=layout, **bounds
+        )
+    step = (bounds["max"] - bounds["min"]) / 100 if param.high is not None else 0.1
+    return w.BoundedFloatText(
+        description=text, value=param.default, step=step, style=style, layout=layout, **bounds
+    )
+
+
+def range_hint(param: Any) -> str:
+    """A sweep range placeholder for a parameter (whole numbers: START:STOP)."""
+    if param.kind == "int" and param.low is not None and param.high is not None:
+        return f"{param.low}:{param.high + 1}"
+    if param.kind == "choice":
+        return ",".join(map(str, param.choices))
+    if param.kind == "bool":
+        return "true,false"
+    return "A,B,C"

@@ -29,6 +29,8 @@ class Backtest(Timestamps, Base):
     market_type: Mapped[PositionType] = mapped_column(str_enum(PositionType, "market_type"))
     strategy: Mapped[str] = mapped_column(String(64))
     parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The strategy's code fingerprint when the backtest ran (see ``workbench strategy list``).
+    strategy_fingerprint: Mapped[str | None] = mapped_column(String(64))
     start: Mapped[datetime]
     end: Mapped[datetime]
     initial_capital: Mapped[Decimal]

@@ -58,6 +58,9 @@ class BotConfig(Timestamps, Base):
         _perc("stop_loss_perc"),
         _perc("take_profit_perc", high="1000"),
         _perc("trailing_stop_perc"),
+        _perc("custom_stop_loss"),
+        _perc("custom_take_profit", high="1000"),
+        _perc("custom_trailing_stop"),
         CheckConstraint("initial_capital > 0", name="initial_capital_pos"),
         CheckConstraint("max_daily_trades >= 1", name="max_daily_trades_pos"),
         CheckConstraint("check_interval_seconds >= 1", name="check_interval_pos"),
@@ -113,6 +116,17 @@ class BotConfig(Timestamps, Base):
     custom_rsi_period: Mapped[int | None]
     custom_rsi_oversold: Mapped[int | None]
     custom_rsi_overbought: Mapped[int | None]
+    # Any strategy's parameters by name, validated by its declared parameters (the
+    # built-ins' seed columns above keep their meaning; these are taken over them).
+    strategy_params: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    # Set when the bot is activated: the code it was checked with, and the history (bars)
+    # its signals need before they stop depending on where the history starts.
+    strategy_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    strategy_warmup: Mapped[int | None]
+    # Per-bot overrides of the risk fields (percent); NULL means "use the field".
+    custom_stop_loss: Mapped[Decimal | None]
+    custom_take_profit: Mapped[Decimal | None]
+    custom_trailing_stop: Mapped[Decimal | None]
 
     leverage: Mapped[int] = mapped_column(default=1, server_default="1")
     transfer_amount: Mapped[Decimal | None]
