@@ -40,7 +40,6 @@ from workbench.accounts import local_user
 from workbench.backtest import run_backtest, run_sweep
 from workbench.bots import create_bot
 from workbench.bots.runner import run_tick
-from workbench.cache import EmbeddedCache
 from workbench.db import Base, make_engine, session_scope
 from workbench.market.candles import upsert_candles
 from workbench.market.paper import PaperExchange, PaperTerms
@@ -240,12 +239,11 @@ def bench_tick(ticks: int) -> None:
             initial_balances={"USDT": Decimal(1000)},
         )
         times = []
-        with EmbeddedCache(Path(folder) / "cache") as cache:
-            for moment in candles.index[1000:]:
-                prices.advance_to(moment.to_pydatetime())
-                start = time.perf_counter()
-                run_tick(bot_id, engine=engine, exchange=paper, cache=cache, history=1000)
-                times.append(time.perf_counter() - start)
+        for moment in candles.index[1000:]:
+            prices.advance_to(moment.to_pydatetime())
+            start = time.perf_counter()
+            run_tick(bot_id, engine=engine, exchange=paper, history=1000)
+            times.append(time.perf_counter() - start)
         engine.dispose()
     warm = times[5:]
     print(f"4. paper tick (SQLite, 1,000 bars of history in memory), {len(warm)} ticks")

@@ -17,7 +17,6 @@ from workbench.bots import create_bot
 from workbench.bots.configs import activate_bot
 from workbench.bots.runner import HISTORY_BARS, run_tick
 from workbench.bots.strategy_guard import StrategyChangedError, history_bars
-from workbench.cache import EmbeddedCache
 from workbench.db import session_scope
 from workbench.db.models import BotEvent
 from workbench.market.candles import read_file, upsert_candles
@@ -73,24 +72,23 @@ def test_a_3000_bar_strategy_ticks_on_3000_bars_and_decides_as_the_backtest(
     first = 3_300
     prices, book = paper(engine, frame.index[first].to_pydatetime())
     held, decided, wanted = False, [], []
-    with EmbeddedCache(tmp_path / "cache") as cache:
-        for moment in frame.index[first + 1 : first + 400]:
-            prices.advance_to(moment.to_pydatetime())
-            result = run_tick(bot_id, engine=engine, exchange=book, cache=cache)
-            bar = result.bar_time
-            # The tick saw >= 3,000 bars: its 3,000-bar mean exists and is the backtest's.
-            assert not math.isnan(result.indicators["mean"])
-            assert result.indicators["mean"] == pytest.approx(
-                expected.indicators["mean"][bar], rel=1e-9
-            )
-            if result.decision in ("enter", "exit"):
-                decided.append((bar, result.decision))
-            if not held and expected.entries[bar]:
-                wanted.append((bar, "enter"))
-                held = True
-            elif held and expected.exits[bar]:
-                wanted.append((bar, "exit"))
-                held = False
+    for moment in frame.index[first + 1 : first + 400]:
+        prices.advance_to(moment.to_pydatetime())
+        result = run_tick(bot_id, engine=engine, exchange=book)
+        bar = result.bar_time
+        # The tick saw >= 3,000 bars: its 3,000-bar mean exists and is the backtest's.
+        assert not math.isnan(result.indicators["mean"])
+        assert result.indicators["mean"] == pytest.approx(
+            expected.indicators["mean"][bar], rel=1e-9
+        )
+        if result.decision in ("enter", "exit"):
+            decided.append((bar, result.decision))
+        if not held and expected.entries[bar]:
+            wanted.append((bar, "enter"))
+            held = True
+        elif held and expected.exits[bar]:
+            wanted.append((bar, "exit"))
+            held = False
     assert len(wanted) >= 2 and decided == wanted
 
 
@@ -115,22 +113,19 @@ def test_changed_code_is_refused_until_activated_again(
         )
         bot_id, activated = bot.id, bot.strategy_fingerprint
     prices, book = paper(engine, frame.index[1000].to_pydatetime())
-    with EmbeddedCache(tmp_path / "cache") as cache:
-        prices.advance_to(frame.index[1001].to_pydatetime())
-        assert run_tick(bot_id, engine=engine, exchange=book, cache=cache).decision != "wait"
+    prices.advance_to(frame.index[1001].to_pydatetime())
+    assert run_tick(bot_id, engine=engine, exchange=book).decision != "wait"
 
-        path.write_text(
-            path.read_text().replace("rolling(exit_window)", "rolling(exit_window + 1)")
-        )
-        assert get_strategy("donchian").fingerprint != activated
-        prices.advance_to(frame.index[1002].to_pydatetime())
-        with pytest.raises(StrategyChangedError, match=f"workbench bot activate {bot_id}"):
-            run_tick(bot_id, engine=engine, exchange=book, cache=cache)
-        with engine.connect() as conn:
-            events = conn.execute(sa.select(BotEvent.decision, BotEvent.reason)).all()
-        assert [e.decision for e in events] == ["refused"] and "code changed" in events[0].reason
+    path.write_text(path.read_text().replace("rolling(exit_window)", "rolling(exit_window + 1)"))
+    assert get_strategy("donchian").fingerprint != activated
+    prices.advance_to(frame.index[1002].to_pydatetime())
+    with pytest.raises(StrategyChangedError, match=f"workbench bot activate {bot_id}"):
+        run_tick(bot_id, engine=engine, exchange=book)
+    with engine.connect() as conn:
+        events = conn.execute(sa.select(BotEvent.decision, BotEvent.reason)).all()
+    assert [e.decision for e in events] == ["refused"] and "code changed" in events[0].reason
 
-        with session_scope(engine) as session:
-            assert "no look-ahead" in activate_bot(session=session, bot_id=bot_id)
-        result = run_tick(bot_id, engine=engine, exchange=book, cache=cache)
-        assert result.decision in ("enter", "exit", "hold")
+    with session_scope(engine) as session:
+        assert "no look-ahead" in activate_bot(session=session, bot_id=bot_id)
+    result = run_tick(bot_id, engine=engine, exchange=book)
+    assert result.decision in ("enter", "exit", "hold")
