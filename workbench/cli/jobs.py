@@ -12,18 +12,6 @@ import typer
 from workbench.cli.common import JsonOption, db_session, print_json, print_table, to_jsonable
 from workbench.db.models.jobs import JobRun, MissedRuns, RunStatus
 from workbench.errors import ValidationError
-from workbench.jobs import (
-    add_schedule,
-    get_run,
-    list_runs,
-    list_schedules,
-    parse_pairs,
-    remove_schedule,
-    run_fields,
-    run_notebook,
-    schedule_fields,
-    set_enabled,
-)
 
 jobs_app = typer.Typer(no_args_is_help=True, help="Job runs: list them, show one, cancel one.")
 schedule_app = typer.Typer(no_args_is_help=True, help="Run notebooks on a cron schedule.")
@@ -43,6 +31,9 @@ NotebookArgs = typer.Argument(
 
 def notebook_and_parameters(args: list[str]) -> tuple[Path, dict[str, Any]]:
     """``["nb.ipynb", "-p", "days", "3"]`` -> (Path("nb.ipynb"), {"days": 3})."""
+
+    from workbench.jobs import parse_pairs
+
     notebooks: list[str] = []
     pairs: list[tuple[str, str]] = []
     i = 0
@@ -78,7 +69,9 @@ def run(
     json_out: bool = JsonOption,
 ) -> None:
     """Run NOTEBOOK now with papermill and record the run; exit 1 when it fails."""
+
     from workbench.db.ready import require_ready
+    from workbench.jobs import run_fields, run_notebook
     from workbench.settings import get_settings
 
     notebook, parameters = notebook_and_parameters(args)
@@ -105,6 +98,9 @@ def runs_command(
     json_out: bool = JsonOption,
 ) -> None:
     """The latest job runs, newest first."""
+
+    from workbench.jobs import list_runs, run_fields
+
     with db_session() as session:
         rows = [run_fields(r) for r in list_runs(session=session, limit=limit)]
     if json_out:
@@ -144,6 +140,9 @@ def _short(moment: datetime | None) -> str | None:
 @jobs_app.command("show")
 def show_command(run_id: int, json_out: bool = JsonOption) -> None:
     """Everything recorded about one run: status, times, output files, the error."""
+
+    from workbench.jobs import get_run, run_fields
+
     with db_session() as session:
         job: JobRun = get_run(session=session, run_id=run_id)
         fields = run_fields(job)
@@ -157,7 +156,9 @@ def show_command(run_id: int, json_out: bool = JsonOption) -> None:
 @jobs_app.command("cancel")
 def cancel_command(run_id: int, json_out: bool = JsonOption) -> None:
     """Cancel a queued or running run; a running notebook is stopped within a heartbeat."""
+
     from workbench.db.engine import default_engine
+    from workbench.jobs import run_fields
     from workbench.jobs.runs import cancel_run
     from workbench.jobs.timing import heartbeat_seconds
 
@@ -175,6 +176,8 @@ def cancel_command(run_id: int, json_out: bool = JsonOption) -> None:
 
 
 def _status_of(run_id: int) -> RunStatus:
+    from workbench.jobs import get_run
+
     with db_session() as session:
         return get_run(session=session, run_id=run_id).status
 
@@ -202,6 +205,9 @@ def schedule_add(
     json_out: bool = JsonOption,
 ) -> None:
     """Run NOTEBOOK at every slot of a cron expression (needs `workbench scheduler`)."""
+
+    from workbench.jobs import add_schedule, schedule_fields
+
     notebook, parameters = notebook_and_parameters(args)
     if missed not in {m.value for m in MissedRuns}:
         raise ValidationError(
@@ -233,6 +239,9 @@ def schedule_add(
 @schedule_app.command("list")
 def schedule_list(json_out: bool = JsonOption) -> None:
     """Every schedule with its next slot."""
+
+    from workbench.jobs import list_schedules, schedule_fields
+
     now = datetime.now(UTC)
     with db_session() as session:
         rows = [schedule_fields(s, now=now) for s in list_schedules(session=session)]
@@ -261,6 +270,9 @@ def schedule_list(json_out: bool = JsonOption) -> None:
 @schedule_app.command("enable")
 def schedule_enable(schedule_id: int) -> None:
     """Start running a schedule again (slots missed while disabled are not run)."""
+
+    from workbench.jobs import set_enabled
+
     with db_session() as session:
         schedule = set_enabled(session=session, schedule_id=schedule_id, enabled=True)
         typer.echo(f"schedule {schedule.id} {schedule.name!r} enabled")
@@ -269,6 +281,9 @@ def schedule_enable(schedule_id: int) -> None:
 @schedule_app.command("disable")
 def schedule_disable(schedule_id: int) -> None:
     """Stop running a schedule (runs in progress finish)."""
+
+    from workbench.jobs import set_enabled
+
     with db_session() as session:
         schedule = set_enabled(session=session, schedule_id=schedule_id, enabled=False)
         typer.echo(f"schedule {schedule.id} {schedule.name!r} disabled")
@@ -277,6 +292,9 @@ def schedule_disable(schedule_id: int) -> None:
 @schedule_app.command("remove")
 def schedule_remove(schedule_id: int) -> None:
     """Delete a schedule; its past runs stay listed."""
+
+    from workbench.jobs import remove_schedule
+
     with db_session() as session:
         remove_schedule(session=session, schedule_id=schedule_id)
     typer.echo(f"schedule {schedule_id} removed")
