@@ -89,14 +89,14 @@ def test_ticks_trades_events_and_the_daily_report(settings: Settings, engine: En
     bot = wb.job_bot()
     assert wb.bots().loc[0, "name"] == "sample-ema-cross"
     with engine.connect() as conn:
-        trades = pd.DataFrame(conn.execute(sa.select(Trade.executed_at, Trade.realized_pnl)))
+        trades = pd.DataFrame(conn.execute(sa.select(Trade.timestamp, Trade.realized_pnl)))
         events = conn.scalar(sa.select(sa.func.count()).select_from(BotEvent))
     assert wb.sample_trades() == len(trades)  # with trades there, nothing more is ticked
     assert events >= len(trades)
 
     report = wb.daily_report()
     day = report.day
-    times = pd.to_datetime(trades["executed_at"], utc=True)
+    times = pd.to_datetime(trades["timestamp"], utc=True)
     assert day == times.max().date()
     [row] = report.summary.to_dict(orient="records")
     assert row["trades"] == (times.dt.date == day).sum()

@@ -15,11 +15,11 @@ from workbench.db.models import BotState, Side, Trade
 from workbench.errors import ConflictError, NotFoundError, ValidationError
 
 
-def add_trade(session: Session, bot_id: int, owner_id: int, n: int) -> None:
+def add_trade(session: Session, bot_id: int, user_id: int, n: int) -> None:
     session.add(
         Trade(
-            bot_id=bot_id,
-            owner_id=owner_id,
+            bot_config_id=bot_id,
+            user_id=user_id,
             exchange="paper",
             exchange_order_id=str(n),
             client_order_id=f"c{n}",
@@ -27,25 +27,25 @@ def add_trade(session: Session, bot_id: int, owner_id: int, n: int) -> None:
             side=Side.BUY,
             order_type="market",
             price=Decimal(100),
-            quantity=Decimal(1),
-            quote_quantity=Decimal(100),
-            executed_at=datetime.now(UTC),
+            quantity_filled=Decimal(1),
+            quote_quantity_filled=Decimal(100),
+            timestamp=datetime.now(UTC),
         )
     )
 
 
 def test_create_makes_state_and_rejects_duplicate_names(session: Session) -> None:
     owner = local_user(session=session)
-    bot = create_bot(session=session, owner_id=owner.id, name="one", symbol="BTC/USDT")
-    state = session.scalar(sa.select(BotState).where(BotState.bot_id == bot.id))
+    bot = create_bot(session=session, user_id=owner.id, name="one", symbol="BTC/USDT")
+    state = session.scalar(sa.select(BotState).where(BotState.bot_config_id == bot.id))
     assert state is not None and state.is_running is False
     with pytest.raises(ConflictError, match="already exists"):
-        create_bot(session=session, owner_id=owner.id, name="one", symbol="ETH/USDT")
+        create_bot(session=session, user_id=owner.id, name="one", symbol="ETH/USDT")
 
 
 def test_update_validates_the_merged_config(session: Session) -> None:
     owner = local_user(session=session)
-    bot = create_bot(session=session, owner_id=owner.id, name="u", symbol="BTC/USDT")
+    bot = create_bot(session=session, user_id=owner.id, name="u", symbol="BTC/USDT")
     update_bot(session=session, bot_id=bot.id, ema_fast=5, stop_loss_perc="1.5")
     assert (bot.ema_fast, bot.stop_loss_perc) == (5, Decimal("1.5"))
     # ema_slow=4 alone is valid as a number, but not against the stored ema_fast=5.
@@ -63,7 +63,7 @@ def test_update_validates_the_merged_config(session: Session) -> None:
 
 def test_delete_with_trades_refused_unless_forced_and_trades_kept(session: Session) -> None:
     owner = local_user(session=session)
-    bot = create_bot(session=session, owner_id=owner.id, name="d", symbol="BTC/USDT")
+    bot = create_bot(session=session, user_id=owner.id, name="d", symbol="BTC/USDT")
     for n in range(3):
         add_trade(session, bot.id, owner.id, n)
     session.commit()
@@ -81,7 +81,7 @@ def test_delete_with_trades_refused_unless_forced_and_trades_kept(session: Sessi
 
 def test_database_refuses_deleting_a_bot_with_trades(session: Session) -> None:
     owner = local_user(session=session)
-    bot = create_bot(session=session, owner_id=owner.id, name="r", symbol="BTC/USDT")
+    bot = create_bot(session=session, user_id=owner.id, name="r", symbol="BTC/USDT")
     add_trade(session, bot.id, owner.id, 9)
     session.commit()
     with pytest.raises(sa.exc.IntegrityError):

@@ -78,12 +78,12 @@ def run_demo(
 
     with session_scope() as session:
         owner = local_user(session=session)
-        existing = {bot.name for bot in list_bots(session=session, owner_id=owner.id)}
+        existing = {bot.name for bot in list_bots(session=session, user_id=owner.id)}
         for fields in DEMO_BOTS:
             if fields["name"] not in existing:
                 create_bot(
                     session=session,
-                    owner_id=owner.id,
+                    user_id=owner.id,
                     exchange=SYNTHETIC_EXCHANGE,
                     symbol=SYMBOL,
                     timeframe=TIMEFRAME,
@@ -91,7 +91,7 @@ def run_demo(
                 )
         bots = [
             b
-            for b in list_bots(session=session, owner_id=owner.id)
+            for b in list_bots(session=session, user_id=owner.id)
             if b.name in {f["name"] for f in DEMO_BOTS}
         ]
         backtests = {}
@@ -100,7 +100,7 @@ def run_demo(
             row = save_backtest(
                 session=session,
                 result=result,
-                owner_id=owner.id,
+                user_id=owner.id,
                 name=f"demo {bot.name}",
                 bot_id=bot.id,
                 **market,
@@ -192,7 +192,7 @@ def run_job_notebooks(
                 delete_bot(session=session, bot_id=old.id, force=True)
         session.flush()
         fields = {**bot_fields(template), "name": JOB_BOT, "is_active": True}
-        bot_id = create_bot(session=session, owner_id=owner.id, **fields).id
+        bot_id = create_bot(session=session, user_id=owner.id, **fields).id
     runs = []
     for moment in tqdm(job_moments(candles, replayed), desc="live-bot job", disable=not progress):
         parameters = {"bot_id": bot_id, "dry_run": True, "as_of": moment.isoformat()}

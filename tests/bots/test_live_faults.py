@@ -40,7 +40,7 @@ def live_bot(engine: Engine, name: str) -> int:
         owner = local_user(session=session)
         return create_bot(
             session=session,
-            owner_id=owner.id,
+            user_id=owner.id,
             name=name,
             exchange="binance",
             symbol="BTC/USDT",
@@ -60,7 +60,9 @@ def orders(server: FakeBinanceServer) -> int:
 def trade_ids(engine: Engine, bot_id: int) -> list[str]:
     with engine.connect() as conn:
         return list(
-            conn.execute(sa.select(Trade.client_order_id).where(Trade.bot_id == bot_id)).scalars()
+            conn.execute(
+                sa.select(Trade.client_order_id).where(Trade.bot_config_id == bot_id)
+            ).scalars()
         )
 
 
@@ -107,7 +109,9 @@ def test_a_failing_tick_changes_nothing_and_the_next_one_trades_once(
         run_tick(bot_id, engine=engine, exchange=binance, cache=cache)
     with engine.connect() as conn:
         data, message = conn.execute(
-            sa.select(BotState.state_data, BotState.status_message).where(BotState.bot_id == bot_id)
+            sa.select(BotState.state_data, BotState.status_message).where(
+                BotState.bot_config_id == bot_id
+            )
         ).one()
     assert data == {} and message.startswith("tick failed: binance")
     assert orders(binance_server) == 0

@@ -72,7 +72,7 @@ def test_replay_makes_the_backtest_trades(engine: Engine, shared_data: Path, cas
         owner = local_user(session=session)
         bot = create_bot(
             session=session,
-            owner_id=owner.id,
+            user_id=owner.id,
             name=case,
             exchange=exchange,
             symbol=symbol,

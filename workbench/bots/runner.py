@@ -101,7 +101,7 @@ def run_tick(
 
 def _record_failure(engine: Engine, bot_id: int, error: Exception) -> None:
     with session_scope(engine) as session:
-        state = session.scalar(sa.select(BotState).where(BotState.bot_id == bot_id))
+        state = session.scalar(sa.select(BotState).where(BotState.bot_config_id == bot_id))
         if state is not None:
             state.status_message = f"tick failed: {error}"[:2000]
             state.last_execution = datetime.now(UTC)
@@ -111,9 +111,11 @@ def _load(session: Session, bot_id: int) -> tuple[BotConfig, BotState]:
     bot = session.get(BotConfig, bot_id)
     if bot is None:
         raise NotFoundError(f"no bot with id {bot_id}; see `workbench bot list`")
-    state = session.scalar(sa.select(BotState).where(BotState.bot_id == bot_id).with_for_update())
+    state = session.scalar(
+        sa.select(BotState).where(BotState.bot_config_id == bot_id).with_for_update()
+    )
     if state is None:
-        state = BotState(bot_id=bot_id, state_data={})
+        state = BotState(bot_config_id=bot_id, state_data={})
         session.add(state)
         session.flush()
     return bot, state
@@ -312,8 +314,8 @@ def _apply_fill(
     if exists is None:
         session.add(
             Trade(
-                bot_id=bot.id,
-                owner_id=bot.owner_id,
+                bot_config_id=bot.id,
+                user_id=bot.user_id,
                 exchange=venue,
                 exchange_order_id=order.id,
                 client_order_id=order.client_order_id,
@@ -321,13 +323,13 @@ def _apply_fill(
                 side=Side(intent["side"]),
                 order_type=order.type,
                 price=order.price or Decimal(0),
-                quantity=order.filled,
-                quote_quantity=order.cost,
-                commission=order.fee,
+                quantity_filled=order.filled,
+                quote_quantity_filled=order.cost,
+                commission_amount=order.fee,
                 commission_asset=order.fee_currency,
                 pnl=None if pnl is None else Decimal(repr(round(pnl, 10))),
                 realized_pnl=None if pnl is None else Decimal(repr(round(pnl, 10))),
-                executed_at=order.timestamp or datetime.now(UTC),
+                timestamp=order.timestamp or datetime.now(UTC),
             )
         )
         session.flush()
@@ -338,8 +340,8 @@ def _record_liquidation(
 ) -> None:
     session.add(
         Trade(
-            bot_id=bot.id,
-            owner_id=bot.owner_id,
+            bot_config_id=bot.id,
+            user_id=bot.user_id,
             exchange=venue,
             exchange_order_id=f"liquidation-{bot.id}-{bar_ms}",
             client_order_id=f"liquidation-{bot.id}-{bar_ms}",
@@ -347,9 +349,9 @@ def _record_liquidation(
             side=Side.SELL,
             order_type="liquidation",
             price=Decimal(0),
-            quantity=Decimal(repr(quantity)),
-            quote_quantity=Decimal(0),
-            executed_at=datetime.fromtimestamp(bar_ms / 1000, tz=UTC),
+            quantity_filled=Decimal(repr(quantity)),
+            quote_quantity_filled=Decimal(0),
+            timestamp=datetime.fromtimestamp(bar_ms / 1000, tz=UTC),
         )
     )
 
@@ -364,7 +366,7 @@ def _commit(
     """Store the bot's state (and the outcome) in one commit; returns ``result``."""
     data = dict(data)
     if result is not None:
-        _record_event(session, state.bot_id, data, result)
+        _record_event(session, state.bot_config_id, data, result)
         state.status_message = result.summary()[:2000]
     state.state_data = {**data, "engine": engine_state.tolist()}
     state.last_execution = datetime.now(UTC)

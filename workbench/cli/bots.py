@@ -77,7 +77,7 @@ def create(
         owner = local_user(session=session)
         bot = create_bot(
             session=session,
-            owner_id=owner.id,
+            user_id=owner.id,
             name=name,
             exchange=exchange,
             symbol=symbol,

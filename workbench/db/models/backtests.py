@@ -17,7 +17,7 @@ class Backtest(Timestamps, Base):
     __tablename__ = "backtests"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     # Either a bot config, or free parameters (``parameters``) with the strategy named.
     bot_id: Mapped[int | None] = mapped_column(
         ForeignKey("bot_configs.id", ondelete="SET NULL"), index=True
@@ -29,8 +29,8 @@ class Backtest(Timestamps, Base):
     market_type: Mapped[PositionType] = mapped_column(str_enum(PositionType, "market_type"))
     strategy: Mapped[str] = mapped_column(String(64))
     parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    start: Mapped[datetime]
-    end: Mapped[datetime]
+    start_date: Mapped[datetime]
+    end_date: Mapped[datetime]
     initial_capital: Mapped[Decimal]
     final_value: Mapped[Decimal]
     total_return: Mapped[float]
