@@ -9,6 +9,7 @@ import sys
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -76,7 +77,7 @@ def test_no_drift_between_models_and_migrations(empty_db_url: str) -> None:
 
 
 # Rows as written before the seed-names revision (0011) renamed their columns.
-ROWS = {
+ROWS: dict[str, list[dict[str, Any]]] = {
     "users": [{"id": 1, "email": "a@example.com", "password_hash": "$argon2id$x"}],
     "api_keys": [
         {
@@ -191,7 +192,7 @@ SEED_NAMES = {
 }
 
 
-def at_head(name: str) -> list[dict[str, object]]:
+def at_head(name: str) -> list[dict[str, Any]]:
     names = SEED_NAMES.get(name, {})
     return [{names.get(k, k): v for k, v in row.items()} for row in ROWS[name]]
 

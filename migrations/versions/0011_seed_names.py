@@ -175,7 +175,7 @@ def _rename_postgresql(table: str, before: Schema, after: Schema) -> None:
     for old_index, new_index in zip(before.indexes, after.indexes, strict=True):
         if old_index.name != new_index.name:
             op.execute(f'ALTER INDEX "{old_index.name}" RENAME TO "{new_index.name}"')
-    pairs = [
+    pairs: list[tuple[ForeignKey | Unique, ForeignKey | Unique]] = [
         *zip(before.foreign_keys, after.foreign_keys, strict=True),
         *zip(before.uniques, after.uniques, strict=True),
     ]
