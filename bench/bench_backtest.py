@@ -216,7 +216,7 @@ def bench_tick(ticks: int) -> None:
             owner = local_user(session=session)
             bot_id = create_bot(
                 session=session,
-                owner_id=owner.id,
+                user_id=owner.id,
                 name="bench",
                 exchange="synthetic",
                 symbol="BTC/USDT",

@@ -38,8 +38,8 @@ ADMIN_URL = os.environ.get(
     "WORKBENCH_BENCH_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 )
 BOTS = """
-INSERT INTO users (email, password_hash) VALUES ('bench@local', 'x');
-INSERT INTO bot_configs (owner_id, name, exchange, symbol, timeframe, strategy, is_active,
+INSERT INTO users (email, hashed_password) VALUES ('bench@local', 'x');
+INSERT INTO bot_configs (user_id, name, exchange, symbol, timeframe, strategy, is_active,
     dry_run, position_type, initial_capital, position_size_perc, trailing_stop_active,
     max_daily_trades, check_interval_seconds, ema_fast, ema_slow, ema_period, rsi_period,
     rsi_oversold, rsi_overbought, leverage, auto_transfer_funds)
@@ -48,8 +48,9 @@ SELECT 1, 'bot' || i, 'paper', 'BTC/USDT', '5m', 'ema_cross', false, true, 'spot
 FROM {numbers} WHERE i <= 20
 """
 TRADES = """
-INSERT INTO trades (bot_id, owner_id, exchange, exchange_order_id, client_order_id, symbol,
-    side, order_type, price, quantity, quote_quantity, commission, realized_pnl, executed_at)
+INSERT INTO trades (bot_config_id, user_id, exchange, exchange_order_id, client_order_id, symbol,
+    side, order_type, price, quantity_filled, quote_quantity_filled, commission_amount,
+    realized_pnl, timestamp)
 SELECT 1 + h / 65536 % 20, 1, 'paper', 'o' || i, 'c' || i,
     CASE h / 256 % 5 WHEN 0 THEN 'BTC/USDT' WHEN 1 THEN 'ETH/USDT' WHEN 2 THEN 'SOL/USDT'
         WHEN 3 THEN 'XRP/USDT' ELSE 'ADA/USDT' END,
@@ -162,8 +163,8 @@ def bench(engine: Engine, trades: int) -> None:
 
         def peer() -> None:
             frame = pd.read_sql(sa.text("SELECT * FROM trades"), session.connection())
-            chosen = frame[(frame.bot_id == 7) & (frame.symbol == "XRP/USDT")]
-            chosen.sort_values("executed_at").tail(50)
+            chosen = frame[(frame.bot_config_id == 7) & (frame.symbol == "XRP/USDT")]
+            chosen.sort_values("timestamp").tail(50)
 
         peer_ms = median_ms(peer, runs=1)
     opened = median_ms(lambda: TradeBrowser(engine), runs=1)

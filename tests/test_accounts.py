@@ -35,8 +35,8 @@ def all_text(engine: Engine) -> str:
 def test_password_is_hashed_and_checked(session: Session) -> None:
     user = create_user(session=session, email="Ann@Example.com", password="correct horse")
     assert user.email == "ann@example.com"
-    assert "correct horse" not in user.password_hash
-    assert user.password_hash.startswith("$argon2")
+    assert "correct horse" not in user.hashed_password
+    assert user.hashed_password.startswith("$argon2")
     assert authenticate(session=session, email="ann@example.com", password="correct horse")
     with pytest.raises(RejectedError, match="wrong e-mail or password"):
         authenticate(session=session, email="ann@example.com", password="wrong")
@@ -70,9 +70,9 @@ def test_api_key_encrypted_at_rest_and_masked(
     owner = local_user(session=session)
     row = add_api_key(
         session=session,
-        owner_id=owner.id,
+        user_id=owner.id,
         exchange="binance",
-        label="main",
+        key_name="main",
         api_key=API_KEY,
         api_secret=API_SECRET,
     )
@@ -94,9 +94,9 @@ def test_rotation_reencrypts_every_row(
     ids = [
         add_api_key(
             session=session,
-            owner_id=owner.id,
+            user_id=owner.id,
             exchange="binance",
-            label=f"k{i}",
+            key_name=f"k{i}",
             api_key=f"{API_KEY}{i}",
             api_secret=f"{API_SECRET}{i}",
         ).id
@@ -126,9 +126,9 @@ def test_previous_keys_are_dropped_only_once_nothing_needs_them(
     owner = local_user(session=session)
     add_api_key(
         session=session,
-        owner_id=owner.id,
+        user_id=owner.id,
         exchange="binance",
-        label="k",
+        key_name="k",
         api_key=API_KEY,
         api_secret=API_SECRET,
     )

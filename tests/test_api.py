@@ -98,14 +98,14 @@ def test_ticks_trades_events_and_the_daily_report(settings: Settings, engine: En
     bot = int(wb.bots().loc[0, "id"])
     assert wb.bots().loc[0, "name"] == "sample-ema-cross"
     with engine.connect() as conn:
-        trades = pd.DataFrame(conn.execute(sa.select(Trade.executed_at, Trade.realized_pnl)))
+        trades = pd.DataFrame(conn.execute(sa.select(Trade.timestamp, Trade.realized_pnl)))
         events = conn.scalar(sa.select(sa.func.count()).select_from(BotEvent))
     assert wb.sample_trades() == len(trades)  # with trades there, nothing more is ticked
     assert events >= len(trades)
 
     report = wb.daily_report()
     day = report.day
-    times = pd.to_datetime(trades["executed_at"], utc=True)
+    times = pd.to_datetime(trades["timestamp"], utc=True)
     assert day == times.max().date()
     [row] = report.summary.to_dict(orient="records")
     assert row["trades"] == (times.dt.date == day).sum()
@@ -259,18 +259,18 @@ def test_the_daily_report_of_two_bots_when_one_traded_before_the_day(
         for n, (bot, moment, side, pnl) in enumerate(fills):
             session.add(
                 Trade(
-                    bot_id=bot,
-                    owner_id=owner,
+                    bot_config_id=bot,
+                    user_id=owner,
                     exchange="paper",
                     exchange_order_id=str(n),
                     symbol=market["symbol"],
                     side=side,
                     order_type="market",
                     price=Decimal(100),
-                    quantity=Decimal(1),
-                    quote_quantity=Decimal(100),
+                    quantity_filled=Decimal(1),
+                    quote_quantity_filled=Decimal(100),
                     realized_pnl=pnl,
-                    executed_at=moment,
+                    timestamp=moment,
                 )
             )
     report = wb.daily_report("2024-01-03")

@@ -30,17 +30,17 @@ def fill(session: Session) -> None:
     owner = local_user(session=session)
     add_api_key(
         session=session,
-        owner_id=owner.id,
+        user_id=owner.id,
         exchange="binance",
-        label="main",
+        key_name="main",
         api_key="key-0123456789",
         api_secret="secret-0123456789",
     )
-    bot = create_bot(session=session, owner_id=owner.id, name="b", symbol="ETH/BTC")
+    bot = create_bot(session=session, user_id=owner.id, name="b", symbol="ETH/BTC")
     session.add(
         Trade(
-            bot_id=bot.id,
-            owner_id=owner.id,
+            bot_config_id=bot.id,
+            user_id=owner.id,
             exchange="paper",
             exchange_order_id="1",
             client_order_id="wb-1",
@@ -48,9 +48,9 @@ def fill(session: Session) -> None:
             side=Side.BUY,
             order_type="market",
             price=Decimal("0.0531"),
-            quantity=Decimal("2.5"),
-            quote_quantity=Decimal("0.13275"),
-            executed_at=datetime.now(UTC),
+            quantity_filled=Decimal("2.5"),
+            quote_quantity_filled=Decimal("0.13275"),
+            timestamp=datetime.now(UTC),
         )
     )
     series = CandleSeries(exchange="x", symbol="ETH/BTC", timeframe="5m")

@@ -15,11 +15,11 @@ from workbench.db.models import BotState, Side, Trade
 from workbench.errors import ConflictError, NotFoundError, ValidationError
 
 
-def add_trade(session: Session, bot_id: int, owner_id: int, n: int) -> None:
+def add_trade(session: Session, bot_id: int, user_id: int, n: int) -> None:
     session.add(
         Trade(
-            bot_id=bot_id,
-            owner_id=owner_id,
+            bot_config_id=bot_id,
+            user_id=user_id,
             exchange="paper",
             exchange_order_id=str(n),
             client_order_id=f"c{n}",
@@ -27,25 +27,25 @@ def add_trade(session: Session, bot_id: int, owner_id: int, n: int) -> None:
             side=Side.BUY,
             order_type="market",
             price=Decimal(100),
-            quantity=Decimal(1),
-            quote_quantity=Decimal(100),
-            executed_at=datetime.now(UTC),
+            quantity_filled=Decimal(1),
+            quote_quantity_filled=Decimal(100),
+            timestamp=datetime.now(UTC),
         )
     )
 
 
 def test_create_makes_state_and_rejects_duplicate_names(session: Session) -> None:
     owner = local_user(session=session)
-    bot = create_bot(session=session, owner_id=owner.id, name="one", symbol="BTC/USDT")
-    state = session.scalar(sa.select(BotState).where(BotState.bot_id == bot.id))
+    bot = create_bot(session=session, user_id=owner.id, name="one", symbol="BTC/USDT")
+    state = session.scalar(sa.select(BotState).where(BotState.bot_config_id == bot.id))
     assert state is not None and state.is_running is False
     with pytest.raises(ConflictError, match="already exists"):
-        create_bot(session=session, owner_id=owner.id, name="one", symbol="ETH/USDT")
+        create_bot(session=session, user_id=owner.id, name="one", symbol="ETH/USDT")
 
 
 def test_update_validates_the_merged_config(session: Session) -> None:
     owner = local_user(session=session)
-    bot = create_bot(session=session, owner_id=owner.id, name="u", symbol="BTC/USDT")
+    bot = create_bot(session=session, user_id=owner.id, name="u", symbol="BTC/USDT")
     update_bot(session=session, bot_id=bot.id, ema_fast=5, stop_loss_perc="1.5")
     assert (bot.ema_fast, bot.stop_loss_perc) == (5, Decimal("1.5"))
     # ema_slow=4 alone is valid as a number, but not against the stored ema_fast=5.
@@ -63,7 +63,7 @@ def test_update_validates_the_merged_config(session: Session) -> None:
 
 def test_delete_with_trades_refused_unless_forced_and_trades_kept(session: Session) -> None:
     owner = local_user(session=session)
-    bot = create_bot(session=session, owner_id=owner.id, name="d", symbol="BTC/USDT")
+    bot = create_bot(session=session, user_id=owner.id, name="d", symbol="BTC/USDT")
     for n in range(3):
         add_trade(session, bot.id, owner.id, n)
     session.commit()
@@ -81,7 +81,7 @@ def test_delete_with_trades_refused_unless_forced_and_trades_kept(session: Sessi
 
 def test_database_refuses_deleting_a_bot_with_trades(session: Session) -> None:
     owner = local_user(session=session)
-    bot = create_bot(session=session, owner_id=owner.id, name="r", symbol="BTC/USDT")
+    bot = create_bot(session=session, user_id=owner.id, name="r", symbol="BTC/USDT")
     add_trade(session, bot.id, owner.id, 9)
     session.commit()
     with pytest.raises(sa.exc.IntegrityError):
@@ -117,7 +117,7 @@ def test_create_refuses_in_the_users_words(
 ) -> None:
     owner = local_user(session=session)
     with pytest.raises(ValidationError) as err:
-        create_bot(session=session, owner_id=owner.id, **({"name": "v", **MARKET} | fields))
+        create_bot(session=session, user_id=owner.id, **({"name": "v", **MARKET} | fields))
     assert message in err.value.errors[field], err.value.errors
     assert "\n" not in str(err.value) and "\x1b" not in str(err.value)
     assert list_bots(session=session) == []
@@ -125,7 +125,7 @@ def test_create_refuses_in_the_users_words(
 
 def test_set_goes_through_the_same_schema(session: Session) -> None:
     owner = local_user(session=session)
-    bot = create_bot(session=session, owner_id=owner.id, name="s", **MARKET)
+    bot = create_bot(session=session, user_id=owner.id, name="s", **MARKET)
     for change, field in (
         ({"strategy": "nosuch"}, "strategy"),
         ({"timeframe": "1M"}, "timeframe"),
@@ -141,7 +141,7 @@ def test_defaults_make_a_bot_that_can_tick(session: Session) -> None:
     from workbench.schemas import BotConfigCreate
 
     assert BotConfigCreate(name="d", symbol="BTC/USDT").exchange == "binance"
-    bot = create_bot(session=session, owner_id=local_user(session=session).id, name="d",
+    bot = create_bot(session=session, user_id=local_user(session=session).id, name="d",
                      symbol="btc/usdt", exchange="Binance")  # fmt: skip
     assert (bot.exchange, bot.symbol) == ("binance", "BTC/USDT")
 
@@ -156,7 +156,7 @@ def test_strategy_parameters_are_stored_validated_by_the_declaration(
         return wb.Signals(entries=candles.close > 0, exits=candles.close < 0)
 
     owner = local_user(session=session)
-    bot = create_bot(session=session, owner_id=owner.id, name="u", **MARKET,
+    bot = create_bot(session=session, user_id=owner.id, name="u", **MARKET,
                      strategy="config_test_strategy", lookback="30")  # fmt: skip
     assert bot.strategy_params == {"lookback": 30}
     update_bot(session=session, bot_id=bot.id, tilt=0.25)
@@ -173,7 +173,7 @@ def test_strategy_parameters_are_stored_validated_by_the_declaration(
 
 
 def hold_position(session: Session, bot_id: int, quantity: float) -> None:
-    state = session.scalar(sa.select(BotState).where(BotState.bot_id == bot_id))
+    state = session.scalar(sa.select(BotState).where(BotState.bot_config_id == bot_id))
     assert state is not None
     engine = [0.0] * 14
     engine[1] = quantity
@@ -183,7 +183,7 @@ def hold_position(session: Session, bot_id: int, quantity: float) -> None:
 
 def test_a_held_position_pins_the_market_and_guards_delete(session: Session) -> None:
     owner = local_user(session=session)
-    bot = create_bot(session=session, owner_id=owner.id, name="h", **MARKET)
+    bot = create_bot(session=session, user_id=owner.id, name="h", **MARKET)
     hold_position(session, bot.id, 0.5)
     for change in ({"symbol": "ETH/USDT"}, {"initial_capital": "50"}, {"exchange": "kraken"}):
         with pytest.raises(ConflictError, match=r"holds an open position of 0\.5 BTC/USDT"):
@@ -195,7 +195,7 @@ def test_a_held_position_pins_the_market_and_guards_delete(session: Session) -> 
     assert list_bots(session=session) == [bot]
     delete_bot(session=session, bot_id=bot.id, abandon_position=True)
     assert list_bots(session=session) == []
-    flat = create_bot(session=session, owner_id=owner.id, name="f", **MARKET)
+    flat = create_bot(session=session, user_id=owner.id, name="f", **MARKET)
     hold_position(session, flat.id, 0.0)
     update_bot(session=session, bot_id=flat.id, symbol="ETH/USDT")
     assert flat.symbol == "ETH/USDT"

@@ -52,7 +52,7 @@ def test_schema_names_the_field(
 ) -> None:
     owner = local_user(session=session)
     with pytest.raises(ValidationError) as err:
-        create_bot(session=session, owner_id=owner.id, **(VALID | changes))
+        create_bot(session=session, user_id=owner.id, **(VALID | changes))
     assert field in err.value.errors, err.value.errors
     assert field in str(err.value)
     assert session.scalar(sa.select(sa.func.count()).select_from(BotConfig)) == 0
@@ -63,7 +63,7 @@ def test_database_enforces_the_rule(
     session: Session, changes: dict[str, Any], field: str, constraint: str
 ) -> None:
     owner = local_user(session=session)
-    bot = create_bot(session=session, owner_id=owner.id, **VALID)
+    bot = create_bot(session=session, user_id=owner.id, **VALID)
     session.commit()
     values = {k: v for k, v in changes.items()}
     with pytest.raises(sa.exc.IntegrityError) as err:
@@ -77,7 +77,7 @@ def test_valid_futures_bot_with_leverage(session: Session) -> None:
     owner = local_user(session=session)
     bot = create_bot(
         session=session,
-        owner_id=owner.id,
+        user_id=owner.id,
         **(VALID | {"symbol": "BTC/USDT:USDT"}),  # a futures bot needs a futures market
         position_type="futures",
         leverage=20,

@@ -46,14 +46,25 @@ def test_init_makes_home_key_schema_and_user(cli: CliRunner, home: Path) -> None
 def test_keys_add_from_stdin_never_shows_the_secret(cli: CliRunner) -> None:
     added = cli.invoke(
         app,
-        ["keys", "add", "--exchange", "binance", "--label", "main"],
+        ["keys", "add", "--exchange", "binance", "--key-name", "main"],
         input=f"{API_KEY}\n{API_SECRET}\n",
     )
     assert added.exit_code == 0, added.output
+    # --label, the option's old name, still works
+    other = cli.invoke(
+        app,
+        ["keys", "add", "--exchange", "kraken", "--label", "old"],
+        input=f"{API_KEY}\n{API_SECRET}\n",
+    )
+    assert other.exit_code == 0, other.output
     listed = cli.invoke(app, ["keys", "list", "--json"])
     rotated = cli.invoke(app, ["keys", "rotate"])
-    assert rotated.exit_code == 0 and "re-encrypted 1" in rotated.stdout
+    assert rotated.exit_code == 0 and "re-encrypted 2" in rotated.stdout
     rows = json.loads(listed.stdout)
+    assert [(r["exchange"], r["key_name"]) for r in rows] == [
+        ("binance", "main"),
+        ("kraken", "old"),
+    ]
     assert rows[0]["key"] == "AKCL…7766"
     for result in (added, listed, rotated):
         assert API_SECRET not in result.output and API_KEY not in result.output

@@ -32,8 +32,8 @@ def test_strategy_columns_round_trip_keeping_rows(empty_db_url: str) -> None:
     market = {"exchange": "synthetic", "symbol": "BTC/USDT", "timeframe": "5m"}
     with session_scope(engine) as session:
         owner = local_user(session=session).id
-        create_bot(session=session, owner_id=owner, name="a", **market, custom_stop_loss="1.5")
-        create_bot(session=session, owner_id=owner, name="b", **market, ema_fast=5)
+        create_bot(session=session, user_id=owner, name="a", **market, custom_stop_loss="1.5")
+        create_bot(session=session, user_id=owner, name="b", **market, ema_fast=5)
     assert columns(engine, "bot_configs") >= NEW_COLUMNS
     assert "strategy_fingerprint" in columns(engine, "backtests")
 

@@ -9,6 +9,7 @@ import sys
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -75,7 +76,8 @@ def test_no_drift_between_models_and_migrations(empty_db_url: str) -> None:
     assert diff == []
 
 
-ROWS = {
+# Rows as written before the seed-names revision (0017) renamed their columns.
+ROWS: dict[str, list[dict[str, Any]]] = {
     "users": [{"id": 1, "email": "a@example.com", "password_hash": "$argon2id$x"}],
     "api_keys": [
         {
@@ -177,6 +179,24 @@ ROWS = {
 }
 
 
+# What 0017 renamed (old -> new), to write ROWS into a database at head.
+SEED_NAMES = {
+    "users": {"password_hash": "hashed_password"},
+    "api_keys": {
+        "owner_id": "user_id",
+        "label": "key_name",
+        "key_encrypted": "api_key_encrypted",
+        "secret_encrypted": "secret_key_encrypted",
+    },
+    "bot_configs": {"owner_id": "user_id"},
+}
+
+
+def at_head(name: str) -> list[dict[str, Any]]:
+    names = SEED_NAMES.get(name, {})
+    return [{names.get(k, k): v for k, v in row.items()} for row in ROWS[name]]
+
+
 def test_upgrade_keeps_every_row(empty_db_url: str) -> None:
     migrate.upgrade(empty_db_url, BEFORE_LEVERAGE)
     engine = make_engine(empty_db_url)
@@ -209,9 +229,8 @@ def test_migrated_database_enforces_rules(empty_db_url: str, sql: str, constrain
     engine = make_engine(empty_db_url)
     with engine.begin() as conn:
         for name in ("users", "api_keys", "bot_configs"):
-            conn.execute(
-                sa.table(name, *(sa.column(c) for c in ROWS[name][0])).insert(), ROWS[name]
-            )
+            rows = at_head(name)
+            conn.execute(sa.table(name, *(sa.column(c) for c in rows[0])).insert(), rows)
     with pytest.raises(sa.exc.IntegrityError, match=constraint), engine.begin() as conn:
         conn.execute(sa.text(sql))
     engine.dispose()
@@ -245,10 +264,10 @@ def test_bot_ids_are_never_reused(empty_db_url: str) -> None:
     market = {"exchange": "synthetic", "symbol": "BTC/USDT", "timeframe": "5m"}
     with session_scope(engine) as session:
         owner = local_user(session=session).id
-        first = create_bot(session=session, owner_id=owner, name="a", **market).id
+        first = create_bot(session=session, user_id=owner, name="a", **market).id
     with session_scope(engine) as session:
         delete_bot(session=session, bot_id=first)
     with session_scope(engine) as session:
-        second = create_bot(session=session, owner_id=owner, name="b", **market).id
+        second = create_bot(session=session, user_id=owner, name="b", **market).id
     engine.dispose()
     assert second > first

@@ -17,7 +17,7 @@ from workbench.db.models import BotConfig, Side, Trade
 def test_money_is_decimal_and_timestamps_are_aware_utc(session: Session) -> None:
     user = local_user(session=session)
     bot = create_bot(
-        session=session, owner_id=user.id, name="b", symbol="BTC/USDT", initial_capital="1234.56"
+        session=session, user_id=user.id, name="b", symbol="BTC/USDT", initial_capital="1234.56"
     )
     session.commit()
     session.expire_all()
@@ -32,14 +32,14 @@ def test_money_is_decimal_and_timestamps_are_aware_utc(session: Session) -> None
 def test_trade_order_ids_unique_per_exchange(session: Session) -> None:
     user = local_user(session=session)
     common = dict(
-        owner_id=user.id,
+        user_id=user.id,
         symbol="BTC/USDT",
         side=Side.BUY,
         order_type="market",
         price=Decimal(1),
-        quantity=Decimal(1),
-        quote_quantity=Decimal(1),
-        executed_at=datetime.now(UTC),
+        quantity_filled=Decimal(1),
+        quote_quantity_filled=Decimal(1),
+        timestamp=datetime.now(UTC),
     )
     session.add(Trade(exchange="binance", exchange_order_id="1", client_order_id="c1", **common))
     session.add(Trade(exchange="kraken", exchange_order_id="1", client_order_id="c1", **common))

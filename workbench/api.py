@@ -329,7 +329,7 @@ def save(result: BacktestResult, name: str, frame: pd.DataFrame | None = None) -
         row = save_backtest(
             session=session,
             result=result,
-            owner_id=local_user(session=session).id,
+            user_id=local_user(session=session).id,
             name=name,
             exchange=str(attached["exchange"]),
             symbol=str(attached["symbol"]),
@@ -342,7 +342,7 @@ def backtests() -> pd.DataFrame:
     """Saved backtests, newest first."""
     from workbench.db.models import Backtest
 
-    columns = ["id", "name", "strategy", "symbol", "timeframe", "start", "end"]
+    columns = ["id", "name", "strategy", "symbol", "timeframe", "start_date", "end_date"]
     columns += ["final_value", "total_return", "max_drawdown", "total_trades"]
     query = sa.select(*(getattr(Backtest, c) for c in columns)).order_by(Backtest.id.desc())
     return _frame(query)
@@ -373,7 +373,7 @@ def bots() -> pd.DataFrame:
             BotState.last_execution,
             BotState.status_message,
         )
-        .outerjoin(BotState, BotState.bot_id == BotConfig.id)
+        .outerjoin(BotState, BotState.bot_config_id == BotConfig.id)
         .order_by(BotConfig.id)
     )
     return _frame(query)
@@ -385,7 +385,7 @@ def create_bot(**fields: Any) -> int:
     from workbench.bots import create_bot as create
 
     with session_scope(default_engine()) as session:
-        return create(session=session, owner_id=local_user(session=session).id, **fields).id
+        return create(session=session, user_id=local_user(session=session).id, **fields).id
 
 
 def tick(

@@ -83,12 +83,12 @@ def run_demo(
 
     with session_scope() as session:
         owner = local_user(session=session)
-        existing = {bot.name for bot in list_bots(session=session, owner_id=owner.id)}
+        existing = {bot.name for bot in list_bots(session=session, user_id=owner.id)}
         for fields in DEMO_BOTS:
             if fields["name"] not in existing:
                 create_bot(
                     session=session,
-                    owner_id=owner.id,
+                    user_id=owner.id,
                     exchange=SYNTHETIC_EXCHANGE,
                     symbol=SYMBOL,
                     timeframe=TIMEFRAME,
@@ -96,7 +96,7 @@ def run_demo(
                 )
         bots = [
             b
-            for b in list_bots(session=session, owner_id=owner.id)
+            for b in list_bots(session=session, user_id=owner.id)
             if b.name in {f["name"] for f in DEMO_BOTS}
         ]
         backtests = {}
@@ -105,7 +105,7 @@ def run_demo(
             row = save_backtest(
                 session=session,
                 result=result,
-                owner_id=owner.id,
+                user_id=owner.id,
                 name=f"demo {bot.name}",
                 bot_id=bot.id,
                 **market,
@@ -197,7 +197,7 @@ def run_job_notebooks(
                 delete_bot(session=session, bot_id=old.id, force=True)
         session.flush()
         fields = {**bot_fields(template), "name": JOB_BOT, "is_active": True}
-        bot_id = create_bot(session=session, owner_id=owner.id, **fields).id
+        bot_id = create_bot(session=session, user_id=owner.id, **fields).id
     runs = []
     for moment in progress_bar(
         job_moments(candles, replayed), desc="live-bot job", disable=not progress

@@ -54,7 +54,7 @@ def test_backtest_of_a_bot_config_uses_custom_overrides(
     owner = local_user(session=session)
     bot = create_bot(
         session=session,
-        owner_id=owner.id,
+        user_id=owner.id,
         name="b",
         symbol="ETH/BTC",
         strategy="ema_cross",
@@ -76,7 +76,7 @@ def test_backtest_of_a_bot_config_uses_custom_overrides(
     row = save_backtest(
         session=session,
         result=from_bot,
-        owner_id=owner.id,
+        user_id=owner.id,
         name="first",
         exchange="binance",
         symbol="ETH/BTC",
@@ -86,7 +86,7 @@ def test_backtest_of_a_bot_config_uses_custom_overrides(
     other = save_backtest(
         session=session,
         result=run_backtest(candles, strategy="rsi"),
-        owner_id=owner.id,
+        user_id=owner.id,
         name="rsi",
         exchange="binance",
         symbol="ETH/BTC",

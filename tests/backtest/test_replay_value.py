@@ -81,7 +81,7 @@ def test_a_futures_replay_is_marked_like_the_backtest(engine: Engine, shared_dat
     )
     with session_scope(engine) as session:
         bot = create_bot(
-            session=session, owner_id=local_user(session=session).id, name="fut", **config
+            session=session, user_id=local_user(session=session).id, name="fut", **config
         )
         expected = backtest_config(window, bot).stats()
         bot_id = bot.id

@@ -42,7 +42,7 @@ def test_saved_backtests_are_recomputed_or_marked(empty_db_url: str, shared_data
             row = save_backtest(
                 session=session,
                 result=result,
-                owner_id=owner,
+                user_id=owner,
                 name=symbol,
                 exchange="binance",
                 symbol=symbol,

@@ -35,7 +35,7 @@ def make_setup(
         owner = local_user(session=session)
         bot = create_bot(
             session=session,
-            owner_id=owner.id,
+            user_id=owner.id,
             name=f"t-{account}",
             exchange="binance",
             symbol="ETH/BTC",

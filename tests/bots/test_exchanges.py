@@ -28,7 +28,7 @@ def test_a_live_bot_without_a_key_is_told_the_command_with_its_id(
     with session_scope(engine) as session:
         bot_id = create_bot(
             session=session,
-            owner_id=local_user(session=session).id,
+            user_id=local_user(session=session).id,
             name="keyless",
             exchange="binance",
             symbol="BTC/USDT",
@@ -44,7 +44,7 @@ def test_a_live_bot_without_a_key_is_told_the_command_with_its_id(
 
 def _state(engine: Engine, bot_id: int) -> object:
     with engine.connect() as conn:
-        return conn.scalar(sa.select(BotState.state_data).where(BotState.bot_id == bot_id))
+        return conn.scalar(sa.select(BotState.state_data).where(BotState.bot_config_id == bot_id))
 
 
 def test_as_of_ticks_any_stored_market_and_never_goes_back(

@@ -29,7 +29,7 @@ def trades(engine: Engine, bot_id: int) -> list[tuple[str, str]]:
     with engine.connect() as conn:
         rows = conn.execute(
             sa.select(Trade.client_order_id, Trade.side)
-            .where(Trade.bot_id == bot_id)
+            .where(Trade.bot_config_id == bot_id)
             .order_by(Trade.id)
         )
         return [(str(c).split("-", 1)[1], str(s)) for c, s in rows]

@@ -42,7 +42,7 @@ def live_bot(engine: Engine, name: str) -> int:
         owner = local_user(session=session)
         return create_bot(
             session=session,
-            owner_id=owner.id,
+            user_id=owner.id,
             name=name,
             exchange="binance",
             symbol="BTC/USDT",
@@ -62,7 +62,9 @@ def orders(server: FakeBinanceServer) -> int:
 def trade_ids(engine: Engine, bot_id: int) -> list[str]:
     with engine.connect() as conn:
         return list(
-            conn.execute(sa.select(Trade.client_order_id).where(Trade.bot_id == bot_id)).scalars()
+            conn.execute(
+                sa.select(Trade.client_order_id).where(Trade.bot_config_id == bot_id)
+            ).scalars()
         )
 
 
@@ -108,7 +110,9 @@ def test_a_failing_tick_changes_nothing_and_the_next_one_trades_once(
         run_tick(bot_id, engine=engine, exchange=binance)
     with engine.connect() as conn:
         data, message = conn.execute(
-            sa.select(BotState.state_data, BotState.status_message).where(BotState.bot_id == bot_id)
+            sa.select(BotState.state_data, BotState.status_message).where(
+                BotState.bot_config_id == bot_id
+            )
         ).one()
     assert data == {} and message.startswith("tick failed: binance")
     assert orders(binance_server) == 0
@@ -150,7 +154,7 @@ def test_a_spot_bot_sells_what_it_holds_when_the_buy_fee_is_in_the_base_asset(
     assert binance_server.state.balances["BTC"] < Decimal("0.00001")  # one step of dust
     assert orders(binance_server) == 2
     with engine.connect() as conn:
-        sides = conn.execute(sa.select(Trade.side).where(Trade.bot_id == bot_id)).scalars()
+        sides = conn.execute(sa.select(Trade.side).where(Trade.bot_config_id == bot_id)).scalars()
         assert [str(s) for s in sides] == ["buy", "sell"]
 
 
@@ -158,7 +162,7 @@ def spot_bot(engine: Engine, name: str, symbol: str) -> int:
     with session_scope(engine) as session:
         return create_bot(
             session=session,
-            owner_id=local_user(session=session).id,
+            user_id=local_user(session=session).id,
             name=name,
             exchange="binance",
             symbol=symbol,
@@ -221,7 +225,7 @@ def test_any_failure_of_a_tick_is_said_in_the_bots_status(
     with session_scope(engine) as session:
         session.add(
             Trade(
-                owner_id=local_user(session=session).id,
+                user_id=local_user(session=session).id,
                 exchange="binance",
                 account="live",
                 exchange_order_id=str(binance_server.state.first_order_id),
@@ -230,13 +234,15 @@ def test_any_failure_of_a_tick_is_said_in_the_bots_status(
                 side=Side.BUY,
                 order_type="market",
                 price=Decimal(1),
-                quantity=Decimal(1),
-                quote_quantity=Decimal(1),
-                executed_at=datetime.now(UTC),
+                quantity_filled=Decimal(1),
+                quote_quantity_filled=Decimal(1),
+                timestamp=datetime.now(UTC),
             )
         )
     with pytest.raises(sa.exc.IntegrityError):
         run_tick(bot_id, engine=engine, exchange=binance)
     with engine.connect() as conn:
-        message = conn.scalar(sa.select(BotState.status_message).where(BotState.bot_id == bot_id))
+        message = conn.scalar(
+            sa.select(BotState.status_message).where(BotState.bot_config_id == bot_id)
+        )
     assert message.startswith("tick failed: IntegrityError")

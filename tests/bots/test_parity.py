@@ -86,7 +86,7 @@ def test_replay_makes_the_backtest_trades(engine: Engine, shared_data: Path, cas
         owner = local_user(session=session)
         bot = create_bot(
             session=session,
-            owner_id=owner.id,
+            user_id=owner.id,
             name=case,
             exchange=exchange,
             symbol=symbol,
@@ -123,7 +123,7 @@ def test_a_live_tick_records_a_liquidation_with_its_price_and_loss(
     with session_scope(engine) as session:
         bot = create_bot(
             session=session,
-            owner_id=local_user(session=session).id,
+            user_id=local_user(session=session).id,
             name="liquidated",
             exchange=exchange,
             symbol=symbol,
@@ -159,8 +159,8 @@ def test_a_live_tick_records_a_liquidation_with_its_price_and_loss(
                 break
     assert trade is not None
     assert float(trade.price) == pytest.approx(liquidated["exit_price"], rel=1e-9)
-    assert float(trade.quantity) == pytest.approx(liquidated["size"], rel=1e-6)
-    assert float(trade.quote_quantity) == pytest.approx(
+    assert float(trade.quantity_filled) == pytest.approx(liquidated["size"], rel=1e-6)
+    assert float(trade.quote_quantity_filled) == pytest.approx(
         liquidated["size"] * liquidated["exit_price"], rel=1e-6
     )
     assert float(trade.realized_pnl) == pytest.approx(liquidated["pnl"], rel=1e-6)

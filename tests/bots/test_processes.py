@@ -55,7 +55,7 @@ def live_bot(engine: Engine, name: str) -> int:
     with session_scope(engine) as session:
         return create_bot(
             session=session,
-            owner_id=local_user(session=session).id,
+            user_id=local_user(session=session).id,
             name=name,
             exchange="binance",
             symbol="BTC/USDT",
@@ -164,7 +164,7 @@ def trades(engine: Engine, bot_id: int) -> list[tuple[str, str]]:
     with engine.connect() as conn:
         rows = conn.execute(
             sa.select(Trade.client_order_id, Trade.side)
-            .where(Trade.bot_id == bot_id)
+            .where(Trade.bot_config_id == bot_id)
             .order_by(Trade.id)
         )
         return [(str(c), str(s)) for c, s in rows]
@@ -186,7 +186,9 @@ def test_an_order_executed_late_is_recorded_once_never_sent_twice(
         if code == 0:
             break
         with engine.connect() as conn:
-            data = conn.scalar(sa.select(BotState.state_data).where(BotState.bot_id == bot_id))
+            data = conn.scalar(
+                sa.select(BotState.state_data).where(BotState.bot_config_id == bot_id)
+            )
         assert data["intent"]["fate"] == "unknown"  # persisted, for the next tick to resolve
         assert code == 75 and ("fate is unknown" in err or "not sent again" in err), err
         assert time.monotonic() - started < 180

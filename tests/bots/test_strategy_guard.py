@@ -53,7 +53,7 @@ def test_a_3000_bar_strategy_ticks_on_3000_bars_and_decides_as_the_backtest(
     with session_scope(engine) as session:
         bot = create_bot(
             session=session,
-            owner_id=local_user(session=session).id,
+            user_id=local_user(session=session).id,
             name="slow",
             exchange="binance",
             symbol="ETH/BTC",
@@ -101,7 +101,7 @@ def test_changed_code_is_refused_until_activated_again(
     with session_scope(engine) as session:
         bot = create_bot(
             session=session,
-            owner_id=local_user(session=session).id,
+            user_id=local_user(session=session).id,
             name="dc",
             exchange="binance",
             symbol="ETH/BTC",

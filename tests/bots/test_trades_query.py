@@ -30,7 +30,7 @@ from workbench.db.models import Trade
 from workbench.errors import ValidationError
 
 START = datetime(2024, 3, 1, tzinfo=UTC)
-MONEY = ("quote_quantity", "commission", "realized_pnl")
+MONEY = ("quote_quantity_filled", "commission_amount", "realized_pnl")
 
 
 def seed_trades(engine: Engine, count: int = 240) -> tuple[list[int], pd.DataFrame]:
@@ -40,7 +40,7 @@ def seed_trades(engine: Engine, count: int = 240) -> tuple[list[int], pd.DataFra
     with session_scope(engine) as session:
         owner = local_user(session=session).id
         bots = [
-            create_bot(session=session, owner_id=owner, name=f"b{i}", symbol="BTC/USDT").id
+            create_bot(session=session, user_id=owner, name=f"b{i}", symbol="BTC/USDT").id
             for i in range(2)
         ]
     rows = []
@@ -51,8 +51,8 @@ def seed_trades(engine: Engine, count: int = 240) -> tuple[list[int], pd.DataFra
             at = at.replace(hour=23, minute=59, second=59)
         rows.append(
             {
-                "bot_id": [bots[0], bots[1], None][i % 5 % 3],
-                "owner_id": owner,
+                "bot_config_id": [bots[0], bots[1], None][i % 5 % 3],
+                "user_id": owner,
                 "exchange": "paper",
                 "exchange_order_id": f"o{i}",
                 "client_order_id": f"c{i}",
@@ -60,11 +60,11 @@ def seed_trades(engine: Engine, count: int = 240) -> tuple[list[int], pd.DataFra
                 "side": "sell" if sell else "buy",
                 "order_type": "market",
                 "price": Decimal(100 + i),
-                "quantity": Decimal("0.5"),
-                "quote_quantity": Decimal(100 + i) / 2,
-                "commission": Decimal("0.0375"),
+                "quantity_filled": Decimal("0.5"),
+                "quote_quantity_filled": Decimal(100 + i) / 2,
+                "commission_amount": Decimal("0.0375"),
                 "realized_pnl": Decimal(i % 7 - 3) * Decimal("1.25") if sell else None,
-                "executed_at": at,
+                "timestamp": at,
             }
         )
     with engine.begin() as conn:
@@ -80,15 +80,15 @@ def chosen(frame: pd.DataFrame, filters: dict[str, Any]) -> pd.DataFrame:
     """``filters`` applied in pandas, newest first (the order the queries promise)."""
     keep = pd.Series(True, index=frame.index)
     if filters.get("bot_id") is not None:
-        keep &= frame["bot_id"] == filters["bot_id"]
+        keep &= frame["bot_config_id"] == filters["bot_id"]
     for column in ("symbol", "side"):
         if filters.get(column):
             keep &= frame[column] == filters[column]
     if filters.get("start"):
-        keep &= frame["executed_at"] >= filters["start"]
+        keep &= frame["timestamp"] >= filters["start"]
     if filters.get("end"):
-        keep &= frame["executed_at"] < filters["end"]
-    return frame[keep].sort_values(["executed_at", "id"], ascending=False)
+        keep &= frame["timestamp"] < filters["end"]
+    return frame[keep].sort_values(["timestamp", "id"], ascending=False)
 
 
 FILTERS = {
@@ -122,17 +122,17 @@ def test_filters_rows_totals_and_days_match_pandas(
 
     rows = query_trades(session=session, page_size=1000, **filters)
     assert list(rows["id"]) == list(expected["id"])
-    assert rows["executed_at"].dt.tz is not None
+    assert rows["timestamp"].dt.tz is not None
 
     totals = trade_totals(session=session, **filters)
     assert totals["count"] == len(expected)
-    for key, column in (("volume", "quote_quantity"), ("fees", "commission")):
+    for key, column in (("volume", "quote_quantity_filled"), ("fees", "commission_amount")):
         assert isinstance(totals[key], Decimal)
         assert float(totals[key]) == pytest.approx(expected[column].sum())
     assert float(totals["realized_pnl"]) == pytest.approx(expected["realized_pnl"].sum())
 
     daily = pnl_per_day(session=session, **filters)
-    by_day = expected.groupby(expected["executed_at"].dt.floor("D").dt.tz_localize(None))
+    by_day = expected.groupby(expected["timestamp"].dt.floor("D").dt.tz_localize(None))
     assert list(daily["day"]) == list(by_day.size().index)
     assert list(daily["trades"]) == list(by_day.size())
     assert [float(v) for v in daily["realized_pnl"]] == pytest.approx(
@@ -151,7 +151,7 @@ def test_days_are_utc_days_whatever_the_session_time_zone(engine: Engine) -> Non
             session.execute(sa.text("SET TIME ZONE 'Asia/Tokyo'"))
         daily = pnl_per_day(session=session)
     # 23:59:59 UTC is still that UTC day (in Tokyo it is 08:59 the next morning)
-    assert list(frame.groupby(frame["executed_at"].dt.floor("D")).size()) == [72, 24]
+    assert list(frame.groupby(frame["timestamp"].dt.floor("D")).size()) == [72, 24]
     assert list(daily["trades"]) == [72, 24]
 
 
@@ -225,6 +225,6 @@ def test_symbols_equity_and_an_empty_table(engine: Engine, session: Session) -> 
     daily = pnl_per_day(session=session, bot_id=bots[0])
     equity = equity_curve(daily, initial_capital=Decimal(1000))
     pnl = chosen(frame, {"bot_id": bots[0]})
-    by_day = pnl.groupby(pnl["executed_at"].dt.floor("D"))["realized_pnl"].sum().cumsum()
+    by_day = pnl.groupby(pnl["timestamp"].dt.floor("D"))["realized_pnl"].sum().cumsum()
     assert [float(v) for v in equity] == pytest.approx(list(1000 + by_day))
     assert all(isinstance(v, Decimal) for v in equity)

@@ -71,7 +71,10 @@ def replay(db_url: str, bot_id: int, account: str) -> int:
     candles = read_candles(engine=engine, exchange="binance", symbol="ETH/BTC", timeframe="5m")
     times = [t.to_pydatetime() for t in candles.index]
     with engine.connect() as conn:
-        data = conn.scalar(sa.select(BotState.state_data).where(BotState.bot_id == bot_id)) or {}
+        data = (
+            conn.scalar(sa.select(BotState.state_data).where(BotState.bot_config_id == bot_id))
+            or {}
+        )
     done = data.get("last_bar")
     start = 1 if done is None else 1 + [int(t.timestamp() * 1000) for t in times].index(done)
     prices = ReplayPrices(

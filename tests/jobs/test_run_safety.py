@@ -43,9 +43,9 @@ def test_decrypted_exchange_credentials_never_reach_the_run_outputs(
         user = local_user(session=session)
         key_id = add_api_key(
             session=session,
-            owner_id=user.id,
+            user_id=user.id,
             exchange="binance",
-            label="main",
+            key_name="main",
             api_key=PLAIN_KEY,
             api_secret=PLAIN_SECRET,
         ).id

@@ -115,7 +115,7 @@ def test_a_bot_runs_exactly_as_the_bot_would(stored: Engine) -> None:
     with session_scope(stored) as session:
         bot = create_bot(
             session=session,
-            owner_id=local_user(session=session).id,
+            user_id=local_user(session=session).id,
             name="r",
             strategy="rsi",
             rsi_period=10,

@@ -181,17 +181,17 @@ def test_delete_with_trades_needs_confirmation_and_keeps_them(engine: Engine) ->
     with session_scope(engine) as session:
         session.add(
             Trade(
-                bot_id=bot_id,
-                owner_id=local_user(session=session).id,
+                bot_config_id=bot_id,
+                user_id=local_user(session=session).id,
                 exchange="paper",
                 exchange_order_id="o-1",
                 symbol="BTC/USDT",
                 side="buy",
                 order_type="market",
                 price=Decimal(100),
-                quantity=Decimal(1),
-                quote_quantity=Decimal(100),
-                executed_at=datetime(2024, 1, 1, tzinfo=UTC),
+                quantity_filled=Decimal(1),
+                quote_quantity_filled=Decimal(100),
+                timestamp=datetime(2024, 1, 1, tzinfo=UTC),
             )
         )
     form.delete.click()
@@ -202,7 +202,7 @@ def test_delete_with_trades_needs_confirmation_and_keeps_them(engine: Engine) ->
     assert "its 1 trades are kept" in form.message.text
     assert bots(engine) == []
     with session_scope(engine) as session:
-        assert session.scalar(sa.select(Trade.bot_id)) is None
+        assert session.scalar(sa.select(Trade.bot_config_id)) is None
     assert form.bot_id is None and form.picker.options == (("(new bot)", None),)
 
 
@@ -211,9 +211,9 @@ def test_api_keys_are_chosen_by_label_and_shown_masked(settings: Settings, engin
     with session_scope(engine) as session:
         key = add_api_key(
             session=session,
-            owner_id=local_user(session=session).id,
+            user_id=local_user(session=session).id,
             exchange="binance",
-            label="main",
+            key_name="main",
             api_key=plain_key,
             api_secret=plain_secret,
         )

@@ -47,8 +47,8 @@ def test_filters_and_totals_match_the_trades_they_choose(engine: Engine) -> None
     assert browser.applied == filters
     totals = browser.totals_shown
     assert totals["count"] == len(expected) and 0 < len(expected) < 25
-    assert float(totals["volume"]) == pytest.approx(expected["quote_quantity"].sum())
-    assert float(totals["fees"]) == pytest.approx(expected["commission"].sum())
+    assert float(totals["volume"]) == pytest.approx(expected["quote_quantity_filled"].sum())
+    assert float(totals["fees"]) == pytest.approx(expected["commission_amount"].sum())
     assert float(totals["realized_pnl"]) == pytest.approx(expected["realized_pnl"].sum())
     assert f"<b>{len(expected)}</b> trades" in browser.totals.value
     assert list(browser.rows["id"]) == list(expected["id"])

@@ -28,31 +28,33 @@ class Credentials:
 def add_api_key(
     *,
     session: Session,
-    owner_id: int,
+    user_id: int,
     exchange: str,
-    label: str,
+    key_name: str,
     api_key: str,
     api_secret: str,
     settings: Settings | None = None,
 ) -> ApiKey:
     data = validate(
         ApiKeyCreate,
-        {"exchange": exchange, "label": label, "api_key": api_key, "api_secret": api_secret},
+        {"exchange": exchange, "key_name": key_name, "api_key": api_key, "api_secret": api_secret},
     )
     exists = select(ApiKey.id).where(
-        ApiKey.owner_id == owner_id, ApiKey.exchange == data.exchange, ApiKey.label == data.label
+        ApiKey.user_id == user_id,
+        ApiKey.exchange == data.exchange,
+        ApiKey.key_name == data.key_name,
     )
     if session.scalar(exists) is not None:
         raise ConflictError(
-            f"an API key labelled {data.label!r} for {data.exchange} already exists"
+            f"an API key named {data.key_name!r} for {data.exchange} already exists"
         )
     plain_key = data.api_key.get_secret_value()
     row = ApiKey(
-        owner_id=owner_id,
+        user_id=user_id,
         exchange=data.exchange,
-        label=data.label,
-        key_encrypted=encrypt(plain_key, settings=settings),
-        secret_encrypted=encrypt(data.api_secret.get_secret_value(), settings=settings),
+        key_name=data.key_name,
+        api_key_encrypted=encrypt(plain_key, settings=settings),
+        secret_key_encrypted=encrypt(data.api_secret.get_secret_value(), settings=settings),
         key_masked=mask(plain_key),
     )
     session.add(row)
@@ -60,10 +62,10 @@ def add_api_key(
     return row
 
 
-def list_api_keys(*, session: Session, owner_id: int | None = None) -> list[ApiKey]:
-    query = select(ApiKey).order_by(ApiKey.exchange, ApiKey.label)
-    if owner_id is not None:
-        query = query.where(ApiKey.owner_id == owner_id)
+def list_api_keys(*, session: Session, user_id: int | None = None) -> list[ApiKey]:
+    query = select(ApiKey).order_by(ApiKey.exchange, ApiKey.key_name)
+    if user_id is not None:
+        query = query.where(ApiKey.user_id == user_id)
     return list(session.scalars(query))
 
 
@@ -74,8 +76,8 @@ def credentials(
     if row is None:
         raise NotFoundError(f"no API key with id {api_key_id}; see `workbench keys list`")
     return Credentials(
-        api_key=decrypt(row.key_encrypted, settings=settings),
-        secret=decrypt(row.secret_encrypted, settings=settings),
+        api_key=decrypt(row.api_key_encrypted, settings=settings),
+        secret=decrypt(row.secret_key_encrypted, settings=settings),
     )
 
 
@@ -84,7 +86,7 @@ def rotate_api_keys(*, session: Session, settings: Settings | None = None) -> in
     fernet = cipher(settings)
     rows = list(session.scalars(select(ApiKey)))
     for row in rows:
-        row.key_encrypted = fernet.rotate(row.key_encrypted.encode()).decode()
-        row.secret_encrypted = fernet.rotate(row.secret_encrypted.encode()).decode()
+        row.api_key_encrypted = fernet.rotate(row.api_key_encrypted.encode()).decode()
+        row.secret_key_encrypted = fernet.rotate(row.secret_key_encrypted.encode()).decode()
     session.flush()
     return len(rows)

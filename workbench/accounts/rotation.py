@@ -66,8 +66,8 @@ def drop_previous_keys(*, settings: Settings | None = None, engine: Engine | Non
     with session_scope(engine) as session:
         for row in session.scalars(select(ApiKey)):
             try:
-                newest.decrypt(row.key_encrypted.encode())
-                newest.decrypt(row.secret_encrypted.encode())
+                newest.decrypt(row.api_key_encrypted.encode())
+                newest.decrypt(row.secret_key_encrypted.encode())
             except InvalidToken:
                 raise ConflictError(
                     f"API key {row.id} is not encrypted with the newest secret key yet; "

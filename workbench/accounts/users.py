@@ -23,7 +23,7 @@ def create_user(*, session: Session, email: str, password: str) -> User:
     data = validate(UserCreate, {"email": email, "password": password})
     if session.scalar(select(User.id).where(User.email == data.email)) is not None:
         raise ConflictError(f"a user with e-mail {data.email} already exists")
-    user = User(email=data.email, password_hash=_hasher.hash(data.password.get_secret_value()))
+    user = User(email=data.email, hashed_password=_hasher.hash(data.password.get_secret_value()))
     session.add(user)
     session.flush()
     return user
@@ -44,7 +44,7 @@ def authenticate(*, session: Session, email: str, password: str) -> User:
     try:
         if user is None or not user.is_active:
             raise VerificationError
-        _hasher.verify(user.password_hash, password)
+        _hasher.verify(user.hashed_password, password)
     except VerificationError:
         raise RejectedError("wrong e-mail or password") from None
     return user
@@ -56,19 +56,19 @@ def start_password_reset(*, session: Session, email: str, valid_for: timedelta) 
     if user is None:
         raise NotFoundError(f"no user with e-mail {email}")
     token = secrets.token_urlsafe(32)
-    user.reset_token_hash = hashlib.sha256(token.encode()).hexdigest()
-    user.reset_token_expires_at = datetime.now(UTC) + valid_for
+    user.reset_token = hashlib.sha256(token.encode()).hexdigest()
+    user.reset_token_expires = datetime.now(UTC) + valid_for
     return token
 
 
 def finish_password_reset(*, session: Session, token: str, new_password: str) -> User:
     digest = hashlib.sha256(token.encode()).hexdigest()
-    user = session.scalar(select(User).where(User.reset_token_hash == digest))
-    expires = user.reset_token_expires_at if user else None
+    user = session.scalar(select(User).where(User.reset_token == digest))
+    expires = user.reset_token_expires if user else None
     if user is None or expires is None or expires < datetime.now(UTC):
         raise RejectedError("the reset token is unknown or expired; ask for a new one")
     data = validate(UserCreate, {"email": user.email, "password": new_password})
-    user.password_hash = _hasher.hash(data.password.get_secret_value())
-    user.reset_token_hash = None
-    user.reset_token_expires_at = None
+    user.hashed_password = _hasher.hash(data.password.get_secret_value())
+    user.reset_token = None
+    user.reset_token_expires = None
     return user

@@ -91,7 +91,7 @@ def save_config_backtest(
     return save_backtest(
         session=session,
         result=result,
-        owner_id=local_user(session=session).id,
+        user_id=local_user(session=session).id,
         name=_checked_name(name),
         exchange=config.exchange,
         symbol=config.symbol,
@@ -116,7 +116,7 @@ def save_sweep_best(
         candles=candles,
         strategy=config.strategy,
         rules=rules,
-        owner_id=local_user(session=session).id,
+        user_id=local_user(session=session).id,
         exchange=config.exchange,
         symbol=config.symbol,
         timeframe=config.timeframe,

@@ -26,17 +26,17 @@ POSITION_FIELDS = ("exchange", "symbol", "position_type", "leverage", "initial_c
 QTY = 1  # the engine state's held quantity (workbench.rules.engine.S_QTY)
 
 
-def create_bot(*, session: Session, owner_id: int, **fields: Any) -> BotConfig:
+def create_bot(*, session: Session, user_id: int, **fields: Any) -> BotConfig:
     """Validate ``fields`` with BotConfigCreate and store the bot (with an empty state);
     an active bot's strategy is checked first (see ``activate_bot``)."""
     data = validate(BotConfigCreate, fields)
-    _check_unique_name(session=session, owner_id=owner_id, name=data.name)
-    bot = BotConfig(owner_id=owner_id, **data.model_dump())
+    _check_unique_name(session=session, user_id=user_id, name=data.name)
+    bot = BotConfig(user_id=user_id, **data.model_dump())
     if bot.is_active:
         strategy_guard.activate(session, bot)
     session.add(bot)
     session.flush()
-    session.add(BotState(bot_id=bot.id, state_data={}))
+    session.add(BotState(bot_config_id=bot.id, state_data={}))
     session.flush()
     return bot
 
@@ -48,16 +48,16 @@ def get_bot(*, session: Session, bot_id: int) -> BotConfig:
     return bot
 
 
-def list_bots(*, session: Session, owner_id: int | None = None) -> list[BotConfig]:
+def list_bots(*, session: Session, user_id: int | None = None) -> list[BotConfig]:
     query = select(BotConfig).order_by(BotConfig.id)
-    if owner_id is not None:
-        query = query.where(BotConfig.owner_id == owner_id)
+    if user_id is not None:
+        query = query.where(BotConfig.user_id == user_id)
     return list(session.scalars(query))
 
 
 def held_quantity(*, session: Session, bot_id: int) -> float:
     """The base quantity the bot holds now (0.0 when flat or never ticked)."""
-    state = session.scalar(select(BotState).where(BotState.bot_id == bot_id))
+    state = session.scalar(select(BotState).where(BotState.bot_config_id == bot_id))
     engine = (state.state_data or {}).get("engine") if state is not None else None
     return float(engine[QTY]) if engine else 0.0
 
@@ -75,7 +75,7 @@ def update_bot(*, session: Session, bot_id: int, **changes: Any) -> BotConfig:
     merged["strategy_params"] = {**(merged.get("strategy_params") or {}), **params}
     data = validate(BotConfigCreate, merged)
     if data.name != bot.name:
-        _check_unique_name(session=session, owner_id=bot.owner_id, name=data.name)
+        _check_unique_name(session=session, user_id=bot.user_id, name=data.name)
     new = data.model_dump()
     moved = [f for f in POSITION_FIELDS if new[f] != getattr(bot, f)]
     held = held_quantity(session=session, bot_id=bot_id) if moved else 0.0
@@ -118,7 +118,7 @@ def bot_fields(bot: BotConfig) -> dict[str, Any]:
 
 
 def trade_count(*, session: Session, bot_id: int) -> int:
-    return session.scalar(select(func.count()).where(Trade.bot_id == bot_id)) or 0
+    return session.scalar(select(func.count()).where(Trade.bot_config_id == bot_id)) or 0
 
 
 def delete_bot(
@@ -143,13 +143,15 @@ def delete_bot(
             "(`--force`); the trades are kept, detached from the bot"
         )
     if trades:
-        session.execute(Trade.__table__.update().where(Trade.bot_id == bot_id).values(bot_id=None))
+        session.execute(
+            Trade.__table__.update().where(Trade.bot_config_id == bot_id).values(bot_config_id=None)
+        )
     session.delete(bot)
     session.flush()
     return trades
 
 
-def _check_unique_name(*, session: Session, owner_id: int, name: str) -> None:
-    taken = select(BotConfig.id).where(BotConfig.owner_id == owner_id, BotConfig.name == name)
+def _check_unique_name(*, session: Session, user_id: int, name: str) -> None:
+    taken = select(BotConfig.id).where(BotConfig.user_id == user_id, BotConfig.name == name)
     if session.scalar(taken) is not None:
         raise ConflictError(f"a bot named {name!r} already exists; choose another name")

@@ -94,7 +94,7 @@ def exchange_for_bot(
 
 
 def _check_as_of(session: Session, bot: BotConfig, as_of: datetime) -> None:
-    state = session.scalar(sa.select(BotState).where(BotState.bot_id == bot.id))
+    state = session.scalar(sa.select(BotState).where(BotState.bot_config_id == bot.id))
     last_bar = (state.state_data or {}).get("last_bar") if state is not None else None
     if last_bar is None:
         return

@@ -107,7 +107,7 @@ def _replay(
 
         owner = local_user(session=session)
         bot_id = create_bot(
-            session=session, owner_id=owner.id, **{**fields, "api_key_id": None, "dry_run": True}
+            session=session, user_id=owner.id, **{**fields, "api_key_id": None, "dry_run": True}
         ).id
     prices = ReplayPrices(
         engine=scratch,

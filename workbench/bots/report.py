@@ -49,7 +49,7 @@ def latest_activity_day(engine: Engine) -> date | None:
     """The last day with a trade or a bot event (the report's default day)."""
     with engine.connect() as conn:
         last = [
-            conn.scalar(sa.select(sa.func.max(Trade.executed_at))),
+            conn.scalar(sa.select(sa.func.max(Trade.timestamp))),
             conn.scalar(sa.select(sa.func.max(BotEvent.bar_time))),
         ]
     moments = [m for m in last if m is not None]
@@ -68,14 +68,14 @@ def daily_report(
     if bot_ids is not None:
         bots_query = bots_query.where(BotConfig.id.in_(bot_ids))
     trade_columns = (
-        Trade.bot_id,
-        Trade.executed_at,
+        Trade.bot_config_id,
+        Trade.timestamp,
         Trade.symbol,
         Trade.side,
         Trade.price,
-        Trade.quantity,
-        Trade.quote_quantity,
-        Trade.commission,
+        Trade.quantity_filled,
+        Trade.quote_quantity_filled,
+        Trade.commission_amount,
         Trade.realized_pnl,
     )
     with engine.connect() as conn:
@@ -84,8 +84,8 @@ def daily_report(
         history = _frame(
             conn,
             sa.select(*trade_columns)
-            .where(Trade.bot_id.in_(ids), Trade.executed_at < end)
-            .order_by(Trade.executed_at, Trade.id),
+            .where(Trade.bot_config_id.in_(ids), Trade.timestamp < end)
+            .order_by(Trade.timestamp, Trade.id),
             [c.key for c in trade_columns],
         )
         events = _frame(
@@ -101,15 +101,21 @@ def daily_report(
             .order_by(BotEvent.bar_time, BotEvent.id),
             ["bot_id", "bar_time", "decision", "reason", "risk_rule"],
         )
-    for column in ("price", "quantity", "quote_quantity", "commission", "realized_pnl"):
+    for column in (
+        "price",
+        "quantity_filled",
+        "quote_quantity_filled",
+        "commission_amount",
+        "realized_pnl",
+    ):
         history[column] = history[column].astype(float)
-    history["executed_at"] = pd.to_datetime(history["executed_at"], utc=True)
-    todays = history[history["executed_at"] >= start]
+    history["timestamp"] = pd.to_datetime(history["timestamp"], utc=True)
+    todays = history[history["timestamp"] >= start]
     names = {} if bots.empty else dict(zip(bots["id"], bots["name"], strict=True))
     equity = _equity(history, bots, start)
     rows = []
     for bot_id, name in names.items():
-        mine = todays[todays["bot_id"] == bot_id]
+        mine = todays[todays["bot_config_id"] == bot_id]
         risk = events[(events["bot_id"] == bot_id) & events["risk_rule"].notna()]
         column = f"{bot_id}: {name}"
         curve = equity[column] if column in equity else pd.Series(dtype=float)
@@ -118,8 +124,8 @@ def daily_report(
                 "bot_id": bot_id,
                 "name": name,
                 "trades": len(mine),
-                "volume": mine["quote_quantity"].sum(),
-                "fees": mine["commission"].sum(),
+                "volume": mine["quote_quantity_filled"].sum(),
+                "fees": mine["commission_amount"].sum(),
                 "realized_pnl": mine["realized_pnl"].fillna(0).sum(),
                 "equity_end": curve.iloc[-1] if len(curve) else None,
                 "max_drawdown": max_drawdown(curve.dropna().to_numpy(dtype="float64")),
@@ -135,9 +141,9 @@ def _equity(history: pd.DataFrame, bots: pd.DataFrame, start: datetime) -> pd.Da
     bot's first trade when that is earlier; trades at one moment count as one point."""
     curves = {}
     for bot in bots.itertuples():
-        mine = history[history["bot_id"] == bot.id]
+        mine = history[history["bot_config_id"] == bot.id]
         capital = float(bot.initial_capital)
-        pnl = mine.set_index("executed_at")["realized_pnl"].fillna(0.0)
+        pnl = mine.set_index("timestamp")["realized_pnl"].fillna(0.0)
         curve = capital + pnl.cumsum()
         first_day = [curve.index[0].floor("D")] if len(curve) else []
         opening = pd.Series([capital], index=[min([pd.Timestamp(start), *first_day])])

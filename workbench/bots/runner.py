@@ -105,7 +105,7 @@ def _record_failure(engine: Engine, bot_id: int, error: Exception) -> None:
     what = str(error) if isinstance(error, WorkbenchError) else f"{type(error).__name__}: {error}"
     try:
         with session_scope(engine) as session:
-            state = session.scalar(sa.select(BotState).where(BotState.bot_id == bot_id))
+            state = session.scalar(sa.select(BotState).where(BotState.bot_config_id == bot_id))
             if state is not None:
                 state.status_message = f"tick failed: {what}"[:2000]
                 state.last_execution = datetime.now(UTC)
@@ -117,9 +117,11 @@ def _load(session: Session, bot_id: int) -> tuple[BotConfig, BotState]:
     bot = session.get(BotConfig, bot_id)
     if bot is None:
         raise NotFoundError(f"no bot with id {bot_id}; see `workbench bot list`")
-    state = session.scalar(sa.select(BotState).where(BotState.bot_id == bot_id).with_for_update())
+    state = session.scalar(
+        sa.select(BotState).where(BotState.bot_config_id == bot_id).with_for_update()
+    )
     if state is None:
-        state = BotState(bot_id=bot_id, state_data={})
+        state = BotState(bot_config_id=bot_id, state_data={})
         session.add(state)
         session.flush()
     return bot, state
@@ -432,8 +434,8 @@ def _apply_fill(
     if exists is None:
         session.add(
             Trade(
-                bot_id=bot.id,
-                owner_id=bot.owner_id,
+                bot_config_id=bot.id,
+                user_id=bot.user_id,
                 exchange=exchange.id,
                 account=exchange.account,
                 exchange_order_id=order.id,
@@ -442,13 +444,13 @@ def _apply_fill(
                 side=Side(intent["side"]),
                 order_type=order.type,
                 price=order.price or Decimal(0),
-                quantity=order.filled,
-                quote_quantity=order.cost,
-                commission=order.fee,
+                quantity_filled=order.filled,
+                quote_quantity_filled=order.cost,
+                commission_amount=order.fee,
                 commission_asset=order.fee_currency,
                 pnl=None if pnl is None else _money(pnl),
                 realized_pnl=None if pnl is None else _money(pnl),
-                executed_at=order.timestamp or datetime.now(UTC),
+                timestamp=order.timestamp or datetime.now(UTC),
             )
         )
         session.flush()
@@ -484,8 +486,8 @@ def _record_liquidation(
     )
     session.add(
         Trade(
-            bot_id=bot.id,
-            owner_id=bot.owner_id,
+            bot_config_id=bot.id,
+            user_id=bot.user_id,
             exchange=exchange.id,
             account=exchange.account,
             exchange_order_id=fill.id,
@@ -494,11 +496,11 @@ def _record_liquidation(
             side=Side.SELL,
             order_type="liquidation",
             price=fill.price,
-            quantity=fill.filled,
-            quote_quantity=fill.cost,
+            quantity_filled=fill.filled,
+            quote_quantity_filled=fill.cost,
             pnl=_money(pnl),
             realized_pnl=_money(pnl),
-            executed_at=bar_time,
+            timestamp=bar_time,
         )
     )
     return fill
@@ -514,7 +516,7 @@ def _commit(
     """Store the bot's state (and the outcome) in one commit; returns ``result``."""
     data = dict(data)
     if result is not None:
-        _record_event(session, state.bot_id, data, result)
+        _record_event(session, state.bot_config_id, data, result)
         state.status_message = result.summary()[:2000]
     state.state_data = {**data, "engine": engine_state.tolist()}
     state.last_execution = datetime.now(UTC)

@@ -101,7 +101,7 @@ def refuse_changed_code(engine: Engine, bot_id: int) -> None:
                 risk_rule="code_changed",
             )
         )
-        state = session.scalar(sa.select(BotState).where(BotState.bot_id == bot.id))
+        state = session.scalar(sa.select(BotState).where(BotState.bot_config_id == bot.id))
         if state is not None:
             state.status_message = reason
     raise StrategyChangedError(reason)

@@ -1,7 +1,7 @@
 """Reading trades: filtered, paged and totalled in the database (fast with millions).
 
 Filters (keyword arguments of every function here, see :class:`TradeFilters`): ``bot_id``,
-``symbol``, ``side`` and a time range ``start <= executed_at < end``. Pages come newest
+``symbol``, ``side`` and a time range ``start <= timestamp < end``. Pages come newest
 first, by key (``before``/``after`` a row's :data:`Cursor`: equally fast at any depth) or
 by number (``page``: OFFSET, fine near either end). Money stays Decimal; the figure
 helpers convert to float for plotting only.
@@ -24,27 +24,27 @@ from workbench.db.models import Trade
 from workbench.errors import ValidationError
 
 Q = TypeVar("Q", bound=sa.Select)  # type: ignore[type-arg]
-# A row's (executed_at, id): where a keyset page starts.
+# A row's (timestamp, id): where a keyset page starts.
 Cursor = tuple[datetime, int]
 MAX_PAGE_SIZE = 10_000
 
 COLUMNS = (
     "id",
-    "bot_id",
-    "executed_at",
+    "bot_config_id",
+    "timestamp",
     "exchange",
     "symbol",
     "side",
     "order_type",
     "price",
-    "quantity",
-    "quote_quantity",
-    "commission",
+    "quantity_filled",
+    "quote_quantity_filled",
+    "commission_amount",
     "commission_asset",
     "realized_pnl",
     "client_order_id",
 )
-MONEY = ("price", "quantity", "quote_quantity", "commission", "realized_pnl")
+MONEY = ("price", "quantity_filled", "quote_quantity_filled", "commission_amount", "realized_pnl")
 
 
 class TradeFilters(TypedDict, total=False):
@@ -80,21 +80,21 @@ class TradeFilter:
 
     def where(self, query: Q) -> Q:
         conditions = [
-            Trade.bot_id == self.bot_id if self.bot_id is not None else None,
+            Trade.bot_config_id == self.bot_id if self.bot_id is not None else None,
             Trade.symbol == self.symbol if self.symbol else None,
             Trade.side == self.side if self.side else None,
-            Trade.executed_at >= self.start if self.start else None,
-            Trade.executed_at < self.end if self.end else None,
+            Trade.timestamp >= self.start if self.start else None,
+            Trade.timestamp < self.end if self.end else None,
         ]
         return query.where(*(c for c in conditions if c is not None))
 
 
 def cursor_of(row: Any) -> Cursor:
     """The cursor of a row of :func:`query_trades`' frame (``frame.iloc[i]``)."""
-    executed_at = row["executed_at"]
-    if isinstance(executed_at, pd.Timestamp):
-        executed_at = executed_at.to_pydatetime()
-    return executed_at, int(row["id"])
+    timestamp = row["timestamp"]
+    if isinstance(timestamp, pd.Timestamp):
+        timestamp = timestamp.to_pydatetime()
+    return timestamp, int(row["id"])
 
 
 def query_trades(
@@ -123,17 +123,17 @@ def query_trades(
     oldest_first = after is not None or from_oldest
     if before is not None:
         at, key = before
-        query = query.where(Trade.executed_at <= at, sa.or_(Trade.executed_at < at, Trade.id < key))
+        query = query.where(Trade.timestamp <= at, sa.or_(Trade.timestamp < at, Trade.id < key))
     if after is not None:
         at, key = after
-        query = query.where(Trade.executed_at >= at, sa.or_(Trade.executed_at > at, Trade.id > key))
+        query = query.where(Trade.timestamp >= at, sa.or_(Trade.timestamp > at, Trade.id > key))
     if oldest_first:
-        query = query.order_by(Trade.executed_at, Trade.id)
+        query = query.order_by(Trade.timestamp, Trade.id)
     else:
-        query = query.order_by(Trade.executed_at.desc(), Trade.id.desc())
+        query = query.order_by(Trade.timestamp.desc(), Trade.id.desc())
     rows = session.execute(query.offset(page * page_size).limit(page_size)).fetchall()
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    frame["executed_at"] = pd.to_datetime(frame["executed_at"], utc=True)
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
     return frame.iloc[::-1].reset_index(drop=True) if oldest_first else frame
 
 
@@ -153,8 +153,8 @@ def trade_totals(*, session: Session, **filters: Unpack[TradeFilters]) -> dict[s
     query = TradeFilter(**filters).where(
         sa.select(
             sa.func.count(),
-            sa.func.coalesce(sa.func.sum(Trade.quote_quantity), 0),
-            sa.func.coalesce(sa.func.sum(Trade.commission), 0),
+            sa.func.coalesce(sa.func.sum(Trade.quote_quantity_filled), 0),
+            sa.func.coalesce(sa.func.sum(Trade.commission_amount), 0),
             sa.func.coalesce(sa.func.sum(Trade.realized_pnl), 0),
         ).select_from(Trade)
     )
@@ -165,15 +165,15 @@ def trade_totals(*, session: Session, **filters: Unpack[TradeFilters]) -> dict[s
 def pnl_per_day(*, session: Session, **filters: Unpack[TradeFilters]) -> pd.DataFrame:
     """Per UTC day (grouped in the database): trades, volume, fees, realized PnL, and the
     cumulative realized PnL. Money columns hold Decimals."""
-    day = sa.func.date(Trade.executed_at)
+    day = sa.func.date(Trade.timestamp)
     if session.get_bind().dialect.name == "postgresql":
-        day = sa.func.date(sa.func.timezone("UTC", Trade.executed_at))
+        day = sa.func.date(sa.func.timezone("UTC", Trade.timestamp))
     query = TradeFilter(**filters).where(
         sa.select(
             day,
             sa.func.count(),
-            sa.func.coalesce(sa.func.sum(Trade.quote_quantity), 0),
-            sa.func.coalesce(sa.func.sum(Trade.commission), 0),
+            sa.func.coalesce(sa.func.sum(Trade.quote_quantity_filled), 0),
+            sa.func.coalesce(sa.func.sum(Trade.commission_amount), 0),
             sa.func.coalesce(sa.func.sum(Trade.realized_pnl), 0),
         )
         .select_from(Trade)

@@ -93,7 +93,7 @@ def create(
         )
     with db_session() as session:
         owner = local_user(session=session)
-        bot = create_bot(session=session, owner_id=owner.id, **given, **extra)
+        bot = create_bot(session=session, user_id=owner.id, **given, **extra)
         row = bot_row(bot)
     if json_out:
         print_json(row)

@@ -16,7 +16,7 @@ app = typer.Typer(no_args_is_help=True, help="Exchange API keys (stored encrypte
 @app.command()
 def add(
     exchange: str = typer.Option(..., "--exchange", help="ccxt exchange id, e.g. binance"),
-    label: str = typer.Option(..., "--label", help="A name to choose the key by"),
+    key_name: str = typer.Option(..., "--key-name", "--label", help="A name to choose the key by"),
 ) -> None:
     """Store an API key and secret: typed at a prompt, or two lines on stdin."""
 
@@ -38,13 +38,13 @@ def add(
         owner = local_user(session=session)
         row = add_api_key(
             session=session,
-            owner_id=owner.id,
+            user_id=owner.id,
             exchange=exchange,
-            label=label,
+            key_name=key_name,
             api_key=api_key,
             api_secret=api_secret,
         )
-        typer.echo(f"stored key {row.id}: {row.exchange} {row.label} {row.key_masked}")
+        typer.echo(f"stored key {row.id}: {row.exchange} {row.key_name} {row.key_masked}")
 
 
 @app.command("list")
@@ -58,7 +58,7 @@ def list_command(json_out: bool = JsonOption) -> None:
             {
                 "id": k.id,
                 "exchange": k.exchange,
-                "label": k.label,
+                "key_name": k.key_name,
                 "key": k.key_masked,
                 "created_at": k.created_at,
             }

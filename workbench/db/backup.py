@@ -163,7 +163,9 @@ def _sqlite_backup_tokens(path: Path) -> list[str]:
             _check_is_workbench(path, tables, revision)
             if "api_keys" not in tables:
                 return []
-            rows = conn.execute("SELECT key_encrypted, secret_encrypted FROM api_keys").fetchall()
+            rows = conn.execute(
+                "SELECT api_key_encrypted, secret_key_encrypted FROM api_keys"
+            ).fetchall()
         conn.close()
     except sqlite3.DatabaseError as e:
         raise _not_a_backup(path, f"SQLite cannot read it ({e})") from None
@@ -191,7 +193,7 @@ def _pg_backup_tokens(url: URL, path: Path) -> list[str]:
     _check_is_workbench(path, tables, revision[0][0] if revision else None)
     return [
         token
-        for row in _copy_rows(data, "api_keys", ["key_encrypted", "secret_encrypted"])
+        for row in _copy_rows(data, "api_keys", ["api_key_encrypted", "secret_key_encrypted"])
         for token in row
     ]
 
@@ -243,7 +245,7 @@ def _live_tokens(url: str) -> list[str]:
             if "api_keys" not in sa.inspect(conn).get_table_names():
                 return []
             rows = conn.execute(
-                sa.text("SELECT key_encrypted, secret_encrypted FROM api_keys")
+                sa.text("SELECT api_key_encrypted, secret_key_encrypted FROM api_keys")
             ).all()
     finally:
         engine.dispose()

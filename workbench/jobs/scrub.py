@@ -63,7 +63,9 @@ def credential_values(engine: Engine, settings: Settings | None = None) -> list[
 
     try:
         with session_scope(engine) as session:
-            tokens = session.execute(select(ApiKey.key_encrypted, ApiKey.secret_encrypted)).all()
+            tokens = session.execute(
+                select(ApiKey.api_key_encrypted, ApiKey.secret_key_encrypted)
+            ).all()
     except SQLAlchemyError:
         return []  # no api_keys table (an old or foreign database): nothing to hide
     found: set[str] = set()

@@ -32,7 +32,7 @@ class UserCreate(Schema):
 
 class ApiKeyCreate(Schema):
     exchange: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")
-    label: str = Field(min_length=1, max_length=100)
+    key_name: str = Field(min_length=1, max_length=100)
     api_key: SecretStr
     api_secret: SecretStr
 

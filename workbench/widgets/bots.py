@@ -293,7 +293,7 @@ class BotForm(w.VBox):
             with session_scope(self.engine) as session:
                 if self.bot_id is None:
                     owner = local_user(session=session).id
-                    bot = create_bot(session=session, owner_id=owner, **values)
+                    bot = create_bot(session=session, user_id=owner, **values)
                 else:
                     bot = update_bot(session=session, bot_id=self.bot_id, **values)
                 bot_id, name, created = bot.id, bot.name, self.bot_id is None
@@ -386,7 +386,7 @@ class BotForm(w.VBox):
     def _refresh_keys(self) -> None:
         with session_scope(self.engine) as session:
             keys = [
-                (f"{k.label} ({k.exchange}, {k.key_masked})", k.id)
+                (f"{k.key_name} ({k.exchange}, {k.key_masked})", k.id)
                 for k in list_api_keys(session=session)
             ]
         self.controls["api_key_id"].options = [("none", None), *keys]

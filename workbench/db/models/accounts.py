@@ -15,21 +15,22 @@ class User(Timestamps, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
+    hashed_password: Mapped[str] = mapped_column(String(255))  # argon2 hash
     is_active: Mapped[bool] = mapped_column(default=True, server_default="1")
-    reset_token_hash: Mapped[str | None] = mapped_column(String(255))
-    reset_token_expires_at: Mapped[datetime | None]
+    # Holds the SHA-256 hash of the reset token (the token itself is never stored).
+    reset_token: Mapped[str | None] = mapped_column(String(255))
+    reset_token_expires: Mapped[datetime | None]
 
 
 class ApiKey(Timestamps, Base):
     __tablename__ = "api_keys"
-    __table_args__ = (UniqueConstraint("owner_id", "exchange", "label"),)
+    __table_args__ = (UniqueConstraint("user_id", "exchange", "key_name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     exchange: Mapped[str] = mapped_column(String(64))
-    label: Mapped[str] = mapped_column(String(100))
-    key_encrypted: Mapped[str] = mapped_column(String(1024))
-    secret_encrypted: Mapped[str] = mapped_column(String(1024))
+    key_name: Mapped[str] = mapped_column(String(100))
+    api_key_encrypted: Mapped[str] = mapped_column(String(1024))
+    secret_key_encrypted: Mapped[str] = mapped_column(String(1024))
     # Shown instead of the key: first and last characters only.
     key_masked: Mapped[str] = mapped_column(String(32))

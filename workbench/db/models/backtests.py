@@ -17,7 +17,7 @@ class Backtest(Timestamps, Base):
     __tablename__ = "backtests"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     # Either a bot config, or free parameters (``parameters``) with the strategy named.
     bot_id: Mapped[int | None] = mapped_column(
         ForeignKey("bot_configs.id", ondelete="SET NULL"), index=True
@@ -31,8 +31,8 @@ class Backtest(Timestamps, Base):
     parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # The strategy's code fingerprint when the backtest ran (see ``workbench strategy list``).
     strategy_fingerprint: Mapped[str | None] = mapped_column(String(64))
-    start: Mapped[datetime]
-    end: Mapped[datetime]
+    start_date: Mapped[datetime]
+    end_date: Mapped[datetime]
     initial_capital: Mapped[Decimal]
     final_value: Mapped[Decimal]
     total_return: Mapped[float]

@@ -27,7 +27,7 @@ def _perc(column: str, low: str = "0", high: str = "100") -> CheckConstraint:
 class BotConfig(Timestamps, Base):
     __tablename__ = "bot_configs"
     __table_args__ = (
-        UniqueConstraint("owner_id", "name"),
+        UniqueConstraint("user_id", "name"),
         CheckConstraint("ema_fast > 0 AND ema_fast < ema_slow", name="ema_fast_lt_slow"),
         CheckConstraint(
             "custom_ema_fast IS NULL OR custom_ema_slow IS NULL "
@@ -74,7 +74,7 @@ class BotConfig(Timestamps, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     api_key_id: Mapped[int | None] = mapped_column(
         ForeignKey("api_keys.id", ondelete="SET NULL"), index=True
     )
@@ -137,7 +137,7 @@ class BotState(Timestamps, Base):
     __tablename__ = "bot_states"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    bot_id: Mapped[int] = mapped_column(
+    bot_config_id: Mapped[int] = mapped_column(
         ForeignKey("bot_configs.id", ondelete="CASCADE"), unique=True, index=True
     )
     is_running: Mapped[bool] = mapped_column(default=False, server_default="0")

@@ -24,17 +24,19 @@ class Trade(Timestamps, Base):
         # (live and sandbox, or two keys, may share a database), client ids per account.
         UniqueConstraint("exchange", "account", "symbol", "exchange_order_id"),
         UniqueConstraint("exchange", "account", "client_order_id"),
-        CheckConstraint("price >= 0 AND quantity >= 0 AND quote_quantity >= 0", name="amounts_pos"),
-        Index("ix_trades_bot_symbol_time", "bot_id", "symbol", "executed_at"),
-        Index("ix_trades_symbol_time", "symbol", "executed_at"),
-        Index("ix_trades_executed_at", "executed_at"),
+        CheckConstraint(
+            "price >= 0 AND quantity_filled >= 0 AND quote_quantity_filled >= 0", name="amounts_pos"
+        ),
+        Index("ix_trades_bot_symbol_time", "bot_config_id", "symbol", "timestamp"),
+        Index("ix_trades_symbol_time", "symbol", "timestamp"),
+        Index("ix_trades_timestamp", "timestamp"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    bot_id: Mapped[int | None] = mapped_column(
+    bot_config_id: Mapped[int | None] = mapped_column(
         ForeignKey("bot_configs.id", ondelete="RESTRICT"), index=True
     )
-    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
     exchange: Mapped[str] = mapped_column(String(64))
     # Which account on the exchange: "live:key-3", "sandbox:key-3", a paper account's name.
     account: Mapped[str] = mapped_column(String(64), default="", server_default="")
@@ -44,10 +46,11 @@ class Trade(Timestamps, Base):
     side: Mapped[Side] = mapped_column(str_enum(Side, "side"))
     order_type: Mapped[str] = mapped_column(String(16))
     price: Mapped[Decimal]
-    quantity: Mapped[Decimal]
-    quote_quantity: Mapped[Decimal]
-    commission: Mapped[Decimal] = mapped_column(default=Decimal(0), server_default="0")
+    quantity_filled: Mapped[Decimal]
+    quote_quantity_filled: Mapped[Decimal]
+    commission_amount: Mapped[Decimal] = mapped_column(default=Decimal(0), server_default="0")
     commission_asset: Mapped[str | None] = mapped_column(String(32))
     pnl: Mapped[Decimal | None]
     realized_pnl: Mapped[Decimal | None]
-    executed_at: Mapped[datetime]
+    # When the order filled (UTC).
+    timestamp: Mapped[datetime]
