@@ -217,6 +217,11 @@ def _tick(
             return _commit(session, state, data, engine_state, result)
 
         side = "buy" if pending == e.ENTER else "sell"
+        notional = e.entry_budget(engine_state, params, price) * params[e.P_LEVERAGE]
+        if side == "buy" and notional <= 0.0:  # as the backtest: no order below the smallest
+            why = "account below the smallest order: nothing opens (wiped out)"
+            result = TickResult(bot_id, "hold", why, bar_time, None, indicators, note)
+            return _commit(session, state, data, engine_state, result)
         intent = {
             "client_order_id": client_order_id(bot.id, last_ms, side),
             "side": side,
@@ -224,7 +229,6 @@ def _tick(
             "reason": reason,
         }
         if side == "buy":
-            notional = e.entry_budget(engine_state, params, price) * params[e.P_LEVERAGE]
             intent["cost"] = repr(float(notional))
         else:
             intent["amount"] = str(_sell_amount(exchange, bot, float(engine_state[e.S_QTY])))
