@@ -156,7 +156,7 @@ def test_frames_from_a_file_with_a_timestamp_column(eth_btc_csv: pd.DataFrame) -
     )
     by_text = wb.backtest(iso, symbol="ETH/BTC", ema_fast=9, ema_slow=21)
     assert by_text.stats()["final_value"] == by_ms.stats()["final_value"]
-    assert by_ms.market == {"exchange": "paper", "symbol": "ETH/BTC", "timeframe": "5m"}
+    assert by_ms.market == {"exchange": "binance", "symbol": "ETH/BTC", "timeframe": "5m"}
     first = pd.Timestamp(int(eth_btc_csv["timestamp"][0]), unit="ms", tz="UTC")
     assert by_ms.equity.index[0] == first
     with pytest.raises(ValidationError, match=r"needs a DatetimeIndex .* or a column timestamp"):

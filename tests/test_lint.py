@@ -1,4 +1,4 @@
-"""ruff keeps the code honest: the lint is part of the test suite, so CI runs it too."""
+"""ruff and mypy keep the code honest: both are part of the test suite, so CI runs them."""
 
 from __future__ import annotations
 
@@ -22,6 +22,16 @@ def test_ruff_is_clean() -> None:
             "bench",
             "migrations",
         ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_is_clean() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "workbench"],
         cwd=ROOT,
         capture_output=True,
         text=True,

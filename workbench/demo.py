@@ -79,7 +79,9 @@ def run_demo(
         engine=engine, frame=sample_candles(BARS, timeframe=TIMEFRAME, seed=SEED), **market
     )
     say(f"stored {BARS} bars of SYNTHETIC {SYMBOL} {TIMEFRAME} data (not a real market)")
-    candles = read_candles(engine=engine, **market)
+    candles = read_candles(
+        engine=engine, exchange=SYNTHETIC_EXCHANGE, symbol=SYMBOL, timeframe=TIMEFRAME
+    )
 
     with session_scope() as session:
         owner = local_user(session=session)

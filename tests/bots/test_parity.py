@@ -108,12 +108,8 @@ def test_replay_makes_the_backtest_trades(engine: Engine, shared_data: Path, cas
     assert got["exit_reason"].tolist() == expected["exit_reason"].tolist()
     for column in ("entry_price", "exit_price", "size", "pnl", "fees"):
         pd.testing.assert_series_equal(got[column], expected[column], rtol=1e-6, check_exact=False)
-    assert float(replay.final_balance) == pytest.approx(
-        backtest.equity.iloc[-1]
-        if expected["exit_reason"].iloc[-1] != "open"
-        else float(replay.final_balance),
-        rel=1e-6,
-    )
+    # Both marked to market at the last close, an open position included.
+    assert float(replay.final_value) == pytest.approx(float(backtest.equity.iloc[-1]), rel=1e-6)
 
 
 def test_a_live_tick_records_a_liquidation_with_its_price_and_loss(

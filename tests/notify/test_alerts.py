@@ -168,3 +168,35 @@ def test_cli_adds_lists_and_tests_notifiers(settings: Settings, receiver: Receiv
     receiver.status = 500
     failed = runner.invoke(app, ["notify", "test"])
     assert failed.exit_code == 75 and "failed 1" in failed.stdout
+
+
+def test_a_fill_a_failed_run_and_a_stopped_scheduler_are_alerted(
+    home: object, receiver: Receiver
+) -> None:
+    import threading
+
+    import workbench as wb
+    from tests.jobs.conftest import NOTEBOOKS
+    from workbench.db import default_engine
+    from workbench.jobs import LocalExecutor, run_forever, run_notebook
+
+    wb.init(sample=True)
+    engine = default_engine()
+    with session_scope(engine) as session:
+        add_notifier(session=session, label="ops", url=receiver.url())
+    bot = wb.create_bot(
+        name="alerted", **wb.candles().attrs["market"], ema_fast=5, ema_slow=12, is_active=True
+    )
+    for moment in wb.candles().index[-300:]:  # ticks on paper until the first fill
+        if wb.tick(bot, as_of=moment).decision == "enter":
+            break
+    assert [t for t in receiver.titles() if t.startswith(f"bot {bot}: enter")], receiver.titles()
+
+    failed = run_notebook(NOTEBOOKS / "fail.ipynb", {}, timeout=300)
+    assert deliver(engine=engine).sent
+    assert f"job run {failed.id} failed: fail.ipynb" in receiver.titles()
+
+    stop = threading.Event()
+    stop.set()  # one tick, then the scheduler stops and says so
+    run_forever(0.1, engine=engine, executor=LocalExecutor(engine=engine), stop=stop)
+    assert any(t.startswith("scheduler stopped on ") for t in receiver.titles())

@@ -126,7 +126,8 @@ def save_sweep_best(
 
 # -- one set of defaults, and frames from anywhere ---------------------------------------
 
-_DEFAULTS_MARKET = {"exchange": "paper", "symbol": "BTC/USDT", "timeframe": "5m"}
+# The schema's default exchange (a label of the candles; the venue is chosen by dry_run).
+_DEFAULTS_MARKET = {"exchange": "binance", "symbol": "BTC/USDT", "timeframe": "5m"}
 
 
 def default_rules(*, fee: float = DEFAULT_FEE, slippage: float = 0.0) -> RuleParams:

@@ -103,6 +103,8 @@ class BacktestResult:
             "initial_capital": initial,
             "final_value": final,
             "total_return": final / initial - 1.0,
+            # Below the smallest order nothing more opens: the account is done.
+            "wiped_out": final < self.rules.smallest_order,
             "max_drawdown": returns["max_drawdown"],
             **trade_stats(self.trades),
             "sharpe_ratio": returns["sharpe_ratio"],
@@ -179,5 +181,6 @@ def rules_summary(rules: RuleParams) -> dict[str, Any]:
         "max_daily_trades": None if unlimited else int(rules.max_daily_trades),
         "max_daily_loss_perc": perc(rules.max_daily_loss),
         "daily_target_perc": perc(rules.daily_target),
+        "min_order": rules.smallest_order,
         "fill": FILL_MODE,
     }

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from workbench.bots import strategy_guard
@@ -144,7 +144,7 @@ def delete_bot(
         )
     if trades:
         session.execute(
-            Trade.__table__.update().where(Trade.bot_config_id == bot_id).values(bot_config_id=None)
+            update(Trade).where(Trade.bot_config_id == bot_id).values(bot_config_id=None)
         )
     session.delete(bot)
     session.flush()

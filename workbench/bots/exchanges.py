@@ -23,6 +23,7 @@ from workbench.market.paper import PaperExchange
 from workbench.market.prices import LivePrices, PriceSource, ReplayPrices
 from workbench.market.sample import SYNTHETIC_EXCHANGE
 from workbench.market.timeframes import timeframe_ms
+from workbench.notify import deliver_after
 
 
 def offline_prices(engine: Engine, bot: BotConfig, as_of: datetime | None = None) -> ReplayPrices:
@@ -140,4 +141,6 @@ def tick_bot(
         if as_of is not None:
             _check_as_of(session, bot, as_of)
         exchange = exchange_for_bot(session=session, engine=engine, bot=bot, as_of=as_of)
-    return run_tick(bot_id, engine=engine, exchange=exchange)
+    result = run_tick(bot_id, engine=engine, exchange=exchange)
+    deliver_after(engine)  # the tick's fill or halt alerts
+    return result

@@ -217,6 +217,11 @@ def _tick(
             return _commit(session, state, data, engine_state, result)
 
         side = "buy" if pending == e.ENTER else "sell"
+        notional = e.entry_budget(engine_state, params, price) * params[e.P_LEVERAGE]
+        if side == "buy" and notional <= 0.0:  # as the backtest: no order below the smallest
+            why = "account below the smallest order: nothing opens (wiped out)"
+            result = TickResult(bot_id, "hold", why, bar_time, None, indicators, note)
+            return _commit(session, state, data, engine_state, result)
         intent = {
             "client_order_id": client_order_id(bot.id, last_ms, side),
             "side": side,
@@ -224,7 +229,6 @@ def _tick(
             "reason": reason,
         }
         if side == "buy":
-            notional = e.entry_budget(engine_state, params, price) * params[e.P_LEVERAGE]
             intent["cost"] = repr(float(notional))
         else:
             intent["amount"] = str(_sell_amount(exchange, bot, float(engine_state[e.S_QTY])))
@@ -317,6 +321,7 @@ RISK_HOLDS = {
     "liquidated": "liquidation",
 }
 RISK_EXITS = {"stop_loss", "take_profit", "trailing_stop", "daily_loss", "liquidation"}
+HALTS = {"daily_loss", "liquidation"}  # rules that stop a bot trading: alerted
 
 
 def _hold_reason(state: np.ndarray, params: np.ndarray) -> str:
@@ -341,6 +346,7 @@ def _record_event(session: Session, bot_id: int, data: dict[str, Any], result: T
             data["last_risk"] = rule
             return
     data["last_risk"] = rule
+    _queue_alerts(session, bot_id, result, rule)
     note = f" ({result.note})" if result.note else ""
     session.add(
         BotEvent(
@@ -351,6 +357,31 @@ def _record_event(session: Session, bot_id: int, data: dict[str, Any], result: T
             risk_rule=rule,
         )
     )
+
+
+def _queue_alerts(session: Session, bot_id: int, result: TickResult, rule: str | None) -> None:
+    """Alerts for a fill and for a rule that halts the bot, in the tick's own commit."""
+    from workbench.notify import AlertKind, queue_alert
+
+    bar = result.bar_time.isoformat() if result.bar_time else "-"
+    order = result.order
+    if order is not None and result.decision in ("enter", "exit"):
+        queue_alert(
+            session=session,
+            kind=AlertKind.FILL,
+            dedupe_key=f"fill:{bot_id}:{bar}:{result.decision}",
+            title=f"bot {bot_id}: {result.decision} {order.symbol}",
+            body=f"{order.side} {order.filled} {order.symbol} at {order.price} "
+            f"({result.reason}), bar {bar}, order {order.id}",
+        )
+    if rule in HALTS:
+        queue_alert(
+            session=session,
+            kind=AlertKind.HALT,
+            dedupe_key=f"halt:{bot_id}:{bar}:{rule}",
+            title=f"bot {bot_id} halted: {rule}",
+            body=f"{result.reason} at bar {bar}",
+        )
 
 
 def _send(

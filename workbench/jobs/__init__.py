@@ -18,7 +18,7 @@ from workbench.db.models.jobs import JobRun, JobSchedule, MissedRuns, RunStatus
 from workbench.jobs.executors import CeleryExecutor, Executor, LocalExecutor
 from workbench.jobs.params import check_parameters, looks_secret, parse_pairs, parse_value
 from workbench.jobs.runner import execute_run, run_notebook
-from workbench.jobs.runs import FAILURE_HOOKS, cancel_run, get_run, list_runs, run_fields
+from workbench.jobs.runs import cancel_run, get_run, list_runs, run_fields
 from workbench.jobs.scheduler import (
     Claimed,
     Skipped,
@@ -41,7 +41,6 @@ from workbench.jobs.schedules import (
 from workbench.jobs.schemas import ScheduleCreate, ScheduleUpdate
 
 __all__ = [
-    "FAILURE_HOOKS",
     "MAX_CATCH_UP",
     "CeleryExecutor",
     "Claimed",

@@ -9,8 +9,8 @@ of them ends a run: whoever ends it first wins, later attempts change nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select, update
@@ -22,12 +22,6 @@ from workbench.errors import ConflictError, NotFoundError
 from workbench.jobs.timing import queued_expiry, running_expiry
 
 log = logging.getLogger(__name__)
-
-# Alerts plug in here: each hook is called with every run that has just ended failed or
-# timed out, wherever it ended (the running process, the reaper, a failed hand-over);
-# ``run.retryable`` and ``run.attempt`` say whether its schedule may still retry it.
-# A hook that raises is logged and never changes the run.
-FAILURE_HOOKS: list[Callable[[JobRun], None]] = []
 
 ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
 FINISHED = (
@@ -186,19 +180,26 @@ def end_run(
             )
         )
         ended = bool(result.rowcount == 1)  # type: ignore[attr-defined]
-    if ended and status in (RunStatus.FAILED, RunStatus.TIMED_OUT) and FAILURE_HOOKS:
-        _notify_failure(engine, run_id)
+    if ended and status in (RunStatus.FAILED, RunStatus.TIMED_OUT):
+        _alert_failure(engine, run_id)
     return ended
 
 
-def _notify_failure(engine: Engine, run_id: int) -> None:
+def _alert_failure(engine: Engine, run_id: int) -> None:
+    """Queue an alert for a run that has just ended failed or timed out, wherever it ended
+    (its process, the reaper, a failed hand-over); sent by the next delivery."""
+    from workbench.notify import AlertKind, queue_alert
+
     with session_scope(engine) as session:
         run = get_run(session=session, run_id=run_id)
-    for hook in FAILURE_HOOKS:
-        try:
-            hook(run)
-        except Exception:
-            log.exception("failure hook %r raised for job run %s", hook, run_id)
+        retry = " (its schedule retries it)" if run.retryable else ""
+        queue_alert(
+            session=session,
+            kind=AlertKind.JOB_FAILED,
+            dedupe_key=f"run:{run.id}",
+            title=f"job run {run.id} {run.status.value}: {Path(run.notebook).name}",
+            body=f"{run.error or 'no error recorded'}{retry}; see `workbench jobs show {run.id}`",
+        )
 
 
 def cancel_run(*, engine: Engine, run_id: int, now: datetime | None = None) -> JobRun:

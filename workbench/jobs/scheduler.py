@@ -12,13 +12,16 @@ Each tick first ends lost runs (:func:`reap_stale_runs`: queued or running past 
 expiry, see :mod:`workbench.jobs.timing`), then retries a schedule's latest run when it
 failed with a temporary error and the schedule allows more attempts (after
 ``retry_delay_seconds`` doubled at each attempt; a newer slot supersedes a pending
-retry), then claims due slots. Alerts plug in at :data:`workbench.jobs.runs.FAILURE_HOOKS`.
+retry), then claims due slots, then delivers due alerts (``workbench.notify``): failed
+runs, and a scheduler that stops.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,7 +30,7 @@ from types import FrameType
 from typing import Any
 
 from sqlalchemy import Engine, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.exc import OperationalError as DBOperationalError
 
 from workbench.db.engine import default_engine, session_scope
@@ -37,6 +40,7 @@ from workbench.jobs import cron as cronlib
 from workbench.jobs.executors import Executor
 from workbench.jobs.runs import ACTIVE, create_run, end_run
 from workbench.jobs.schedules import MAX_CATCH_UP, due_slots, list_schedules
+from workbench.notify import AlertKind, deliver_after, queue_alert
 
 log = logging.getLogger(__name__)
 
@@ -360,7 +364,27 @@ def run_forever(
                     log.info(
                         "schedule %s slot %s: run %s", claim.schedule_id, claim.slot, claim.run_id
                     )
+                deliver_after(engine or default_engine())
             stop.wait(poll_seconds)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        _alert_stopped(engine or default_engine(), clock())
+
+
+def _alert_stopped(engine: Engine, now: datetime) -> None:
+    """Say that this scheduler stopped (a killed one cannot: watch the job runs' heartbeats)."""
+    host = f"{socket.gethostname()} pid {os.getpid()}"
+    try:
+        with session_scope(engine) as session:
+            queue_alert(
+                session=session,
+                kind=AlertKind.SCHEDULER_STOPPED,
+                dedupe_key=f"scheduler-stopped:{host}:{now.isoformat()}",
+                title=f"scheduler stopped on {host}",
+                body=f"no scheduled run starts from it now (stopped {now:%Y-%m-%d %H:%M} UTC)",
+            )
+    except SQLAlchemyError:
+        log.exception("could not queue the scheduler-stopped alert")
+        return
+    deliver_after(engine)

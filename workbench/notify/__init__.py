@@ -6,7 +6,7 @@ once per alert, a failing notifier retried with backoff and never raised to the 
 Notifier URLs hold tokens, so they are stored encrypted and shown as their scheme only.
 """
 
-from workbench.notify.alerts import AlertKind, DeliveryReport, deliver, queue_alert
+from workbench.notify.alerts import AlertKind, DeliveryReport, deliver, deliver_after, queue_alert
 from workbench.notify.notifiers import NotifierView, add_notifier, list_notifiers, remove_notifier
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "NotifierView",
     "add_notifier",
     "deliver",
+    "deliver_after",
     "list_notifiers",
     "queue_alert",
     "remove_notifier",

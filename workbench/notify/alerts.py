@@ -12,7 +12,7 @@ from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from workbench.db.engine import session_scope
@@ -103,6 +103,15 @@ def deliver(
                 _send(alert, urls, now)
                 (report.sent if alert.sent_at else report.failed).append(alert.id)
     return report
+
+
+def deliver_after(engine: Engine) -> None:
+    """Deliver what is due once the caller's own work is committed: a database hiccup here
+    is logged (the alerts stay queued for the next delivery), never the caller's failure."""
+    try:
+        deliver(engine=engine)
+    except SQLAlchemyError:
+        log.exception("alerts not delivered now; they stay queued")
 
 
 def _send(alert: Alert, urls: dict[int, str], now: datetime) -> None:

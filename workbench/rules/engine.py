@@ -39,7 +39,8 @@ P_DAILY_TARGET = 10  # fraction of the day's starting equity; 0 = off
 P_MAX_DAILY_LOSS = 11  # fraction of the day's starting equity; 0 = off
 P_MAX_DAILY_TRADES = 12  # entries per UTC day
 P_INITIAL_CAPITAL = 13
-N_PARAMS = 14
+P_MIN_NOTIONAL = 14  # the smallest position (quote notional) an entry may open
+N_PARAMS = 15
 
 # --- state (S_*) --------------------------------------------------------------------------
 S_CASH = 0  # free quote balance
@@ -124,7 +125,10 @@ def entry_budget(state: np.ndarray, params: np.ndarray, price: float) -> float:
     notional_fee = params[P_FEE] * params[P_LEVERAGE]
     # A part per billion stays free so an exchange's rounding never makes "all in" too much.
     affordable = state[S_CASH] / (1.0 + notional_fee) * (1.0 - 1e-9)
-    return min(budget, affordable)
+    budget = min(budget, affordable)
+    if budget * params[P_LEVERAGE] < params[P_MIN_NOTIONAL]:
+        return 0.0  # below the smallest order: a wiped-out account opens nothing
+    return budget
 
 
 @njit(cache=True)

@@ -15,6 +15,9 @@ from workbench.types import DEFAULT_FEE
 DEFAULT_MAINT_MARGIN = 0.004  # Binance USDT-M lowest tier
 MAX_FEE = 0.1  # 10 % per fill: anything above is a typo (percent given as a fraction)
 MAX_SLIPPAGE = 0.1
+# The smallest position an entry opens, as a fraction of the starting capital (0.10 of
+# 1,000): an account below it (wiped out by liquidations) trades no dust.
+MIN_NOTIONAL_OF_CAPITAL = 1e-4
 
 
 def _frac(perc: Decimal | float | None) -> float:
@@ -45,6 +48,7 @@ class RuleParams:
     daily_target: float = 0.0
     max_daily_loss: float = 0.0
     max_daily_trades: int = 1_000_000
+    min_notional: float | None = None  # quote; None: MIN_NOTIONAL_OF_CAPITAL of the capital
 
     def __post_init__(self) -> None:
         errors = {}
@@ -98,7 +102,15 @@ class RuleParams:
         p[e.P_DAILY_TARGET], p[e.P_MAX_DAILY_LOSS] = self.daily_target, self.max_daily_loss
         p[e.P_MAX_DAILY_TRADES] = self.max_daily_trades
         p[e.P_INITIAL_CAPITAL] = self.initial_capital
+        p[e.P_MIN_NOTIONAL] = self.smallest_order
         return p
+
+    @property
+    def smallest_order(self) -> float:
+        """The smallest position (quote notional) an entry opens."""
+        if self.min_notional is not None:
+            return self.min_notional
+        return self.initial_capital * MIN_NOTIONAL_OF_CAPITAL
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

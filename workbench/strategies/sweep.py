@@ -126,12 +126,15 @@ def sweep_backtests(
     the engine's ``params`` array. Returns per set: final equity, max drawdown (fraction),
     number of fills; ``progress(n)`` is called after each chunk of n sets."""
     chosen = get_strategy(strategy)
+    batch = chosen.batch
+    if batch is None:
+        raise TypeError(f"{chosen.name} has no compiled batch rule; run_sweep runs it in processes")
     close = close_prices(candles)
     times = candles.index.as_unit("ms").asi8.astype(np.int64)
     open_, high, low = (candles[c].to_numpy(dtype="float64") for c in ("open", "high", "low"))
     k = len(combos)
     final, drawdown, fills = np.empty(k), np.empty(k), np.empty(k, dtype=np.int64)
-    lines_of = _CROSSING_LINES.get(chosen.batch)
+    lines_of = _CROSSING_LINES.get(batch)
     crossing = lines_of(close, combos) if lines_of is not None and k else None
     for lo in range(0, k, chunk):
         hi = min(k, lo + chunk)
@@ -141,7 +144,7 @@ def sweep_backtests(
                 times, open_, high, low, close, lines, fast[lo:hi], slow[lo:hi], warm[lo:hi], params
             )
         else:
-            entries, exits = chosen.batch(close, combos[lo:hi])
+            entries, exits = batch(close, combos[lo:hi])
             out = sweep_rows(times, open_, high, low, close, entries, exits, params)
         final[lo:hi], drawdown[lo:hi], fills[lo:hi] = out
         if progress is not None:
