@@ -99,7 +99,7 @@ MARKET = {"exchange": "binance", "symbol": "BTC/USDT", "timeframe": "5m"}
     [
         ({"strategy": "nosuch"}, "strategy", "unknown strategy 'nosuch'; known: ema_cross"),
         ({"timeframe": "1M"}, "timeframe", "'1M' is not a timeframe; use e.g. 1m"),
-        ({"timeframe": "99999999999999999999m"}, "timeframe", "at most 31d"),
+        ({"timeframe": "99999999999999999999m"}, "timeframe", "is not a timeframe"),
         ({"exchange": "nosuchex"}, "exchange", "'nosuchex' is not an exchange id"),
         ({"exchange": "paper"}, "exchange", "the paper exchange is chosen by dry_run"),
         ({"symbol": "BTC USDT"}, "symbol", "must be like BTC/USDT"),

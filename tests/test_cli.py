@@ -163,7 +163,8 @@ def test_downgrade_says_what_it_drops_and_needs_yes(cli: CliRunner) -> None:
     assert "workbench db backup" in refused.stderr and "--yes" in refused.stderr
     assert migrate.current(get_settings().database_url) == migrate.head()
     step = cli.invoke(app, ["db", "downgrade", "0005_jobs"])
-    _one_line_error(step, 2, "columns bot_configs.leverage (0 values)")
+    _one_line_error(step, 2, "bot_configs.leverage (0 values)")
+    assert "user_id" not in step.stderr  # renamed back, not dropped
     assert "bot_events (0 rows)" in step.stderr and "candles" not in step.stderr
     listed = cli.invoke(app, ["data", "list", "--json"])
     assert json.loads(listed.stdout)[0]["count"] == 10

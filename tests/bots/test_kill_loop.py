@@ -20,7 +20,7 @@ from workbench.db.models import Trade
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD = [sys.executable, "-m", "tests.bots.tick_child", "replay"]
-BARS = 160
+BARS = 400
 KILLS = 12
 
 
@@ -63,7 +63,7 @@ def test_random_sigkills_over_many_ticks_double_and_lose_nothing(
             child.stdout.readline()  # "ready": started up, ticking from here
             if kills < KILLS:
                 try:
-                    child.wait(timeout=rng.uniform(0.05, 2.0))
+                    child.wait(timeout=rng.uniform(0.02, 0.4))
                 except subprocess.TimeoutExpired:
                     child.send_signal(signal.SIGKILL)
                     kills += 1

@@ -16,7 +16,7 @@ JOBS = notebooks_folder() / "jobs"
 
 
 def test_the_live_bot_job_ticks_a_user_strategy(home: Path) -> None:
-    wb.init()
+    wb.init(sample=True)
     drop(home, "donchian", DONCHIAN)
     market = wb.candles().attrs["market"]
     bot = wb.create_bot(name="dc-job", **market, strategy="donchian", window=30, is_active=True)

@@ -31,8 +31,8 @@ def stored(engine: Engine, shared_data: Path) -> Engine:
     upsert_candles(engine=engine, frame=frame, **MARKET)
     upsert_candles(
         engine=engine,
-        frame=sample_candles(500),
-        exchange="sample",
+        frame=sample_candles(500, timeframe="1h"),
+        exchange="synthetic",
         symbol="BTC/USDT",
         timeframe="1h",
     )
@@ -51,7 +51,7 @@ def plotted(output: w.Output) -> str:
 
 def test_run_shows_what_the_package_computes_and_save_writes_it(stored: Engine) -> None:
     explorer = BacktestExplorer(stored)
-    assert list(explorer.market.options) == ["binance ETH/BTC 5m", "sample BTC/USDT 1h"]
+    assert list(explorer.market.options) == ["binance ETH/BTC 5m", "synthetic BTC/USDT 1h"]
     explorer.params["ema_fast"].value = 8
     explorer.params["ema_slow"].value = 30
     explorer.rules["stop_loss_perc"].value = 1.5
@@ -125,7 +125,7 @@ def test_a_bot_runs_exactly_as_the_bot_would(stored: Engine) -> None:
         bot_id = bot.id
         expected = backtest_config(read_candles(engine=stored, **MARKET), bot).stats()
     explorer = BacktestExplorer(stored)
-    explorer.market.value = "sample BTC/USDT 1h"
+    explorer.market.value = "synthetic BTC/USDT 1h"
     explorer.bot.value = bot_id
     # the form shows the bot's config and cannot be edited while the bot is chosen
     assert explorer.market.value == "binance ETH/BTC 5m" and explorer.strategy.value == "rsi"

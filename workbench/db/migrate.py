@@ -154,8 +154,19 @@ def _compare(before: _Shape, after: _Shape) -> DowngradeLoss:
             loss.tables[table] = rows
             continue
         kept_rows, kept_columns = after[table]
-        for column, values in columns.items():
-            if column not in kept_columns:
+        # A column gone while a new one with as many values appears (at its place first)
+        # was renamed, not dropped.
+        appeared = {c: n for c, n in kept_columns.items() if c not in columns}
+        kept_names = list(kept_columns)
+        for place, (column, values) in enumerate(columns.items()):
+            if column in kept_columns:
+                continue
+            same_place = kept_names[place] if place < len(kept_names) else None
+            candidates = [same_place] if appeared.get(same_place or "") == values else []
+            candidates += [c for c, n in appeared.items() if n == values]
+            if candidates:
+                del appeared[candidates[0]]
+            else:
                 loss.columns[f"{table}.{column}"] = values
         if kept_rows < rows:
             loss.rows[table] = rows - kept_rows
