@@ -108,14 +108,7 @@ def run_sweep(
     A user's pandas strategy runs its sets on all cores; the built-ins, compiled."""
     rules = rules or default_rules()
     started = time.perf_counter()
-    chosen = get_strategy(strategy)
-    if chosen.batch is None:
-        from workbench.strategies.user_sweep import valid_sets as user_sets
-
-        swept = user_sets(chosen, candles.index, grid)
-        combos, skipped = swept.combos, swept.skipped
-    else:
-        chosen, combos, skipped = valid_sets(chosen, grid)
+    chosen, combos, skipped = valid_sets(strategy, grid)
     if not combos:
         reasons = "; ".join(why for _, why in skipped[:3])
         raise ValidationError({"grid": f"no valid parameter set ({reasons})"}, entity="sweep")
