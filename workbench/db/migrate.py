@@ -161,8 +161,8 @@ def _compare(before: _Shape, after: _Shape) -> DowngradeLoss:
         for place, (column, values) in enumerate(columns.items()):
             if column in kept_columns:
                 continue
-            same_place = kept_names[place] if place < len(kept_names) else None
-            candidates = [same_place] if appeared.get(same_place or "") == values else []
+            same_place = kept_names[place] if place < len(kept_names) else ""
+            candidates = [same_place] if appeared.get(same_place) == values else []
             candidates += [c for c, n in appeared.items() if n == values]
             if candidates:
                 del appeared[candidates[0]]
