@@ -369,7 +369,7 @@ def run_forever(
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-        _alert_stopped(engine or default_engine(), clock())
+        _alert_stopped(engine or default_engine(), datetime.now(UTC))  # wall time, for people
 
 
 def _alert_stopped(engine: Engine, now: datetime) -> None:
