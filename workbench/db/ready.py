@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from workbench.db import migrate
-from workbench.errors import ConfigError, TemporaryError
+from workbench.db.engine import explain_database_error
+from workbench.errors import ConfigError
 
 
 def require_ready(url: str) -> None:
@@ -22,11 +23,11 @@ def require_ready(url: str) -> None:
         raise ConfigError(f"no database at {file}; run `workbench init` first")
     try:
         at = migrate.current(url)
-    except sa.exc.OperationalError as e:
-        first = str(e.orig).strip().splitlines()[0] if e.orig else str(e)
-        if "does not exist" in first:
-            raise ConfigError(f"the database {shown} does not exist: {first}") from e
-        raise TemporaryError(f"cannot reach the database {shown}: {first}") from e
+    except sa.exc.DBAPIError as e:  # missing or unreachable: the engine module explains it
+        explained = explain_database_error(e, url)
+        if explained is None:
+            raise
+        raise explained from e
     if at is None:
         raise ConfigError(f"the database {shown} has no workbench tables; run `workbench init`")
     newest = migrate.head()
