@@ -41,6 +41,7 @@ from workbench.market.exchange import (
     Ticker,
 )
 from workbench.market.retry import RetryPolicy
+from workbench.redact import RedactFilter
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -59,23 +60,8 @@ _TRANSLATION: list[tuple[type[Exception], type[WorkbenchError]]] = [
 _URL_QUERY = re.compile(r"(https?://[^\s?\"']+)\?[^\s\"']*")
 
 
-class _RedactSecrets(logging.Filter):
-    """ccxt logs request headers at DEBUG level, API key included: mask known secrets."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if any(secret in message for secret in self.secrets):
-            for secret in self.secrets:
-                message = message.replace(secret, "***")
-            record.msg, record.args = message, ()
-        return True
-
-
-_redactor = _RedactSecrets()
+# ccxt logs request headers at DEBUG level, API key included: mask known secrets.
+_redactor = RedactFilter()
 logging.getLogger("ccxt.base.exchange").addFilter(_redactor)
 
 

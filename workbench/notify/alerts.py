@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from workbench.db.engine import session_scope
 from workbench.db.models import Alert
 from workbench.notify.notifiers import active_urls
+from workbench.redact import RedactFilter
 from workbench.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -143,20 +144,6 @@ def _send(alert: Alert, urls: dict[int, str], now: datetime) -> None:
         alert.last_error = None
 
 
-class _Redact(logging.Filter):
-    def __init__(self, secrets: list[str]) -> None:
-        super().__init__()
-        self.secrets = sorted(secrets, key=len, reverse=True)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        if any(s in text for s in self.secrets):
-            for secret in self.secrets:
-                text = text.replace(secret, "***")
-            record.msg, record.args = text, None
-        return True
-
-
 @contextmanager
 def _redacted(urls: Iterable[str]) -> Iterator[None]:
     """While sending, the URLs' tokens and passwords never reach a log line (apprise and
@@ -168,7 +155,7 @@ def _redacted(urls: Iterable[str]) -> Iterator[None]:
         pieces += [unquote(p) for p in parts.path.split("/")]
         pieces += [parts.netloc, parts.netloc.rpartition("@")[0]]
         secrets += [p for p in pieces if len(p) >= 6]
-    flt = _Redact(secrets)
+    flt = RedactFilter(secrets)
     loggers = [logging.getLogger(n) for n in ("apprise", "urllib3.connectionpool")]
     for logger in loggers:
         logger.addFilter(flt)
