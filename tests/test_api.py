@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
+import inspect
+import os
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -32,15 +39,56 @@ def engine(settings: Settings) -> Engine:
     return default_engine()
 
 
-def test_names_stay_functions_after_their_subpackages_load() -> None:
+def test_every_public_name_resolves_and_subpackages_stay_reachable() -> None:
     import workbench.backtest.runner
-    import workbench.bots.runner  # noqa: F401
+    import workbench.bots.configs
+    import workbench.strategies.check  # noqa: F401
 
-    assert callable(wb.bots) and callable(wb.backtest)
-    assert wb.bots.__module__ == wb.backtest.__module__ == "workbench.api"
-    assert "sweep" in dir(wb)
+    for name in wb.__all__:
+        assert getattr(wb, name) is not None, name
+    assert set(wb.__all__) <= set(dir(wb))
+    assert isinstance(wb.bots, ModuleType) and wb.bots.configs.bot_fields
+    assert isinstance(wb.backtest, ModuleType) and wb.backtest.runner.run_backtest
+    assert isinstance(wb.strategies, ModuleType) and wb.strategies.check.check_strategy
+    for short, name in wb.ALIASES.items():
+        assert getattr(wb, short) is getattr(wb, name)
+        assert importlib.util.find_spec(f"workbench.{short}") is None  # no subpackage hidden
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         wb.nope  # noqa: B018
+
+
+def test_every_error_class_is_exported() -> None:
+    from workbench import errors
+
+    defined = {
+        name
+        for name, value in vars(errors).items()
+        if isinstance(value, type) and issubclass(value, errors.WorkbenchError)
+    }
+    assert defined <= set(wb.__all__)
+    assert wb.ValidationError is errors.ValidationError
+
+
+def test_every_public_function_says_what_it_returns() -> None:
+    functions = [getattr(wb, n) for n in wb.__all__ if inspect.isfunction(getattr(wb, n))]
+    assert len(functions) > 30
+    for function in functions:
+        returns = inspect.signature(function).return_annotation
+        assert returns not in (inspect.Signature.empty, "Any", Any), function.__qualname__
+
+
+def test_importing_workbench_loads_no_heavy_library() -> None:
+    code = "import sys, workbench; print(sorted(m for m in sys.argv[1:] if m in sys.modules))"
+    heavy = ["vectorbt", "plotly", "numba", "papermill", "ccxt", "ipywidgets", "pandas"]
+    root = str(Path(__file__).resolve().parents[1])
+    done = subprocess.run(
+        [sys.executable, "-c", code, *heavy],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": root},
+    )
+    assert done.stdout.strip() == "[]"
 
 
 def test_init_makes_one_sample_market(settings: Settings) -> None:
@@ -65,7 +113,7 @@ def test_init_makes_one_sample_market(settings: Settings) -> None:
 def test_backtest_sweep_save_compare(settings: Settings, engine: Engine) -> None:
     wb.init(sample=True)
     frame = wb.candles()
-    result = wb.backtest(frame, ema_fast=9, ema_slow=21, stop_loss_perc=2)
+    result = wb.run_backtest(frame, ema_fast=9, ema_slow=21, stop_loss_perc=2)
     config = free_config(
         **frame.attrs["market"],
         strategy="ema_cross",
@@ -74,17 +122,17 @@ def test_backtest_sweep_save_compare(settings: Settings, engine: Engine) -> None
     assert result.stats()["final_value"] == backtest_config(frame, config).stats()["final_value"]
     assert result.rules.stop_loss == pytest.approx(0.02)
     with pytest.raises(ValidationError, match="ema_fast"):
-        wb.backtest(frame, ema_fast=30, ema_slow=20)
+        wb.run_backtest(frame, ema_fast=30, ema_slow=20)
 
-    table = wb.sweep(frame, ema_fast=range(5, 15, 5), ema_slow=[20, 30], progress=False)
+    table = wb.run_sweep(frame, ema_fast=range(5, 15, 5), ema_slow=[20, 30], progress=False)
     assert len(table) == 4
     assert table["total_return"].is_monotonic_decreasing
-    assert wb.heatmap(table, "ema_fast", "ema_slow").data[0].type == "heatmap"
+    assert wb.plot_heatmap(table, "ema_fast", "ema_slow").data[0].type == "heatmap"
 
-    first = wb.save(result, "first", frame)
-    second = wb.save(wb.backtest(frame, ema_fast=5, ema_slow=20), "second", frame)
-    assert list(wb.backtests()["id"]) == [second, first]
-    side_by_side = wb.compare(first, second)
+    first = wb.save_backtest(result, "first", frame)
+    second = wb.save_backtest(wb.run_backtest(frame, ema_fast=5, ema_slow=20), "second", frame)
+    assert list(wb.list_backtests()["id"]) == [second, first]
+    side_by_side = wb.compare_backtests(first, second)
     assert list(side_by_side.columns) == [f"{first}: first", f"{second}: second"]
     assert side_by_side.loc["ema_fast"].tolist() == [9, 5]
     assert side_by_side.loc["rule: stop_loss_perc"].tolist() == [2, None]
@@ -95,8 +143,8 @@ def test_backtest_sweep_save_compare(settings: Settings, engine: Engine) -> None
 def test_ticks_trades_events_and_the_daily_report(settings: Settings, engine: Engine) -> None:
     wb.init(sample=True)
     assert wb.sample_trades(bars=150) > 0  # the sample bot ticked on paper over history
-    bot = int(wb.bots().loc[0, "id"])
-    assert wb.bots().loc[0, "name"] == "sample-ema-cross"
+    bot = int(wb.list_bots().loc[0, "id"])
+    assert wb.list_bots().loc[0, "name"] == "sample-ema-cross"
     with engine.connect() as conn:
         trades = pd.DataFrame(conn.execute(sa.select(Trade.timestamp, Trade.realized_pnl)))
         events = conn.scalar(sa.select(sa.func.count()).select_from(BotEvent))
@@ -117,8 +165,8 @@ def test_ticks_trades_events_and_the_daily_report(settings: Settings, engine: En
         wb.tick(bot)
     result = wb.tick(bot, inactive=True)
     assert result.bot_id == bot and result.decision in ("enter", "exit", "hold", "wait")
-    assert wb.tick_figure(result).data[0].type == "candlestick"
-    assert {"bot_id", "decision", "reason", "risk_rule"} <= set(wb.events(bot).columns)
+    assert wb.plot_tick(result).data[0].type == "candlestick"
+    assert {"bot_id", "decision", "reason", "risk_rule"} <= set(wb.list_events(bot).columns)
 
 
 def test_replaying_a_past_moment_needs_stored_candles(settings: Settings) -> None:
@@ -136,8 +184,8 @@ def eth_btc_csv(shared_data: Path) -> pd.DataFrame:
 
 def test_backtest_and_sweep_run_under_the_same_defaults(eth_btc_csv: pd.DataFrame) -> None:
     fields = {"symbol": "ETH/BTC", "stop_loss_perc": 2}
-    stats = wb.backtest(eth_btc_csv, ema_fast=9, ema_slow=21, **fields).stats()
-    table = wb.sweep(eth_btc_csv, ema_fast=[9, 12], ema_slow=[21], progress=False, **fields)
+    stats = wb.run_backtest(eth_btc_csv, ema_fast=9, ema_slow=21, **fields).stats()
+    table = wb.run_sweep(eth_btc_csv, ema_fast=[9, 12], ema_slow=[21], progress=False, **fields)
     [row] = table[table["ema_fast"] == 9].to_dict(orient="records")
     assert row["final_value"] == pytest.approx(stats["final_value"], rel=1e-12)
     assert (row["trades"], row["open_trades"]) == (stats["total_trades"], stats["open_trades"])
@@ -146,41 +194,41 @@ def test_backtest_and_sweep_run_under_the_same_defaults(eth_btc_csv: pd.DataFram
     assert stats["rules"]["fee_perc"] == pytest.approx(0.1)
     assert "next bar's open" in stats["rules"]["fill"]
     with pytest.raises(ValidationError, match="stop_loss_perc"):
-        wb.sweep(eth_btc_csv, symbol="ETH/BTC", ema_fast=[9], stop_loss_perc=-1, progress=False)
+        wb.run_sweep(eth_btc_csv, symbol="ETH/BTC", ema_fast=[9], stop_loss_perc=-1, progress=False)
 
 
 def test_frames_from_a_file_with_a_timestamp_column(eth_btc_csv: pd.DataFrame) -> None:
-    by_ms = wb.backtest(eth_btc_csv, symbol="ETH/BTC", ema_fast=9, ema_slow=21)
+    by_ms = wb.run_backtest(eth_btc_csv, symbol="ETH/BTC", ema_fast=9, ema_slow=21)
     iso = eth_btc_csv.assign(
         timestamp=pd.to_datetime(eth_btc_csv["timestamp"], unit="ms").dt.strftime("%Y-%m-%d %H:%M")
     )
-    by_text = wb.backtest(iso, symbol="ETH/BTC", ema_fast=9, ema_slow=21)
+    by_text = wb.run_backtest(iso, symbol="ETH/BTC", ema_fast=9, ema_slow=21)
     assert by_text.stats()["final_value"] == by_ms.stats()["final_value"]
     assert by_ms.market == {"exchange": "binance", "symbol": "ETH/BTC", "timeframe": "5m"}
     first = pd.Timestamp(int(eth_btc_csv["timestamp"][0]), unit="ms", tz="UTC")
     assert by_ms.equity.index[0] == first
     with pytest.raises(ValidationError, match=r"needs a DatetimeIndex .* or a column timestamp"):
-        wb.backtest(eth_btc_csv.drop(columns="timestamp"), symbol="ETH/BTC")
+        wb.run_backtest(eth_btc_csv.drop(columns="timestamp"), symbol="ETH/BTC")
     naive = candles_of(eth_btc_csv).tz_localize(None)  # a naive index is taken as UTC
-    by_naive = wb.backtest(naive, symbol="ETH/BTC", ema_fast=9, ema_slow=21)
+    by_naive = wb.run_backtest(naive, symbol="ETH/BTC", ema_fast=9, ema_slow=21)
     assert by_naive.equity.index[0] == first
     assert by_naive.stats()["final_value"] == by_ms.stats()["final_value"]
     seconds = eth_btc_csv.assign(timestamp=eth_btc_csv["timestamp"] // 1000)
     with pytest.raises(ValidationError, match=r"timestamp: .*give ms"):
-        wb.backtest(seconds, symbol="ETH/BTC")
+        wb.run_backtest(seconds, symbol="ETH/BTC")
     with pytest.raises(ValidationError, match="symbol: the frame has no market attached"):
-        wb.backtest(eth_btc_csv)
+        wb.run_backtest(eth_btc_csv)
 
 
 def test_a_strategy_object_is_accepted(eth_btc_csv: pd.DataFrame) -> None:
     from workbench.strategies import get_strategy
 
     rsi = get_strategy("rsi")
-    by_object = wb.backtest(eth_btc_csv, symbol="ETH/BTC", strategy=rsi, rsi_period=10)
-    by_name = wb.backtest(eth_btc_csv, symbol="ETH/BTC", strategy="rsi", rsi_period=10)
+    by_object = wb.run_backtest(eth_btc_csv, symbol="ETH/BTC", strategy=rsi, rsi_period=10)
+    by_name = wb.run_backtest(eth_btc_csv, symbol="ETH/BTC", strategy="rsi", rsi_period=10)
     assert by_object.strategy == "rsi" and by_object.params["rsi_period"] == 10
     assert by_object.stats()["final_value"] == by_name.stats()["final_value"]
-    table = wb.sweep(
+    table = wb.run_sweep(
         eth_btc_csv, symbol="ETH/BTC", strategy=rsi, rsi_period=[10, 14], progress=False
     )
     assert sorted(table["rsi_period"]) == [10, 14]
@@ -191,18 +239,37 @@ def test_saving_needs_the_market_never_the_first_stored_one(
 ) -> None:
     wb.init(sample=True)  # stores the synthetic BTC/USDT market
     bare = candles_of(eth_btc_csv)
-    result = wb.backtest(bare, symbol="ETH/BTC", timeframe="5m", exchange="binance")
-    saved = wb.save(result, "eth")
-    row = wb.backtests().set_index("id").loc[saved]
+    result = wb.run_backtest(bare, symbol="ETH/BTC", timeframe="5m", exchange="binance")
+    saved = wb.save_backtest(result, "eth")
+    row = wb.list_backtests().set_index("id").loc[saved]
     assert (row["symbol"], row["timeframe"]) == ("ETH/BTC", "5m")
     with pytest.raises(ValidationError, match="market: unknown for this backtest"):
-        wb.save(replace(result, market=None), "eth", bare)
+        wb.save_backtest(replace(result, market=None), "eth", bare)
     stored = wb.candles()
     with pytest.raises(ValidationError, match="market: unknown"):
-        wb.save(replace(wb.backtest(stored), market=None), "x")
-    again = wb.save(result, "eth again", bare)  # the frame says nothing: the result's market
-    assert wb.backtests().set_index("id").loc[again, "symbol"] == "ETH/BTC"
-    assert list(wb.backtests()["id"]) == [again, saved]
+        wb.save_backtest(replace(wb.run_backtest(stored), market=None), "x")
+    again = wb.save_backtest(
+        result, "eth again", bare
+    )  # the frame says nothing: the result's market
+    assert wb.list_backtests().set_index("id").loc[again, "symbol"] == "ETH/BTC"
+    assert list(wb.list_backtests()["id"]) == [again, saved]
+
+
+def test_a_frame_without_a_market_is_refused_though_one_is_stored(
+    settings: Settings, eth_btc_csv: pd.DataFrame
+) -> None:
+    wb.init(sample=True)  # stores the synthetic BTC/USDT market: never taken for a bare frame
+    bare = candles_of(eth_btc_csv)
+    with pytest.raises(ValidationError, match="symbol: the frame has no market attached"):
+        wb.run_backtest(bare, ema_fast=9, ema_slow=21)
+    with pytest.raises(ValidationError, match="symbol: the frame has no market attached"):
+        wb.run_sweep(bare, ema_fast=[5, 9], progress=False)
+    with pytest.raises(ValidationError, match="symbol: no candles given"):
+        wb.run_backtest()
+    with pytest.raises(ValidationError, match="frame: no candles given"):
+        wb.check_strategy("ema_cross")
+    named = wb.run_backtest(bare, symbol="ETH/BTC")
+    assert named.market == {"exchange": "binance", "symbol": "ETH/BTC", "timeframe": "5m"}
 
 
 def test_a_sweep_around_a_bot_keeps_its_other_parameters(settings: Settings) -> None:
@@ -211,21 +278,21 @@ def test_a_sweep_around_a_bot_keeps_its_other_parameters(settings: Settings) -> 
     bot = wb.create_bot(
         name="slow30", **frame.attrs["market"], ema_fast=9, ema_slow=30, stop_loss_perc=3
     )
-    table = wb.sweep(bot=bot, ema_fast=[5, 9], progress=False)
+    table = wb.run_sweep(bot=bot, ema_fast=[5, 9], progress=False)
     assert list(table["ema_slow"]) == [30, 30]
     assert table.attrs["rules"]["stop_loss_perc"] == 3
-    single = wb.backtest(bot=bot).stats()
+    single = wb.run_backtest(bot=bot).stats()
     [row] = table[table["ema_fast"] == 9].to_dict(orient="records")
     assert row["final_value"] == pytest.approx(single["final_value"], rel=1e-12)
     assert row["trades"] == single["total_trades"]
 
-    tighter = wb.sweep(bot=bot, ema_fast=[9], max_daily_trades=1, progress=False)
+    tighter = wb.run_sweep(bot=bot, ema_fast=[9], max_daily_trades=1, progress=False)
     assert tighter.attrs["rules"]["max_daily_trades"] == 1
-    overridden = wb.backtest(bot=bot, max_daily_trades=1).stats()
+    overridden = wb.run_backtest(bot=bot, max_daily_trades=1).stats()
     assert tighter["final_value"][0] == pytest.approx(overridden["final_value"], rel=1e-12)
     assert overridden["final_value"] != single["final_value"]
     with pytest.raises(ValidationError, match="ema_fast"):
-        wb.backtest(bot=bot, ema_fast=40)  # over the bot's ema_slow 30: validated as a bot
+        wb.run_backtest(bot=bot, ema_fast=40)  # over the bot's ema_slow 30: validated as a bot
 
 
 def candles_of(raw: pd.DataFrame) -> pd.DataFrame:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from workbench.cli.common import JsonOption, db_session, print_json, print_table, to_jsonable
-from workbench.db.models.jobs import JobRun, MissedRuns, RunStatus
+from workbench.db.models.jobs import MissedRuns, RunStatus
 from workbench.errors import ValidationError
+
+if TYPE_CHECKING:
+    from workbench.jobs.views import RunView
 
 jobs_app = typer.Typer(no_args_is_help=True, help="Job runs: list them, show one, cancel one.")
 schedule_app = typer.Typer(no_args_is_help=True, help="Run notebooks on a cron schedule.")
@@ -71,7 +74,7 @@ def run(
     """Run NOTEBOOK now with papermill and record the run; exit 1 when it fails."""
 
     from workbench.db.ready import require_ready
-    from workbench.jobs import run_fields, run_notebook
+    from workbench.jobs import RunView, run_notebook
     from workbench.settings import get_settings
 
     notebook, parameters = notebook_and_parameters(args)
@@ -79,7 +82,7 @@ def run(
     require_ready(get_settings().database_url)
     job = run_notebook(notebook, parameters, timeout=timeout)
     if json_out:
-        print_json(run_fields(job))
+        print_json(RunView.of(job).as_dict())
     else:
         typer.echo(f"run {job.id} {job.status.value}")
         typer.echo(f"output {job.output_path}")
@@ -99,38 +102,27 @@ def runs_command(
 ) -> None:
     """The latest job runs, newest first."""
 
-    from workbench.jobs import list_runs, run_fields
+    from workbench.jobs import read_runs
 
     with db_session() as session:
-        rows = [run_fields(r) for r in list_runs(session=session, limit=limit)]
+        runs = read_runs(session=session, limit=limit)
     if json_out:
-        print_json(rows)
+        print_json([r.as_dict() for r in runs])
         return
-    print_table(
-        [_run_row(r) for r in rows],
-        ["id", "status", "notebook", "schedule", "slot", "started", "seconds", "error"],
-    )
+    print_table([_run_row(r) for r in runs])
 
 
-def _run_row(run: dict[str, Any]) -> dict[str, Any]:
-    duration = run["duration_seconds"]
+def _run_row(run: RunView) -> dict[str, Any]:
     return {
-        "id": run["id"],
-        "status": run["status"],
-        "notebook": Path(run["notebook"]).name,
-        "schedule": run["schedule_id"],
-        "slot": _short(run["slot"]),
-        "started": _short(run["started_at"]),
-        "seconds": None if duration is None else f"{duration:.1f}",
-        "error": (run["error"] or "")[:60],
+        "id": run.id,
+        "status": run.status,
+        "notebook": run.notebook_name,
+        "schedule": run.schedule_id,
+        "slot": _short(run.slot),
+        "started": _short(run.started_at),
+        "seconds": run.seconds_text or None,
+        "error": (run.error or "")[:60],
     }
-
-
-def _local(moment: datetime, timezone: str) -> str:
-    """``2024-03-31 03:00 CEST (Europe/Berlin)``: a schedule's time on its own clock."""
-    label = moment.strftime("%Z")
-    zone = "" if timezone == label else f" ({timezone})"
-    return f"{moment:%Y-%m-%d %H:%M:%S} {label}{zone}"
 
 
 def _short(moment: datetime | None) -> str | None:
@@ -141,11 +133,10 @@ def _short(moment: datetime | None) -> str | None:
 def show_command(run_id: int, json_out: bool = JsonOption) -> None:
     """Everything recorded about one run: status, times, output files, the error."""
 
-    from workbench.jobs import get_run, run_fields
+    from workbench.jobs import read_run
 
     with db_session() as session:
-        job: JobRun = get_run(session=session, run_id=run_id)
-        fields = run_fields(job)
+        fields = read_run(session=session, run_id=run_id).as_dict()
     if json_out:
         print_json(fields)
         return
@@ -158,14 +149,14 @@ def cancel_command(run_id: int, json_out: bool = JsonOption) -> None:
     """Cancel a queued or running run; a running notebook is stopped within a heartbeat."""
 
     from workbench.db.engine import default_engine
-    from workbench.jobs import run_fields
+    from workbench.jobs import RunView
     from workbench.jobs.runs import cancel_run
     from workbench.jobs.timing import heartbeat_seconds
 
     was = _status_of(run_id)
     job = cancel_run(engine=default_engine(), run_id=run_id)
     if json_out:
-        print_json(run_fields(job))
+        print_json(RunView.of(job).as_dict())
         return
     typer.echo(f"run {job.id} cancelled (was {was.value})")
     if was == RunStatus.RUNNING:
@@ -206,7 +197,7 @@ def schedule_add(
 ) -> None:
     """Run NOTEBOOK at every slot of a cron expression (needs `workbench scheduler`)."""
 
-    from workbench.jobs import add_schedule, schedule_fields
+    from workbench.jobs import ScheduleView, add_schedule
 
     notebook, parameters = notebook_and_parameters(args)
     if missed not in {m.value for m in MissedRuns}:
@@ -226,13 +217,13 @@ def schedule_add(
             max_retries=retries,
             retry_delay_seconds=retry_delay,
         )
-        fields = schedule_fields(schedule)
+        view = ScheduleView.of(schedule)
     if json_out:
-        print_json(fields)
+        print_json(view.as_dict())
     else:
         typer.echo(
-            f"added schedule {fields['id']} {fields['name']!r}: {fields['cron']} "
-            f"({fields['timezone']}), next run {_local(fields['next_local'], fields['timezone'])}"
+            f"added schedule {view.id} {view.name!r}: {view.cron} "
+            f"({view.timezone}), next run {view.next_local_text}"
         )
 
 
@@ -240,29 +231,28 @@ def schedule_add(
 def schedule_list(json_out: bool = JsonOption) -> None:
     """Every schedule with its next slot."""
 
-    from workbench.jobs import list_schedules, schedule_fields
+    from workbench.jobs import read_schedules
 
-    now = datetime.now(UTC)
     with db_session() as session:
-        rows = [schedule_fields(s, now=now) for s in list_schedules(session=session)]
+        schedules = read_schedules(session=session)
     if json_out:
-        print_json(rows)
+        print_json([s.as_dict() for s in schedules])
         return
     print_table(
         [
             {
-                "id": r["id"],
-                "name": r["name"],
-                "enabled": "yes" if r["enabled"] else "no",
-                "cron": r["cron"],
-                "tz": r["timezone"],
-                "missed": r["missed_runs"],
-                "timeout": r["timeout_seconds"],
-                "next": _local(r["next_local"], r["timezone"]) if r["enabled"] else None,
-                "notebook": Path(r["notebook"]).name,
-                "parameters": to_jsonable(r["parameters"]) or None,
+                "id": s.id,
+                "name": s.name,
+                "enabled": "yes" if s.enabled else "no",
+                "cron": s.cron,
+                "tz": s.timezone,
+                "missed": s.missed_runs,
+                "timeout": s.timeout_seconds,
+                "next": s.next_local_text if s.enabled else None,
+                "notebook": s.notebook_name,
+                "parameters": to_jsonable(s.parameters) or None,
             }
-            for r in rows
+            for s in schedules
         ]
     )
 

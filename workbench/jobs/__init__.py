@@ -18,7 +18,7 @@ from workbench.db.models.jobs import JobRun, JobSchedule, MissedRuns, RunStatus
 from workbench.jobs.executors import CeleryExecutor, Executor, LocalExecutor
 from workbench.jobs.params import check_parameters, looks_secret, parse_pairs, parse_value
 from workbench.jobs.runner import execute_run, run_notebook
-from workbench.jobs.runs import cancel_run, get_run, list_runs, run_fields
+from workbench.jobs.runs import cancel_run, get_run, list_runs
 from workbench.jobs.scheduler import (
     Claimed,
     Skipped,
@@ -34,11 +34,20 @@ from workbench.jobs.schedules import (
     get_schedule,
     list_schedules,
     remove_schedule,
-    schedule_fields,
     set_enabled,
     update_schedule,
 )
 from workbench.jobs.schemas import ScheduleCreate, ScheduleUpdate
+from workbench.jobs.views import (
+    RunView,
+    ScheduleView,
+    read_run,
+    read_runs,
+    read_schedule,
+    read_schedules,
+    run_fields,
+    schedule_fields,
+)
 
 __all__ = [
     "MAX_CATCH_UP",
@@ -50,8 +59,10 @@ __all__ = [
     "LocalExecutor",
     "MissedRuns",
     "RunStatus",
+    "RunView",
     "ScheduleCreate",
     "ScheduleUpdate",
+    "ScheduleView",
     "Skipped",
     "TickResult",
     "add_schedule",
@@ -66,6 +77,10 @@ __all__ = [
     "looks_secret",
     "parse_pairs",
     "parse_value",
+    "read_run",
+    "read_runs",
+    "read_schedule",
+    "read_schedules",
     "reap_stale_runs",
     "remove_schedule",
     "run_fields",

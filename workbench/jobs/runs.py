@@ -56,29 +56,6 @@ def list_runs(
     return list(session.scalars(query))
 
 
-def run_fields(run: JobRun) -> dict[str, Any]:
-    """A run as a plain dict (for JSON and tables)."""
-    return {
-        "id": run.id,
-        "schedule_id": run.schedule_id,
-        "slot": run.slot,
-        "notebook": run.notebook,
-        "parameters": run.parameters,
-        "status": run.status,
-        "created_at": run.created_at,
-        "started_at": run.started_at,
-        "finished_at": run.finished_at,
-        "duration_seconds": run.duration_seconds,
-        "output_path": run.output_path,
-        "html_path": run.html_path,
-        "error_cell": run.error_cell,
-        "error": run.error,
-        "attempt": run.attempt,
-        "heartbeat_at": run.heartbeat_at,
-        "expires_at": run.expires_at,
-    }
-
-
 def create_run(
     *,
     session: Session,

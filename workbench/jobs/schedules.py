@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -132,21 +131,6 @@ def remove_schedule(*, session: Session, schedule_id: int) -> None:
 def schedule_input(schedule: JobSchedule) -> dict[str, Any]:
     """The editable fields of ``schedule`` (for forms and updates)."""
     return {field: getattr(schedule, field) for field in FIELDS}
-
-
-def schedule_fields(schedule: JobSchedule, *, now: datetime | None = None) -> dict[str, Any]:
-    """A schedule as a plain dict for JSON and tables, with its next slot."""
-    now = now or _now()
-    after = max(now, schedule.last_slot) if schedule.last_slot else now
-    next_slot = cronlib.next_slot(schedule.cron, schedule.timezone, after)
-    return {
-        "id": schedule.id,
-        **schedule_input(schedule),
-        "last_slot": schedule.last_slot,
-        "next_slot": next_slot,
-        # the same moment on the schedule's own clock, with its offset
-        "next_local": next_slot.astimezone(ZoneInfo(schedule.timezone)),
-    }
 
 
 def due_slots(schedule: JobSchedule, now: datetime) -> list[datetime]:
