@@ -6,10 +6,12 @@ where a missing service fails the run.
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import sqlalchemy as sa
@@ -23,6 +25,9 @@ from workbench.db import Base, make_engine
 from workbench.market.ccxt_adapter import CcxtExchange
 from workbench.market.retry import RetryPolicy
 from workbench.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from workbench.db.models import BotConfig
 
 PG_ADMIN_URL = os.environ.get(
     "WORKBENCH_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
@@ -193,6 +198,30 @@ def session(engine: Engine) -> Iterator[sa.orm.Session]:
     """A session on the fresh database; the test commits or not as it likes."""
     with sa.orm.Session(engine, expire_on_commit=False) as s:
         yield s
+
+
+BOT_MARKET = {"exchange": "binance", "symbol": "BTC/USDT", "timeframe": "5m"}
+MakeBot = Callable[..., "BotConfig"]  # the make_bot fixture
+
+
+@pytest.fixture
+def make_bot(session: sa.orm.Session) -> MakeBot:
+    """``make_bot(**fields)``: a bot of the local user on the fresh database, made by the
+    bot service (validated as the CLI and the form validate) and committed. Any bot config
+    field or strategy parameter overrides the defaults: ``bot-1``, ``bot-2``... on binance
+    BTC/USDT 5m with ema_cross."""
+    from workbench.accounts import local_user
+    from workbench.bots import create_bot
+
+    numbers = itertools.count(1)
+
+    def make(**overrides: Any) -> BotConfig:
+        fields = {"name": f"bot-{next(numbers)}", **BOT_MARKET, **overrides}
+        bot = create_bot(session=session, user_id=local_user(session=session).id, **fields)
+        session.commit()
+        return bot
+
+    return make
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tests.conftest import MakeBot
 from workbench.accounts import local_user
 from workbench.bots import create_bot, delete_bot, get_bot, list_bots, update_bot
 from workbench.db.models import BotState, Side, Trade
@@ -34,18 +35,18 @@ def add_trade(session: Session, bot_id: int, user_id: int, n: int) -> None:
     )
 
 
-def test_create_makes_state_and_rejects_duplicate_names(session: Session) -> None:
-    owner = local_user(session=session)
-    bot = create_bot(session=session, user_id=owner.id, name="one", symbol="BTC/USDT")
+def test_create_makes_state_and_rejects_duplicate_names(
+    session: Session, make_bot: MakeBot
+) -> None:
+    bot = make_bot(name="one", symbol="BTC/USDT")
     state = session.scalar(sa.select(BotState).where(BotState.bot_config_id == bot.id))
     assert state is not None and state.is_running is False
     with pytest.raises(ConflictError, match="already exists"):
-        create_bot(session=session, user_id=owner.id, name="one", symbol="ETH/USDT")
+        make_bot(name="one", symbol="ETH/USDT")
 
 
-def test_update_validates_the_merged_config(session: Session) -> None:
-    owner = local_user(session=session)
-    bot = create_bot(session=session, user_id=owner.id, name="u", symbol="BTC/USDT")
+def test_update_validates_the_merged_config(session: Session, make_bot: MakeBot) -> None:
+    bot = make_bot(name="u", symbol="BTC/USDT")
     update_bot(session=session, bot_id=bot.id, ema_fast=5, stop_loss_perc="1.5")
     assert (bot.ema_fast, bot.stop_loss_perc) == (5, Decimal("1.5"))
     # ema_slow=4 alone is valid as a number, but not against the stored ema_fast=5.
@@ -61,11 +62,12 @@ def test_update_validates_the_merged_config(session: Session) -> None:
     assert (bot.position_size_fixed, bot.position_size_perc) == (Decimal(50), None)
 
 
-def test_delete_with_trades_refused_unless_forced_and_trades_kept(session: Session) -> None:
-    owner = local_user(session=session)
-    bot = create_bot(session=session, user_id=owner.id, name="d", symbol="BTC/USDT")
+def test_delete_with_trades_refused_unless_forced_and_trades_kept(
+    session: Session, make_bot: MakeBot
+) -> None:
+    bot = make_bot(name="d", symbol="BTC/USDT")
     for n in range(3):
-        add_trade(session, bot.id, owner.id, n)
+        add_trade(session, bot.id, bot.user_id, n)
     session.commit()
     with pytest.raises(ConflictError, match="has 3 trades"):
         delete_bot(session=session, bot_id=bot.id)
@@ -79,10 +81,9 @@ def test_delete_with_trades_refused_unless_forced_and_trades_kept(session: Sessi
         get_bot(session=session, bot_id=bot.id)
 
 
-def test_database_refuses_deleting_a_bot_with_trades(session: Session) -> None:
-    owner = local_user(session=session)
-    bot = create_bot(session=session, user_id=owner.id, name="r", symbol="BTC/USDT")
-    add_trade(session, bot.id, owner.id, 9)
+def test_database_refuses_deleting_a_bot_with_trades(session: Session, make_bot: MakeBot) -> None:
+    bot = make_bot(name="r", symbol="BTC/USDT")
+    add_trade(session, bot.id, bot.user_id, 9)
     session.commit()
     with pytest.raises(sa.exc.IntegrityError):
         session.execute(sa.text("delete from bot_configs where id = :id"), {"id": bot.id})
@@ -123,9 +124,8 @@ def test_create_refuses_in_the_users_words(
     assert list_bots(session=session) == []
 
 
-def test_set_goes_through_the_same_schema(session: Session) -> None:
-    owner = local_user(session=session)
-    bot = create_bot(session=session, user_id=owner.id, name="s", **MARKET)
+def test_set_goes_through_the_same_schema(session: Session, make_bot: MakeBot) -> None:
+    bot = make_bot(name="s", **MARKET)
     for change, field in (
         ({"strategy": "nosuch"}, "strategy"),
         ({"timeframe": "1M"}, "timeframe"),
@@ -137,17 +137,16 @@ def test_set_goes_through_the_same_schema(session: Session) -> None:
     assert (bot.strategy, bot.timeframe, bot.name) == ("ema_cross", "5m", "s")
 
 
-def test_defaults_make_a_bot_that_can_tick(session: Session) -> None:
+def test_defaults_make_a_bot_that_can_tick(make_bot: MakeBot) -> None:
     from workbench.schemas import BotConfigCreate
 
     assert BotConfigCreate(name="d", symbol="BTC/USDT").exchange == "binance"
-    bot = create_bot(session=session, user_id=local_user(session=session).id, name="d",
-                     symbol="btc/usdt", exchange="Binance")  # fmt: skip
+    bot = make_bot(name="d", symbol="btc/usdt", exchange="Binance")
     assert (bot.exchange, bot.symbol) == ("binance", "BTC/USDT")
 
 
 def test_strategy_parameters_are_stored_validated_by_the_declaration(
-    session: Session,
+    session: Session, make_bot: MakeBot
 ) -> None:
     import workbench as wb
 
@@ -155,9 +154,7 @@ def test_strategy_parameters_are_stored_validated_by_the_declaration(
     def config_test_strategy(candles, lookback, tilt):
         return wb.Signals(entries=candles.close > 0, exits=candles.close < 0)
 
-    owner = local_user(session=session)
-    bot = create_bot(session=session, user_id=owner.id, name="u", **MARKET,
-                     strategy="config_test_strategy", lookback="30")  # fmt: skip
+    bot = make_bot(name="u", **MARKET, strategy="config_test_strategy", lookback="30")
     assert bot.strategy_params == {"lookback": 30}
     update_bot(session=session, bot_id=bot.id, tilt=0.25)
     assert bot.strategy_params == {"lookback": 30, "tilt": 0.25}
@@ -181,9 +178,10 @@ def hold_position(session: Session, bot_id: int, quantity: float) -> None:
     session.flush()
 
 
-def test_a_held_position_pins_the_market_and_guards_delete(session: Session) -> None:
-    owner = local_user(session=session)
-    bot = create_bot(session=session, user_id=owner.id, name="h", **MARKET)
+def test_a_held_position_pins_the_market_and_guards_delete(
+    session: Session, make_bot: MakeBot
+) -> None:
+    bot = make_bot(name="h", **MARKET)
     hold_position(session, bot.id, 0.5)
     for change in ({"symbol": "ETH/USDT"}, {"initial_capital": "50"}, {"exchange": "kraken"}):
         with pytest.raises(ConflictError, match=r"holds an open position of 0\.5 BTC/USDT"):
@@ -195,7 +193,7 @@ def test_a_held_position_pins_the_market_and_guards_delete(session: Session) -> 
     assert list_bots(session=session) == [bot]
     delete_bot(session=session, bot_id=bot.id, abandon_position=True)
     assert list_bots(session=session) == []
-    flat = create_bot(session=session, user_id=owner.id, name="f", **MARKET)
+    flat = make_bot(name="f", **MARKET)
     hold_position(session, flat.id, 0.0)
     update_bot(session=session, bot_id=flat.id, symbol="ETH/USDT")
     assert flat.symbol == "ETH/USDT"

@@ -9,8 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from workbench.accounts import local_user
-from workbench.bots import create_bot
+from tests.conftest import MakeBot
 from workbench.db.models import BotConfig
 from workbench.errors import ValidationError
 
@@ -48,11 +47,10 @@ RULES = [
 
 @pytest.mark.parametrize(("changes", "field", "constraint"), RULES)
 def test_schema_names_the_field(
-    session: Session, changes: dict[str, Any], field: str, constraint: str
+    session: Session, make_bot: MakeBot, changes: dict[str, Any], field: str, constraint: str
 ) -> None:
-    owner = local_user(session=session)
     with pytest.raises(ValidationError) as err:
-        create_bot(session=session, user_id=owner.id, **(VALID | changes))
+        make_bot(**(VALID | changes))
     assert field in err.value.errors, err.value.errors
     assert field in str(err.value)
     assert session.scalar(sa.select(sa.func.count()).select_from(BotConfig)) == 0
@@ -60,11 +58,9 @@ def test_schema_names_the_field(
 
 @pytest.mark.parametrize(("changes", "field", "constraint"), RULES)
 def test_database_enforces_the_rule(
-    session: Session, changes: dict[str, Any], field: str, constraint: str
+    session: Session, make_bot: MakeBot, changes: dict[str, Any], field: str, constraint: str
 ) -> None:
-    owner = local_user(session=session)
-    bot = create_bot(session=session, user_id=owner.id, **VALID)
-    session.commit()
+    bot = make_bot(**VALID)
     values = {k: v for k, v in changes.items()}
     with pytest.raises(sa.exc.IntegrityError) as err:
         session.execute(sa.update(BotConfig).where(BotConfig.id == bot.id).values(**values))
@@ -73,17 +69,13 @@ def test_database_enforces_the_rule(
     assert f"ck_bot_configs_{constraint}" in str(err.value)
 
 
-def test_valid_futures_bot_with_leverage(session: Session) -> None:
-    owner = local_user(session=session)
-    bot = create_bot(
-        session=session,
-        user_id=owner.id,
+def test_valid_futures_bot_with_leverage(make_bot: MakeBot) -> None:
+    bot = make_bot(
         **(VALID | {"symbol": "BTC/USDT:USDT"}),  # a futures bot needs a futures market
         position_type="futures",
         leverage=20,
         position_size_fixed="250",
         stop_loss_perc="2.5",
     )
-    session.commit()
     assert bot.leverage == 20
     assert bot.position_size_perc is None

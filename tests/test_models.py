@@ -9,17 +9,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tests.conftest import MakeBot
 from workbench.accounts import local_user
-from workbench.bots import create_bot
 from workbench.db.models import BotConfig, Side, Trade
 
 
-def test_money_is_decimal_and_timestamps_are_aware_utc(session: Session) -> None:
-    user = local_user(session=session)
-    bot = create_bot(
-        session=session, user_id=user.id, name="b", symbol="BTC/USDT", initial_capital="1234.56"
-    )
-    session.commit()
+def test_money_is_decimal_and_timestamps_are_aware_utc(session: Session, make_bot: MakeBot) -> None:
+    bot = make_bot(name="b", symbol="BTC/USDT", initial_capital="1234.56")
     session.expire_all()
     bot = session.get(BotConfig, bot.id)
     assert bot is not None

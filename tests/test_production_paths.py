@@ -105,7 +105,7 @@ def test_the_live_bot_job_ticks_only_the_active_bot_it_is_given_on_its_own_venue
     assert "never ticked on paper" in (asked_paper.error or "")
     ticked = run({"bot_id": paper, "paper": True, "as_of": moment})
     assert ticked.status == RunStatus.SUCCEEDED, ticked.error
-    last = wb.bots().set_index("id")["last_execution"]
+    last = wb.list_bots().set_index("id")["last_execution"]
     assert last.notna().to_dict() == {idle: False, live: False, paper: True}
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sqlalchemy.orm import Session
 
-from workbench.accounts import local_user
+from tests.conftest import MakeBot
 from workbench.backtest import (
     backtest_config,
     compare_backtests,
@@ -18,7 +18,6 @@ from workbench.backtest import (
     save_backtest,
     sweep_heatmap,
 )
-from workbench.bots import create_bot
 from workbench.errors import ValidationError
 from workbench.market.candles import read_file
 from workbench.rules import RuleParams
@@ -49,12 +48,9 @@ def test_backtest_trades_add_up(candles: pd.DataFrame) -> None:
 
 
 def test_backtest_of_a_bot_config_uses_custom_overrides(
-    session: Session, candles: pd.DataFrame
+    session: Session, make_bot: MakeBot, candles: pd.DataFrame
 ) -> None:
-    owner = local_user(session=session)
-    bot = create_bot(
-        session=session,
-        user_id=owner.id,
+    bot = make_bot(
         name="b",
         symbol="ETH/BTC",
         strategy="ema_cross",
@@ -76,7 +72,7 @@ def test_backtest_of_a_bot_config_uses_custom_overrides(
     row = save_backtest(
         session=session,
         result=from_bot,
-        user_id=owner.id,
+        user_id=bot.user_id,
         name="first",
         exchange="binance",
         symbol="ETH/BTC",
@@ -86,7 +82,7 @@ def test_backtest_of_a_bot_config_uses_custom_overrides(
     other = save_backtest(
         session=session,
         result=run_backtest(candles, strategy="rsi"),
-        user_id=owner.id,
+        user_id=bot.user_id,
         name="rsi",
         exchange="binance",
         symbol="ETH/BTC",

@@ -15,7 +15,7 @@ MARKET = {"exchange": "binance", "symbol": "XRP/USDT:USDT", "timeframe": "5m"}
 
 def test_a_wiped_out_account_trades_no_dust(shared_data: Path) -> None:
     frame = read_file(shared_data / "XRP_USDT-USDT-5m-futures.csv", "5m")
-    result = wb.backtest(
+    result = wb.run_backtest(
         frame,
         **MARKET,
         ema_fast=5,
@@ -35,7 +35,7 @@ def test_a_wiped_out_account_trades_no_dust(shared_data: Path) -> None:
     assert (notional >= smallest).all(), notional.min()
     last_entry = pd.Timestamp(trades["entry_time"].max())
     assert result.equity[result.equity.index > last_entry].min() >= 0.0
-    healthy = wb.backtest(
+    healthy = wb.run_backtest(
         frame.iloc[:300], **MARKET, ema_fast=5, ema_slow=13, position_type="futures"
     ).stats()
     assert healthy["wiped_out"] is False

@@ -10,12 +10,10 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from workbench.accounts import local_user
+from tests.conftest import MakeBot
 from workbench.backtest import backtest_config
-from workbench.bots import create_bot
 from workbench.bots.replay import replay_bot
 from workbench.cli import app
-from workbench.db import session_scope
 from workbench.market.candles import read_file, upsert_candles
 from workbench.schemas import BotConfigCreate, validate
 from workbench.settings import Settings
@@ -65,7 +63,9 @@ def test_replay_and_backtest_report_the_same_final_value(
     assert f"final value {replay['final_value']:.8f}" in text.output
 
 
-def test_a_futures_replay_is_marked_like_the_backtest(engine: Engine, shared_data: Path) -> None:
+def test_a_futures_replay_is_marked_like_the_backtest(
+    engine: Engine, make_bot: MakeBot, shared_data: Path
+) -> None:
     config = {
         "exchange": "binance",
         "symbol": "XRP/USDT:USDT",
@@ -79,12 +79,9 @@ def test_a_futures_replay_is_marked_like_the_backtest(engine: Engine, shared_dat
     upsert_candles(
         engine=engine, exchange="binance", symbol="XRP/USDT:USDT", timeframe="5m", frame=window
     )
-    with session_scope(engine) as session:
-        bot = create_bot(
-            session=session, user_id=local_user(session=session).id, name="fut", **config
-        )
-        expected = backtest_config(window, bot).stats()
-        bot_id = bot.id
+    bot = make_bot(name="fut", **config)
+    expected = backtest_config(window, bot).stats()
+    bot_id = bot.id
     replay = replay_bot(bot_id, engine=engine, progress=False)
     assert expected["open_trades"] == 1 == replay.stats()["open_trades"]
     assert float(replay.final_value) == pytest.approx(expected["final_value"], rel=1e-6)

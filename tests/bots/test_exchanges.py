@@ -12,30 +12,18 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from tests.bots.conftest import make_setup
-from workbench.accounts import local_user
-from workbench.bots import create_bot
+from tests.conftest import MakeBot
 from workbench.bots.exchanges import tick_bot
 from workbench.cli import app
-from workbench.db import session_scope
 from workbench.db.models import BotState, PaperOrder
 from workbench.errors import ValidationError
 from workbench.settings import Settings
 
 
 def test_a_live_bot_without_a_key_is_told_the_command_with_its_id(
-    settings: Settings, engine: Engine
+    settings: Settings, make_bot: MakeBot
 ) -> None:
-    with session_scope(engine) as session:
-        bot_id = create_bot(
-            session=session,
-            user_id=local_user(session=session).id,
-            name="keyless",
-            exchange="binance",
-            symbol="BTC/USDT",
-            timeframe="1h",
-            strategy="ema_cross",
-            dry_run=False,
-        ).id
+    bot_id = make_bot(name="keyless", timeframe="1h", dry_run=False).id
     result = CliRunner().invoke(app, ["bot", "tick", str(bot_id), "--inactive"])
     assert result.exit_code == 1
     assert f"`workbench bot set {bot_id} api_key_id=ID`" in result.stderr

@@ -11,9 +11,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
+from tests.conftest import MakeBot
 from tests.strategies.user_files import DONCHIAN, SLOW_MEAN, drop
-from workbench.accounts import local_user
-from workbench.bots import create_bot
 from workbench.bots.configs import activate_bot
 from workbench.bots.runner import HISTORY_BARS, run_tick
 from workbench.bots.strategy_guard import StrategyChangedError, history_bars
@@ -45,27 +44,22 @@ def paper(engine: Engine, start: object) -> tuple[ReplayPrices, PaperExchange]:
 
 
 def test_a_3000_bar_strategy_ticks_on_3000_bars_and_decides_as_the_backtest(
-    home: Path, engine: Engine, shared_data: Path, tmp_path: Path
+    home: Path, engine: Engine, make_bot: MakeBot, shared_data: Path, tmp_path: Path
 ) -> None:
     drop(home, "slow_mean", SLOW_MEAN)
     frame = read_file(shared_data / "ETH_BTC-5m.csv")
     upsert_candles(engine=engine, exchange="binance", symbol="ETH/BTC", timeframe="5m", frame=frame)
-    with session_scope(engine) as session:
-        bot = create_bot(
-            session=session,
-            user_id=local_user(session=session).id,
-            name="slow",
-            exchange="binance",
-            symbol="ETH/BTC",
-            timeframe="5m",
-            strategy="slow_mean",
-            initial_capital="10",
-            max_daily_trades=10_000,  # every signal trades
-            is_active=True,
-        )
-        assert bot.strategy_warmup is not None and 2_900 <= bot.strategy_warmup < 3_200
-        reads = history_bars(bot, HISTORY_BARS)
-        bot_id = bot.id
+    bot = make_bot(
+        name="slow",
+        symbol="ETH/BTC",
+        strategy="slow_mean",
+        initial_capital="10",
+        max_daily_trades=10_000,  # every signal trades
+        is_active=True,
+    )
+    assert bot.strategy_warmup is not None and 2_900 <= bot.strategy_warmup < 3_200
+    reads = history_bars(bot, HISTORY_BARS)
+    bot_id = bot.id
     assert reads >= 3_000 > HISTORY_BARS
 
     expected = get_strategy("slow_mean").signals(frame)
@@ -93,25 +87,16 @@ def test_a_3000_bar_strategy_ticks_on_3000_bars_and_decides_as_the_backtest(
 
 
 def test_changed_code_is_refused_until_activated_again(
-    home: Path, engine: Engine, shared_data: Path, tmp_path: Path
+    home: Path, engine: Engine, make_bot: MakeBot, shared_data: Path, tmp_path: Path
 ) -> None:
     path = drop(home, "donchian", DONCHIAN)
     frame = read_file(shared_data / "ETH_BTC-5m.csv").iloc[:1200]
     upsert_candles(engine=engine, exchange="binance", symbol="ETH/BTC", timeframe="5m", frame=frame)
-    with session_scope(engine) as session:
-        bot = create_bot(
-            session=session,
-            user_id=local_user(session=session).id,
-            name="dc",
-            exchange="binance",
-            symbol="ETH/BTC",
-            timeframe="5m",
-            strategy="donchian",
-            window=30,
-            initial_capital="10",
-            is_active=True,
-        )
-        bot_id, activated = bot.id, bot.strategy_fingerprint
+    bot = make_bot(
+        name="dc", symbol="ETH/BTC", strategy="donchian", window=30, initial_capital="10",
+        is_active=True,
+    )  # fmt: skip
+    bot_id, activated = bot.id, bot.strategy_fingerprint
     prices, book = paper(engine, frame.index[1000].to_pydatetime())
     prices.advance_to(frame.index[1001].to_pydatetime())
     assert run_tick(bot_id, engine=engine, exchange=book).decision != "wait"

@@ -34,7 +34,7 @@ def test_live_bot_ticks_then_the_report_sees_it(home: Path) -> None:
     text = "".join(str(o.get("text", "")) for c in output.cells for o in c.get("outputs", []))
     assert f"bot {bot} @ " in text  # the tick's summary: what it decided and why
     assert Path(run.html_path).exists()
-    assert wb.bots().loc[0, "last_execution"] is not None
+    assert wb.list_bots().loc[0, "last_execution"] is not None
 
     report = run_notebook(JOBS / "daily_report.ipynb", {"date": str(moment.date()), "bots": [bot]})
     assert report.status == RunStatus.SUCCEEDED, report.error
