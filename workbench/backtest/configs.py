@@ -15,13 +15,13 @@ from workbench.accounts import local_user
 from workbench.backtest.frames import timeframe_of
 from workbench.backtest.result import BacktestResult
 from workbench.backtest.store import save_backtest, save_best_of_sweep
-from workbench.db.models import Backtest
+from workbench.db.models import Backtest, BotConfig
 from workbench.errors import ValidationError
 from workbench.market.candles import read_candles
 from workbench.rules import RuleParams
 from workbench.schemas import BotConfigCreate, validate
 from workbench.strategies.base import Strategy
-from workbench.types import DEFAULT_FEE
+from workbench.types import DEFAULT_FEE, BotConfigLike
 
 NAME_LENGTH = 200  # backtests.name
 
@@ -85,7 +85,12 @@ def _checked_name(name: str) -> str:
 
 
 def save_config_backtest(
-    *, session: Session, result: BacktestResult, config: Any, name: str, bot_id: int | None = None
+    *,
+    session: Session,
+    result: BacktestResult,
+    config: BotConfigLike,
+    name: str,
+    bot_id: int | None = None,
 ) -> Backtest:
     """Save ``result`` of ``config`` (a bot row or a schema) for the local user."""
     return save_backtest(
@@ -105,7 +110,7 @@ def save_sweep_best(
     session: Session,
     table: pd.DataFrame,
     candles: pd.DataFrame,
-    config: Any,
+    config: BotConfigLike,
     rules: RuleParams,
     top: int,
 ) -> list[Backtest]:
@@ -137,21 +142,21 @@ def default_rules(*, fee: float = DEFAULT_FEE, slippage: float = 0.0) -> RulePar
     return RuleParams.from_config(config, fee=fee, slippage=slippage)
 
 
-def config_values(config: Any) -> dict[str, Any]:
+def config_values(config: BotConfigLike) -> dict[str, Any]:
     """The fields of a bot config, a schema or an ORM row, as a dict."""
-    if hasattr(config, "model_dump"):
+    if isinstance(config, BotConfigCreate):
         return dict(config.model_dump())
-    return {c.key: getattr(config, c.key) for c in config.__table__.columns}
+    return {c.key: getattr(config, c.key) for c in BotConfig.__table__.columns}
 
 
-def with_params(config: Any, params: Mapping[str, Any]) -> dict[str, Any]:
+def with_params(config: BotConfigLike, params: Mapping[str, Any]) -> dict[str, Any]:
     """``config``'s fields as a dict, with ``params`` over its strategy's parameters."""
     values = config_values(config)
     values["strategy_params"] = {**(values.get("strategy_params") or {}), **params}
     return values
 
 
-def with_fields(config: Any, fields: Mapping[str, Any]) -> BotConfigCreate:
+def with_fields(config: BotConfigLike, fields: Mapping[str, Any]) -> BotConfigCreate:
     """``config`` (a bot row or a schema) with ``fields`` over it, validated like any bot
     config and not stored: what ``--bot ID -p FIELD=VALUE`` and ``bot=ID, field=...`` run."""
     stored = {k: v for k, v in config_values(config).items() if k in BotConfigCreate.model_fields}
@@ -168,7 +173,9 @@ def split_fields(
 
 
 def sweep_grid(
-    strategy: Strategy, config: Any, ranges: Mapping[str, Iterable[Any]]
+    strategy: Strategy,
+    config: BotConfigLike | Mapping[str, Any] | None,
+    ranges: Mapping[str, Iterable[Any]],
 ) -> dict[str, list[Any]]:
     """The grid of a sweep around ``config``: each swept parameter's values, and for every
     other parameter of ``strategy`` the config's value (as its backtest would use)."""

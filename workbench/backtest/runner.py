@@ -16,7 +16,7 @@ from workbench.rules import RuleParams, simulate
 from workbench.strategies import get_strategy
 from workbench.strategies.base import Strategy
 from workbench.strategies.sweep import sweep_backtests, valid_sets
-from workbench.types import DEFAULT_FEE
+from workbench.types import DEFAULT_FEE, BotConfigLike
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -71,7 +71,7 @@ def run_backtest(
 
 def backtest_config(
     candles: pd.DataFrame,
-    config: Any,
+    config: BotConfigLike,
     *,
     fee: float = DEFAULT_FEE,
     slippage: float = 0.0,

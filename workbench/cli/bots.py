@@ -10,7 +10,7 @@ import typer
 from workbench.cli.common import JsonOption, db_session, print_json, print_table
 from workbench.cli.data import parse_date
 from workbench.errors import ValidationError
-from workbench.types import DEFAULT_FEE
+from workbench.types import DEFAULT_FEE, BotConfigLike
 
 if TYPE_CHECKING:
     from workbench.backtest.result import BacktestResult
@@ -364,7 +364,7 @@ def _rules_line(rules: dict[str, Any]) -> str:
     return f"{', '.join(on)}; {rules['fill']}"
 
 
-def _save(result: BacktestResult, config: Any, name: str, bot_id: int | None) -> int:
+def _save(result: BacktestResult, config: BotConfigLike, name: str, bot_id: int | None) -> int:
     from workbench.backtest.configs import save_config_backtest
 
     with db_session() as session:

@@ -10,7 +10,7 @@ import numpy as np
 
 from workbench.errors import ValidationError
 from workbench.rules import engine as e
-from workbench.types import DEFAULT_FEE
+from workbench.types import DEFAULT_FEE, BotConfigLike
 
 DEFAULT_MAINT_MARGIN = 0.004  # Binance USDT-M lowest tier
 MAX_FEE = 0.1  # 10 % per fill: anything above is a typo (percent given as a fraction)
@@ -24,7 +24,7 @@ def _frac(perc: Decimal | float | None) -> float:
     return 0.0 if perc is None else float(perc) / 100.0
 
 
-def _override(config: Any, custom: str, field: str) -> Decimal | float | None:
+def _override(config: BotConfigLike, custom: str, field: str) -> Decimal | float | None:
     """``custom_X`` when the config sets it, else the field (the seed's overrides)."""
     value = getattr(config, custom, None)
     return getattr(config, field) if value is None else value
@@ -65,7 +65,7 @@ class RuleParams:
 
     @classmethod
     def from_config(
-        cls, config: Any, *, fee: float = DEFAULT_FEE, slippage: float = 0.0
+        cls, config: BotConfigLike, *, fee: float = DEFAULT_FEE, slippage: float = 0.0
     ) -> RuleParams:
         """From any object with bot-config fields (an ORM row or a schema).
         ``custom_stop_loss``/``custom_take_profit``/``custom_trailing_stop`` override the

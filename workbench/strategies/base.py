@@ -26,6 +26,7 @@ import pandas as pd
 
 from workbench.errors import RejectedError, ValidationError, WorkbenchError
 from workbench.strategies.params import Param
+from workbench.types import BotConfigLike
 
 Params = dict[str, Any]
 # close (bars,), parameter sets -> entries, exits as (sets x bars) boolean matrices
@@ -154,7 +155,7 @@ class Strategy:
             raise ValidationError(errors, entity=f"{self.name} parameters")
         return values
 
-    def params_from_config(self, config: Any) -> Params:
+    def params_from_config(self, config: BotConfigLike | Mapping[str, Any]) -> Params:
         """This strategy's parameters from a bot config (ORM row, schema or dict).
 
         Built-ins read the seed's columns (``custom_X`` when not None, else ``X``);
