@@ -12,6 +12,8 @@ expiry (:mod:`~workbench.jobs.timing`); the scheduler's reaper ends lost ones, a
 (:mod:`~workbench.jobs.schedules`) say when; :func:`tick` claims due slots (safely, with
 several schedulers), retries temporary failures, and hands runs to an executor: a local
 process per run (:class:`LocalExecutor`) or a Celery worker (:class:`CeleryExecutor`).
+What the CLI, the widgets and the notebook API show of runs and schedules is their read
+models (:mod:`~workbench.jobs.views`: :class:`RunView`, :class:`ScheduleView`).
 """
 
 from workbench.db.models.jobs import JobRun, JobSchedule, MissedRuns, RunStatus
