@@ -13,7 +13,7 @@ from workbench.accounts import credentials
 from workbench.bots.configs import get_bot
 from workbench.bots.runner import TickResult, run_tick
 from workbench.db import session_scope
-from workbench.db.models import BotConfig, BotState
+from workbench.db.models import ApiKey, BotConfig, BotState
 from workbench.errors import ConfigError, ConflictError, ValidationError
 from workbench.market.candles import read_candles
 from workbench.market.ccxt_adapter import CcxtExchange
@@ -87,10 +87,13 @@ def exchange_for_bot(
             f"bot {bot.id} trades live but has no API key; add one with "
             f"`workbench keys add` and `workbench bot set {bot.id} api_key_id=ID`"
         )
+    key = session.get(ApiKey, bot.api_key_id)
+    sandbox = key is not None and key.sandbox
     return CcxtExchange(
         bot.exchange,
         credentials=credentials(session=session, api_key_id=bot.api_key_id),
-        account=f"live:key-{bot.api_key_id}",
+        sandbox=sandbox,
+        account=f"{'sandbox' if sandbox else 'live'}:key-{bot.api_key_id}",
     )
 
 

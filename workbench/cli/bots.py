@@ -55,6 +55,13 @@ def bot_row(bot: Any) -> dict[str, Any]:
     return {"id": bot.id, **bot_fields(bot)}
 
 
+def key_labels(session: Any) -> dict[int, str]:
+    """Each stored API key's label (sandbox keys say so), by id."""
+    from workbench.accounts import key_label, list_api_keys
+
+    return {k.id: key_label(k) for k in list_api_keys(session=session)}
+
+
 def _window(start: str | None, end: str | None) -> tuple[datetime | None, datetime | None]:
 
     return (parse_date(start, "start") if start else None, parse_date(end, "end") if end else None)
@@ -107,13 +114,27 @@ def list_command(json_out: bool = JsonOption) -> None:
     from workbench.bots import list_bots
 
     with db_session() as session:
+        keys = key_labels(session)
         rows = [bot_row(b) for b in list_bots(session=session)]
     if json_out:
         print_json(rows)
     else:
         print_table(
-            [{**r, "name": printable(r["name"])} for r in rows],
-            ["id", "name", "exchange", "symbol", "timeframe", "strategy", "is_active", "dry_run"],
+            [
+                {**r, "name": printable(r["name"]), "api_key": keys.get(r["api_key_id"], "")}
+                for r in rows
+            ],
+            [
+                "id",
+                "name",
+                "exchange",
+                "symbol",
+                "timeframe",
+                "strategy",
+                "is_active",
+                "dry_run",
+                "api_key",
+            ],
         )
 
 
@@ -124,11 +145,14 @@ def show(bot_id: int, json_out: bool = JsonOption) -> None:
 
     with db_session() as session:
         row = bot_row(get_bot(session=session, bot_id=bot_id))
+        key = key_labels(session).get(row["api_key_id"])
     if json_out:
         print_json(row)
     else:
-        for key, value in row.items():
-            typer.echo(f"{key:24} {'' if value is None else value}")
+        for name, value in row.items():
+            if name == "api_key_id" and key is not None:
+                value = f"{value}: {key}"
+            typer.echo(f"{name:24} {'' if value is None else value}")
 
 
 @app.command("set")

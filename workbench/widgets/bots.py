@@ -15,7 +15,7 @@ import ccxt
 import ipywidgets as w
 from sqlalchemy import Engine
 
-from workbench.accounts import list_api_keys, local_user
+from workbench.accounts import key_label, list_api_keys, local_user
 from workbench.bots.configs import (
     bot_fields,
     create_bot,
@@ -385,10 +385,7 @@ class BotForm(w.VBox):
 
     def _refresh_keys(self) -> None:
         with session_scope(self.engine) as session:
-            keys = [
-                (f"{k.key_name} ({k.exchange}, {k.key_masked})", k.id)
-                for k in list_api_keys(session=session)
-            ]
+            keys = [(key_label(k), k.id) for k in list_api_keys(session=session)]
         self.controls["api_key_id"].options = [("none", None), *keys]
 
     def _refresh_symbols(self) -> None:
