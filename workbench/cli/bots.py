@@ -455,6 +455,54 @@ def sweep(
             typer.echo(f"saved as backtests {', '.join(map(str, saved))}")
 
 
+@app.command()
+def stop(
+    bot_id: int | None = typer.Argument(None, help="The bot to stop (or --all)"),
+    all_bots: bool = typer.Option(False, "--all", help="Stop every bot"),
+    close: bool = typer.Option(
+        False, "--close", help="Also sell the open position at market, on the bot's venue"
+    ),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation"),
+    json_out: bool = JsonOption,
+) -> None:
+    """Kill switch: deactivate now (no more scheduled ticks), optionally closing positions."""
+    from workbench.bots.stop import stop_all, stop_bot
+    from workbench.db import default_engine
+
+    if (bot_id is None) == (not all_bots):
+        raise ValidationError({"bot": "give a bot id or --all (not both)"}, entity="command")
+    which = "EVERY bot" if all_bots else f"bot {bot_id}"
+    closing = " and SELL its open positions at market" if close else ""
+    if not yes:
+        typer.confirm(f"Stop {which}{closing}?", abort=True)
+    engine = default_engine()
+    results = (
+        stop_all(engine=engine, close=close)
+        if all_bots
+        else [stop_bot(bot_id, engine=engine, close=close)]  # type: ignore[arg-type]
+    )
+    if json_out:
+        print_json(
+            [
+                {
+                    "bot_id": r.bot_id,
+                    "was_active": r.was_active,
+                    "schedules_disabled": r.schedules,
+                    "held": r.held,
+                    "closed": None if r.order is None else vars(r.order),
+                    "pnl": r.pnl,
+                    "error": r.error,
+                }
+                for r in results
+            ]
+        )
+    else:
+        for result in results:
+            typer.echo(result.summary())
+    if any(r.error for r in results):
+        raise typer.Exit(1)
+
+
 def register(root: typer.Typer) -> None:
     root.add_typer(app, name="bot")
     root.command()(backtest)
