@@ -72,14 +72,20 @@ def exchange_for_bot(
             if bot.exchange == SYNTHETIC_EXCHANGE or as_of is not None
             else LivePrices(CcxtExchange(bot.exchange))
         )
-        quote = quote_currency(bot.symbol)
+        capital = {quote_currency(bot.symbol): Decimal(bot.initial_capital)}
+        futures = ":" in bot.symbol
+        # A bot that funds its futures wallet itself (auto_transfer_funds) starts with its
+        # capital in the spot wallet, as an exchange account would.
+        funds_itself = futures and bot.auto_transfer_funds
         book = PaperExchange(
             engine=engine,
             prices=prices,
             account=f"bot-{bot.id}",
-            initial_balances={quote: Decimal(bot.initial_capital)},
+            initial_balances={} if funds_itself else capital,
+            wallet="futures" if futures else "spot",
+            second_wallet_balances=capital if funds_itself else None,
         )
-        if ":" in bot.symbol:
+        if futures:
             book.set_leverage(bot.symbol, bot.leverage)
         return book
     if bot.api_key_id is None:
