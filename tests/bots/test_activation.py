@@ -4,6 +4,7 @@ schedule tables and the real scheduler."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -125,3 +126,19 @@ def test_unschedulable_interval_leaves_the_bot_inactive(settings: Settings, engi
     with session_scope(engine) as session:
         assert list_schedules(session=session) == []
         assert not update_bot(session=session, bot_id=bot_id).is_active
+
+
+def test_cli_activate_twice_shows_one_schedule(settings: Settings, engine: Engine) -> None:
+    from typer.testing import CliRunner
+
+    from workbench.cli import app
+
+    bot_id = new_bot(engine)
+    runner = CliRunner()
+    first = runner.invoke(app, ["bot", "activate", str(bot_id)])
+    assert first.exit_code == 0, first.output
+    assert "cron 5 * * * * * (UTC)" in first.stdout
+    again = runner.invoke(app, ["bot", "activate", str(bot_id), "--json"])
+    assert again.exit_code == 0, again.output
+    [(schedule_id, enabled, _)] = schedules_of(engine, bot_id)
+    assert enabled and json.loads(again.stdout)["schedule"]["schedule_id"] == schedule_id

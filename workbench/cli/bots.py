@@ -195,15 +195,19 @@ def delete(
 def activate(bot_id: int, json_out: bool = JsonOption) -> None:
     """Activate a bot: check its strategy for look-ahead, record the code's fingerprint
     and warm-up. Run it again to accept changed strategy code deliberately."""
+    from workbench.bots.activation import bot_schedules
     from workbench.bots.configs import activate_bot
 
     with db_session() as session:
         summary = activate_bot(session=session, bot_id=bot_id)
         row = bot_row(session.get_one(_bot_model(), bot_id))
+        [schedule, *_] = [s for s in bot_schedules(session=session, bot_id=bot_id) if s.enabled]
+        job = {"schedule_id": schedule.id, "cron": schedule.cron}
     if json_out:
-        print_json({**row, "check": summary})
+        print_json({**row, "check": summary, "schedule": job})
     else:
         typer.echo(f"activated bot {bot_id}: {summary}")
+        typer.echo(f"live-bot job: schedule {job['schedule_id']}, cron {job['cron']} (UTC)")
 
 
 def _bot_model() -> Any:
