@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from tests.bots.conftest import Setup
 from tests.bots.test_live_faults import live_bot, rising_market
+from tests.bots.test_runner import Crash, CrashingExchange
 from tests.fakes.binance import FakeBinanceServer
 from tests.jobs.conftest import RecordingExecutor
 from workbench.accounts import local_user
@@ -243,3 +244,21 @@ def test_cli_stop_one_without_close_keeps_the_position(
     assert "still holds" in result.stdout
     assert not is_active(engine, holder) and is_active(engine, flat)
     assert held(engine, holder) > 0
+
+
+def test_a_close_interrupted_after_the_send_is_never_sent_twice(
+    settings: Settings, setup: Setup
+) -> None:
+    engine, bot_id = setup.engine, setup.bot_id
+    tick_until_held(setup)
+    orders = len(setup.paper.fetch_orders())
+    with pytest.raises(Crash):  # the process dies once the exchange has the order
+        crashing = CrashingExchange(setup.paper, "after_accept")
+        stop_bot(bot_id, engine=engine, close=True, exchange=crashing)
+    assert len(setup.paper.fetch_orders()) == orders + 1
+    assert held(engine, bot_id) > 0  # not recorded yet: the written-ahead intent says why
+    result = stop_bot(bot_id, engine=engine, close=True, exchange=setup.paper)
+    assert result.order is not None and result.order.client_order_id.endswith("-stop")
+    assert len(setup.paper.fetch_orders()) == orders + 1  # found, not sent again
+    assert held(engine, bot_id) == 0.0
+    assert [t[1] for t in trades(engine, bot_id)].count("sell") == 1
