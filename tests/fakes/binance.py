@@ -81,6 +81,9 @@ class FakeBinance:
         default_factory=lambda: {"USDT": Decimal("10000"), "BTC": Decimal("1"), "ETH": Decimal("0")}
     )
     klines: dict[str, list[list[Any]]] = field(default_factory=dict)
+    # The USDⓈ-M futures wallet and the transfers into and out of it (/sapi/v1/asset/transfer).
+    futures_balances: dict[str, Decimal] = field(default_factory=dict)
+    transfers: list[dict[str, str]] = field(default_factory=list)
     orders: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
     requests: Counter[str] = field(default_factory=Counter)
     failures: list[tuple[str, str | None]] = field(default_factory=list)
@@ -219,6 +222,7 @@ class _Handler(BaseHTTPRequestHandler):
             "/api/v3/order",
             "/api/v3/openOrders",
             "/api/v3/myTrades",
+            "/sapi/v1/asset/transfer",
         )
         if signed and not self._signature_ok(payload):
             return
@@ -527,6 +531,21 @@ def _my_trades(state: FakeBinance, params: dict[str, str]) -> Result:
     return 200, trades
 
 
+def _transfer(state: FakeBinance, params: dict[str, str]) -> Result:
+    """Universal transfer between the spot (MAIN) and USDⓈ-M futures (UMFUTURE) wallets."""
+    wallets = {"MAIN": state.balances, "UMFUTURE": state.futures_balances}
+    source, _, target = params.get("type", "").partition("_")
+    if source not in wallets or target not in wallets:
+        return 400, {"code": -1100, "msg": f"unsupported transfer type {params.get('type')}"}
+    asset, amount = params["asset"], Decimal(params["amount"])
+    if wallets[source].get(asset, Decimal(0)) < amount:
+        return 400, {"code": -5013, "msg": "Asset transfer failed: insufficient balance"}
+    wallets[source][asset] -= amount
+    wallets[target][asset] = wallets[target].get(asset, Decimal(0)) + amount
+    state.transfers.append(dict(params))
+    return 200, {"tranId": 13526853000 + len(state.transfers)}
+
+
 ROUTES = {
     "GET /api/v3/exchangeInfo": _exchange_info,
     "GET /fapi/v1/exchangeInfo": _futures_info,
@@ -538,6 +557,7 @@ ROUTES = {
     "DELETE /api/v3/order": _cancel_order,
     "GET /api/v3/openOrders": _open_orders,
     "GET /api/v3/myTrades": _my_trades,
+    "POST /sapi/v1/asset/transfer": _transfer,
 }
 
 

@@ -4,6 +4,7 @@ from workbench.accounts.api_keys import (
     Credentials,
     add_api_key,
     credentials,
+    key_label,
     list_api_keys,
     rotate_api_keys,
 )
@@ -15,6 +16,7 @@ __all__ = [
     "authenticate",
     "create_user",
     "credentials",
+    "key_label",
     "list_api_keys",
     "local_user",
     "rotate_api_keys",

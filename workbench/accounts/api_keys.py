@@ -33,8 +33,11 @@ def add_api_key(
     key_name: str,
     api_key: str,
     api_secret: str,
+    sandbox: bool = False,
     settings: Settings | None = None,
 ) -> ApiKey:
+    """Store a key (encrypted). ``sandbox``: a key of the exchange's sandbox (testnet);
+    bots using it trade there (ccxt sandbox mode), never on the live exchange."""
     data = validate(
         ApiKeyCreate,
         {"exchange": exchange, "key_name": key_name, "api_key": api_key, "api_secret": api_secret},
@@ -56,6 +59,7 @@ def add_api_key(
         api_key_encrypted=encrypt(plain_key, settings=settings),
         secret_key_encrypted=encrypt(data.api_secret.get_secret_value(), settings=settings),
         key_masked=mask(plain_key),
+        sandbox=sandbox,
     )
     session.add(row)
     session.flush()
@@ -79,6 +83,12 @@ def credentials(
         api_key=decrypt(row.api_key_encrypted, settings=settings),
         secret=decrypt(row.secret_key_encrypted, settings=settings),
     )
+
+
+def key_label(row: ApiKey) -> str:
+    """How a key is shown wherever it is chosen or listed: name, masked key, and whether it
+    is a sandbox (testnet) key."""
+    return f"{row.key_name} ({row.exchange}, {row.key_masked}{', SANDBOX' if row.sandbox else ''})"
 
 
 def rotate_api_keys(*, session: Session, settings: Settings | None = None) -> int:

@@ -4,7 +4,9 @@ Every path (CLI, form, notebook API) goes through ``create_bot``/``update_bot``:
 schema, one set of messages. Parameters of the bot's strategy may be given by name
 (``window=30``); they are stored in ``strategy_params``. Activating a bot (``is_active``
 true, or ``activate_bot``) runs the strategy's look-ahead check and records its code
-fingerprint. While a bot holds a position, its market, position type, leverage and
+fingerprint; an active bot's live-bot job is scheduled (``workbench.bots.activation``)
+and deactivating it (``deactivate_bot``, or ``is_active`` false) disables that schedule at
+once. While a bot holds a position, its market, position type, leverage and
 capital cannot change, and deleting it needs ``abandon_position``.
 """
 
@@ -15,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from workbench.bots import strategy_guard
+from workbench.bots import activation, strategy_guard
 from workbench.db.models import BotConfig, BotState, Trade
 from workbench.errors import ConflictError, NotFoundError
 from workbench.schemas import BotConfigCreate, BotConfigUpdate, validate
@@ -38,6 +40,8 @@ def create_bot(*, session: Session, user_id: int, **fields: Any) -> BotConfig:
     session.flush()
     session.add(BotState(bot_config_id=bot.id, state_data={}))
     session.flush()
+    if bot.is_active:
+        activation.schedule_bot(session=session, bot=bot)
     return bot
 
 
@@ -87,12 +91,18 @@ def update_bot(*, session: Session, bot_id: int, **changes: Any) -> BotConfig:
         )
     rule_before = _strategy_inputs(bot)
     was_active = bot.is_active
+    timing_before = (bot.timeframe, bot.check_interval_seconds)
     for name, value in new.items():
         setattr(bot, name, value)
     # Activating, or changing an active bot's strategy or parameters: check it (again).
     if bot.is_active and (not was_active or _strategy_inputs(bot) != rule_before):
         strategy_guard.activate(session, bot)
     session.flush()
+    timing = (bot.timeframe, bot.check_interval_seconds)
+    if bot.is_active and (not was_active or timing != timing_before):
+        activation.schedule_bot(session=session, bot=bot)
+    elif was_active and not bot.is_active:
+        activation.unschedule_bot(session=session, bot_id=bot.id)
     return bot
 
 
@@ -109,7 +119,17 @@ def activate_bot(*, session: Session, bot_id: int) -> str:
     summary = strategy_guard.activate(session, bot)
     bot.is_active = True
     session.flush()
+    activation.schedule_bot(session=session, bot=bot)
     return summary
+
+
+def deactivate_bot(*, session: Session, bot_id: int) -> list[int]:
+    """Deactivate ``bot_id`` at once: its ticks are refused and its live-bot schedules are
+    disabled (the scheduler starts no more of them). Returns the disabled schedules' ids."""
+    bot = get_bot(session=session, bot_id=bot_id)
+    bot.is_active = False
+    session.flush()
+    return activation.unschedule_bot(session=session, bot_id=bot_id)
 
 
 def bot_fields(bot: BotConfig) -> dict[str, Any]:
@@ -146,6 +166,7 @@ def delete_bot(
         session.execute(
             update(Trade).where(Trade.bot_config_id == bot_id).values(bot_config_id=None)
         )
+    activation.unschedule_bot(session=session, bot_id=bot_id, remove=True)
     session.delete(bot)
     session.flush()
     return trades

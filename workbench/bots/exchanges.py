@@ -13,7 +13,7 @@ from workbench.accounts import credentials
 from workbench.bots.configs import get_bot
 from workbench.bots.runner import TickResult, run_tick
 from workbench.db import session_scope
-from workbench.db.models import BotConfig, BotState
+from workbench.db.models import ApiKey, BotConfig, BotState
 from workbench.errors import ConfigError, ConflictError, ValidationError
 from workbench.market.candles import read_candles
 from workbench.market.ccxt_adapter import CcxtExchange
@@ -72,14 +72,20 @@ def exchange_for_bot(
             if bot.exchange == SYNTHETIC_EXCHANGE or as_of is not None
             else LivePrices(CcxtExchange(bot.exchange))
         )
-        quote = quote_currency(bot.symbol)
+        capital = {quote_currency(bot.symbol): Decimal(bot.initial_capital)}
+        futures = ":" in bot.symbol
+        # A bot that funds its futures wallet itself (auto_transfer_funds) starts with its
+        # capital in the spot wallet, as an exchange account would.
+        funds_itself = futures and bot.auto_transfer_funds
         book = PaperExchange(
             engine=engine,
             prices=prices,
             account=f"bot-{bot.id}",
-            initial_balances={quote: Decimal(bot.initial_capital)},
+            initial_balances={} if funds_itself else capital,
+            wallet="futures" if futures else "spot",
+            second_wallet_balances=capital if funds_itself else None,
         )
-        if ":" in bot.symbol:
+        if futures:
             book.set_leverage(bot.symbol, bot.leverage)
         return book
     if bot.api_key_id is None:
@@ -87,10 +93,13 @@ def exchange_for_bot(
             f"bot {bot.id} trades live but has no API key; add one with "
             f"`workbench keys add` and `workbench bot set {bot.id} api_key_id=ID`"
         )
+    key = session.get(ApiKey, bot.api_key_id)
+    sandbox = key is not None and key.sandbox
     return CcxtExchange(
         bot.exchange,
         credentials=credentials(session=session, api_key_id=bot.api_key_id),
-        account=f"live:key-{bot.api_key_id}",
+        sandbox=sandbox,
+        account=f"{'sandbox' if sandbox else 'live'}:key-{bot.api_key_id}",
     )
 
 

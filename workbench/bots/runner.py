@@ -31,6 +31,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from workbench.bots import strategy_guard
+from workbench.bots.funding import fund_before_entry
 from workbench.bots.tick_lock import HeldTickLock, tick_lock
 from workbench.db.engine import session_scope
 from workbench.db.models import BotConfig, BotEvent, BotState, Side, Trade
@@ -232,6 +233,7 @@ def _tick(
             intent["cost"] = repr(float(notional))
         else:
             intent["amount"] = str(_sell_amount(exchange, bot, float(engine_state[e.S_QTY])))
+        fund_before_entry(engine, bot, exchange, side)  # auto_transfer_funds (bots.funding)
         order = _send(session, state, data, engine_state, exchange, bot, intent, lock)
         _apply_fill(session, bot, exchange, engine_state, params, intent, order)
         result = TickResult(bot_id, _decision(side), reason, bar_time, order, indicators, note)

@@ -55,6 +55,13 @@ def bot_row(bot: Any) -> dict[str, Any]:
     return {"id": bot.id, **bot_fields(bot)}
 
 
+def key_labels(session: Any) -> dict[int, str]:
+    """Each stored API key's label (sandbox keys say so), by id."""
+    from workbench.accounts import key_label, list_api_keys
+
+    return {k.id: key_label(k) for k in list_api_keys(session=session)}
+
+
 def _window(start: str | None, end: str | None) -> tuple[datetime | None, datetime | None]:
 
     return (parse_date(start, "start") if start else None, parse_date(end, "end") if end else None)
@@ -107,13 +114,27 @@ def list_command(json_out: bool = JsonOption) -> None:
     from workbench.bots import list_bots
 
     with db_session() as session:
+        keys = key_labels(session)
         rows = [bot_row(b) for b in list_bots(session=session)]
     if json_out:
         print_json(rows)
     else:
         print_table(
-            [{**r, "name": printable(r["name"])} for r in rows],
-            ["id", "name", "exchange", "symbol", "timeframe", "strategy", "is_active", "dry_run"],
+            [
+                {**r, "name": printable(r["name"]), "api_key": keys.get(r["api_key_id"], "")}
+                for r in rows
+            ],
+            [
+                "id",
+                "name",
+                "exchange",
+                "symbol",
+                "timeframe",
+                "strategy",
+                "is_active",
+                "dry_run",
+                "api_key",
+            ],
         )
 
 
@@ -124,11 +145,14 @@ def show(bot_id: int, json_out: bool = JsonOption) -> None:
 
     with db_session() as session:
         row = bot_row(get_bot(session=session, bot_id=bot_id))
+        key = key_labels(session).get(row["api_key_id"])
     if json_out:
         print_json(row)
     else:
-        for key, value in row.items():
-            typer.echo(f"{key:24} {'' if value is None else value}")
+        for name, value in row.items():
+            if name == "api_key_id" and key is not None:
+                value = f"{value}: {key}"
+            typer.echo(f"{name:24} {'' if value is None else value}")
 
 
 @app.command("set")
@@ -171,15 +195,19 @@ def delete(
 def activate(bot_id: int, json_out: bool = JsonOption) -> None:
     """Activate a bot: check its strategy for look-ahead, record the code's fingerprint
     and warm-up. Run it again to accept changed strategy code deliberately."""
+    from workbench.bots.activation import bot_schedules
     from workbench.bots.configs import activate_bot
 
     with db_session() as session:
         summary = activate_bot(session=session, bot_id=bot_id)
         row = bot_row(session.get_one(_bot_model(), bot_id))
+        [schedule, *_] = [s for s in bot_schedules(session=session, bot_id=bot_id) if s.enabled]
+        job = {"schedule_id": schedule.id, "cron": schedule.cron}
     if json_out:
-        print_json({**row, "check": summary})
+        print_json({**row, "check": summary, "schedule": job})
     else:
         typer.echo(f"activated bot {bot_id}: {summary}")
+        typer.echo(f"live-bot job: schedule {job['schedule_id']}, cron {job['cron']} (UTC)")
 
 
 def _bot_model() -> Any:
@@ -429,6 +457,54 @@ def sweep(
         print_table(best.round(4).to_dict(orient="records"))
         if saved:
             typer.echo(f"saved as backtests {', '.join(map(str, saved))}")
+
+
+@app.command()
+def stop(
+    bot_id: int | None = typer.Argument(None, help="The bot to stop (or --all)"),
+    all_bots: bool = typer.Option(False, "--all", help="Stop every bot"),
+    close: bool = typer.Option(
+        False, "--close", help="Also sell the open position at market, on the bot's venue"
+    ),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation"),
+    json_out: bool = JsonOption,
+) -> None:
+    """Kill switch: deactivate now (no more scheduled ticks), optionally closing positions."""
+    from workbench.bots.stop import stop_all, stop_bot
+    from workbench.db import default_engine
+
+    if (bot_id is None) == (not all_bots):
+        raise ValidationError({"bot": "give a bot id or --all (not both)"}, entity="command")
+    which = "EVERY bot" if all_bots else f"bot {bot_id}"
+    closing = " and SELL its open positions at market" if close else ""
+    if not yes:
+        typer.confirm(f"Stop {which}{closing}?", abort=True)
+    engine = default_engine()
+    results = (
+        stop_all(engine=engine, close=close)
+        if all_bots
+        else [stop_bot(bot_id, engine=engine, close=close)]  # type: ignore[arg-type]
+    )
+    if json_out:
+        print_json(
+            [
+                {
+                    "bot_id": r.bot_id,
+                    "was_active": r.was_active,
+                    "schedules_disabled": r.schedules,
+                    "held": r.held,
+                    "closed": None if r.order is None else vars(r.order),
+                    "pnl": r.pnl,
+                    "error": r.error,
+                }
+                for r in results
+            ]
+        )
+    else:
+        for result in results:
+            typer.echo(result.summary())
+    if any(r.error for r in results):
+        raise typer.Exit(1)
 
 
 def register(root: typer.Typer) -> None:

@@ -17,6 +17,9 @@ app = typer.Typer(no_args_is_help=True, help="Exchange API keys (stored encrypte
 def add(
     exchange: str = typer.Option(..., "--exchange", help="ccxt exchange id, e.g. binance"),
     key_name: str = typer.Option(..., "--key-name", "--label", help="A name to choose the key by"),
+    sandbox: bool = typer.Option(
+        False, "--sandbox", help="A sandbox (testnet) key: bots using it trade on the testnet"
+    ),
 ) -> None:
     """Store an API key and secret: typed at a prompt, or two lines on stdin."""
 
@@ -43,8 +46,10 @@ def add(
             key_name=key_name,
             api_key=api_key,
             api_secret=api_secret,
+            sandbox=sandbox,
         )
-        typer.echo(f"stored key {row.id}: {row.exchange} {row.key_name} {row.key_masked}")
+        kind = "SANDBOX (testnet)" if row.sandbox else "live"
+        typer.echo(f"stored {kind} key {row.id}: {row.exchange} {row.key_name} {row.key_masked}")
 
 
 @app.command("list")
@@ -60,6 +65,7 @@ def list_command(json_out: bool = JsonOption) -> None:
                 "exchange": k.exchange,
                 "key_name": k.key_name,
                 "key": k.key_masked,
+                "sandbox": k.sandbox,
                 "created_at": k.created_at,
             }
             for k in list_api_keys(session=session)

@@ -39,6 +39,7 @@ from workbench.market.exchange import (
     OrderUnknownError,
     Side,
     Ticker,
+    Transfer,
 )
 from workbench.market.retry import RetryPolicy
 from workbench.redact import RedactFilter
@@ -328,6 +329,27 @@ class CcxtExchange:
 
     def cancel_order(self, symbol: str, order_id: str) -> Order:
         return self._order(self._call(lambda: self.client.cancel_order(order_id, symbol)), symbol)
+
+    def transfer(
+        self, asset: str, amount: Decimal, from_wallet: MarketType, to_wallet: MarketType
+    ) -> Transfer:
+        """ccxt ``transfer(code, amount, fromAccount, toAccount)``, translated but never
+        retried: a transfer resent after a lost answer could move the funds twice."""
+        # ccxt's unified account names of our wallets (perpetual futures are ccxt "swap"s).
+        names = {"spot": "spot", "futures": "swap"}
+        if from_wallet == to_wallet or {from_wallet, to_wallet} - set(names):
+            raise RejectedError(f"transfer from {from_wallet} to {to_wallet}: use spot and futures")
+        raw = self._translate(
+            lambda: self.client.transfer(asset, float(amount), names[from_wallet], names[to_wallet])
+        )
+        return Transfer(
+            id=str(raw.get("id")),
+            asset=asset,
+            amount=amount,
+            from_wallet=from_wallet,
+            to_wallet=to_wallet,
+            timestamp=_dt(raw.get("timestamp")),
+        )
 
     def _order(self, raw: dict[str, Any], symbol: str) -> Order:
         fee = raw.get("fee") or {}

@@ -47,6 +47,18 @@ class Order:
 
 
 @dataclass(frozen=True)
+class Transfer:
+    """Funds moved between two wallets of one account (spot and futures)."""
+
+    id: str
+    asset: str
+    amount: Decimal
+    from_wallet: MarketType
+    to_wallet: MarketType
+    timestamp: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Ticker:
     symbol: str
     last: Decimal
@@ -124,3 +136,10 @@ class Exchange(Protocol):
         ...
 
     def cancel_order(self, symbol: str, order_id: str) -> Order: ...
+
+    def transfer(
+        self, asset: str, amount: Decimal, from_wallet: MarketType, to_wallet: MarketType
+    ) -> Transfer:
+        """Move ``amount`` of ``asset`` between the account's spot and futures wallets.
+        Sent once, never retried: a transfer has no client id to look it up by."""
+        ...

@@ -6,6 +6,10 @@ currency); limit orders fill at their price once the market trades through it. S
 positions with leverage, a margin and a liquidation price. Everything is kept in the
 database, so a paper account survives a restart to the last digit, and a client order id
 never places a second order.
+
+An account has two wallets, spot and futures, as an exchange account does: orders use the
+account's own wallet (``wallet``: the one its bot trades from), the other is a second paper
+account named ``<account>:<wallet>``; ``transfer`` moves funds between them.
 """
 
 from __future__ import annotations
@@ -20,7 +24,16 @@ from sqlalchemy.orm import Session
 from workbench.db.engine import session_scope
 from workbench.db.models import PaperAccount, PaperBalance, PaperOrder, PaperPosition
 from workbench.errors import NotFoundError, OrderRejectedError, RejectedError
-from workbench.market.exchange import Balance, Market, Order, OrderType, Side, Ticker
+from workbench.market.exchange import (
+    Balance,
+    Market,
+    MarketType,
+    Order,
+    OrderType,
+    Side,
+    Ticker,
+    Transfer,
+)
 from workbench.market.margin import liquidation_price
 from workbench.market.names import split_symbol
 from workbench.market.prices import PriceSource
@@ -65,32 +78,42 @@ class PaperExchange:
         account: str = "default",
         terms: PaperTerms | None = None,
         initial_balances: dict[str, Decimal] | None = None,
+        wallet: MarketType = "spot",
+        second_wallet_balances: dict[str, Decimal] | None = None,
     ) -> None:
         self.engine = engine
         self.prices = prices
         self.account = account
         self.terms = terms or PaperTerms()
-        self.initial_balances = initial_balances or {"USDT": Decimal(10_000)}
+        self.initial_balances = (
+            initial_balances if initial_balances is not None else {"USDT": Decimal(10_000)}
+        )
+        self.wallet = wallet
+        self.second_wallet_balances = second_wallet_balances or {}
 
     def __repr__(self) -> str:
         return f"PaperExchange(account={self.account!r})"
 
     # --- books ---------------------------------------------------------------------------
 
-    def _open(self, session: Session) -> PaperAccount:
-        """The account row, locked for this transaction; made with its first balances."""
-        query = sa.select(PaperAccount).where(PaperAccount.name == self.account)
+    def _open(self, session: Session, wallet: MarketType | None = None) -> PaperAccount:
+        """The account row (of ``wallet``, default the one orders use), locked for this
+        transaction; made with its first balances."""
+        second = wallet is not None and wallet != self.wallet
+        name = f"{self.account}:{wallet}" if second else self.account
+        query = sa.select(PaperAccount).where(PaperAccount.name == name)
         account = session.scalar(query.with_for_update())
         if account is None:
             account = PaperAccount(
-                name=self.account,
+                name=name,
                 fee_rate=self.terms.fee_rate,
                 slippage=self.terms.slippage,
                 maint_margin=self.terms.maint_margin,
             )
             session.add(account)
             session.flush()
-            for asset, amount in self.initial_balances.items():
+            first = self.second_wallet_balances if second else self.initial_balances
+            for asset, amount in first.items():
                 session.add(
                     PaperBalance(account_id=account.id, asset=asset, free=q(amount), used=ZERO)
                 )
@@ -125,6 +148,45 @@ class PaperExchange:
         with session_scope(self.engine) as session:
             account = self._open(session)
             self._balance(session, account, asset).free += q(amount)
+
+    def transfer(
+        self, asset: str, amount: Decimal, from_wallet: MarketType, to_wallet: MarketType
+    ) -> Transfer:
+        """Move free ``amount`` of ``asset`` between the spot and futures wallets."""
+        if from_wallet == to_wallet or {from_wallet, to_wallet} - {"spot", "futures"}:
+            raise RejectedError(f"transfer from {from_wallet} to {to_wallet}: use spot and futures")
+        if amount <= 0:
+            raise RejectedError(f"a transfer needs a positive amount, not {amount}")
+        with session_scope(self.engine) as session:
+            source = self._balance(session, self._open(session, from_wallet), asset)
+            target = self._balance(session, self._open(session, to_wallet), asset)
+            if source.free < amount:
+                raise OrderRejectedError(
+                    f"insufficient {asset} in the paper {from_wallet} wallet: {amount} asked, "
+                    f"{source.free} free"
+                )
+            source.free -= q(amount)
+            target.free += q(amount)
+            moment = self.prices.now()
+        return Transfer(
+            id=f"{self.account}-{from_wallet}-{to_wallet}-{int(moment.timestamp() * 1000)}",
+            asset=asset,
+            amount=q(amount),
+            from_wallet=from_wallet,
+            to_wallet=to_wallet,
+            timestamp=moment,
+        )
+
+    def wallet_balance(self, wallet: MarketType) -> dict[str, Balance]:
+        """The free and used balances of the account's ``wallet`` (spot or futures)."""
+        if wallet == self.wallet:
+            return self.fetch_balance()
+        with session_scope(self.engine) as session:
+            account = self._open(session, wallet)
+            rows = session.scalars(
+                sa.select(PaperBalance).where(PaperBalance.account_id == account.id)
+            )
+            return {r.asset: Balance(free=r.free, used=r.used) for r in rows}
 
     # --- market data -----------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import ccxt
 import ipywidgets as w
 from sqlalchemy import Engine
 
-from workbench.accounts import list_api_keys, local_user
+from workbench.accounts import key_label, list_api_keys, local_user
 from workbench.bots.configs import (
     bot_fields,
     create_bot,
@@ -101,6 +101,9 @@ def exchange_symbols(exchange: str, market_type: str) -> list[str]:
     return cached_symbols(get_cache(), CcxtExchange(exchange), kind).value
 
 
+STOP, CONFIRM_STOP = "Stop bot", "Confirm stop"
+
+
 class BotForm(w.VBox):
     """Create, load, edit, clone, (de)activate and delete bot configurations.
 
@@ -135,6 +138,9 @@ class BotForm(w.VBox):
         self.confirm_delete = w.Checkbox(
             description="delete even with trades (the trades are kept)", indent=False
         )
+        self.stop = w.Button(description=STOP, button_style="warning", icon="stop")
+        self.close_position = w.Checkbox(description="close position at market", indent=False)
+        self.stop.on_click(lambda _: self.stop_bot())
         self.picker.observe(self._picked, "value")
         self.save.on_click(lambda _: self.save_bot())
         self.clone.on_click(lambda _: self.clone_bot())
@@ -151,6 +157,7 @@ class BotForm(w.VBox):
             sections.set_title(i, title)
         sections.selected_index = 0
         actions = w.HBox([self.save, self.clone, self.activate, self.delete, self.confirm_delete])
+        actions.children += (self.stop, self.close_position)
         super().__init__([self.picker, sections, actions, self.message])
         self._refresh_picker()
         self.new_bot()
@@ -337,6 +344,29 @@ class BotForm(w.VBox):
         self.load(self.bot_id)
         self.message.ok(f"bot {self.bot_id} {'activated' if active else 'deactivated'}")
 
+    def stop_bot(self) -> None:
+        """Kill switch: the first click asks to confirm; the second deactivates the bot at
+        once and, with "close position" ticked, sells its position at market."""
+        if self.bot_id is None or self.stop.description == STOP:
+            self.stop.description = STOP if self.bot_id is None else CONFIRM_STOP
+            self.message.error(
+                "load a bot to stop first"
+                if self.bot_id is None
+                else f"click '{CONFIRM_STOP}' to stop bot {self.bot_id}"
+                + (" and sell its position at market" if self.close_position.value else "")
+            )
+            return
+        from workbench.bots.stop import stop_bot
+
+        self.stop.description = STOP
+        try:
+            result = stop_bot(self.bot_id, engine=self.engine, close=self.close_position.value)
+        except WorkbenchError as e:
+            self.message.error(e)
+            return
+        self.load(self.bot_id)
+        self.message.ok(result.summary())
+
     def delete_bot(self) -> None:
         """Delete the loaded bot; with trades only when confirmed (the trades are kept)."""
         if self.bot_id is None:
@@ -385,10 +415,7 @@ class BotForm(w.VBox):
 
     def _refresh_keys(self) -> None:
         with session_scope(self.engine) as session:
-            keys = [
-                (f"{k.key_name} ({k.exchange}, {k.key_masked})", k.id)
-                for k in list_api_keys(session=session)
-            ]
+            keys = [(key_label(k), k.id) for k in list_api_keys(session=session)]
         self.controls["api_key_id"].options = [("none", None), *keys]
 
     def _refresh_symbols(self) -> None:
@@ -444,8 +471,9 @@ class BotForm(w.VBox):
 
     def _show_buttons(self) -> None:
         loaded = self.bot_id is not None
-        for button in (self.clone, self.activate, self.delete):
+        for button in (self.clone, self.activate, self.delete, self.stop):
             button.disabled = not loaded
+        self.stop.description = STOP
         active = bool(self.controls["is_active"].value)
         self.activate.description = "Deactivate" if active else "Activate"
         self.activate.icon = "pause" if active else "play"

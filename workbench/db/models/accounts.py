@@ -34,3 +34,5 @@ class ApiKey(Timestamps, Base):
     secret_key_encrypted: Mapped[str] = mapped_column(String(1024))
     # Shown instead of the key: first and last characters only.
     key_masked: Mapped[str] = mapped_column(String(32))
+    # A key of the exchange's sandbox (testnet): its client runs in ccxt's sandbox mode.
+    sandbox: Mapped[bool] = mapped_column(default=False, server_default="0")
