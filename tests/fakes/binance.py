@@ -1,7 +1,7 @@
 """A small fake Binance REST server on loopback, for the real ccxt client.
 
 It speaks the subset the workbench uses (exchange info for spot and USDT futures, klines,
-24h ticker, account, order create / query / cancel, open orders), checks HMAC-SHA256
+24h ticker, account, order create / query / cancel, open and all orders), checks HMAC-SHA256
 signatures, fills market orders at the current price, and can be told to misbehave:
 ``server.state.fail_next(kind, n, path=None)`` with kind
 
@@ -109,6 +109,54 @@ class FakeBinance:
                     del self.failures[i]
                     return kind
         return None
+
+    def inject_order(
+        self, symbol: str, side: str, qty: str, client_id: str, status: str = "FILLED"
+    ) -> dict[str, Any]:
+        """An order the exchange holds that the workbench did not see placed (a mismatch to
+        reconcile): ``FILLED`` trades at the current price and moves balances (fee in the
+        quote); ``NEW`` rests unfilled; ``CANCELED`` never filled."""
+        with self.lock:
+            order_id = self.next_id(symbol)
+            amount, price = Decimal(qty), self.prices[symbol]
+            now = int(time.time() * 1000)
+            filled = status == "FILLED"
+            order: dict[str, Any] = {
+                "symbol": symbol,
+                "orderId": order_id,
+                "orderListId": -1,
+                "clientOrderId": client_id,
+                "transactTime": now,
+                "time": now,
+                "updateTime": now,
+                "price": "0.00000000",
+                "origQty": str(amount),
+                "executedQty": str(amount if filled else 0),
+                "cummulativeQuoteQty": str(amount * price if filled else 0),
+                "status": status,
+                "timeInForce": "GTC",
+                "type": "MARKET",
+                "side": side,
+                "isWorking": True,
+                "fills": [],
+            }
+            if filled:
+                base, quote = SYMBOLS[symbol]
+                sign = 1 if side == "BUY" else -1
+                fee = amount * price * FEE_RATE
+                self.balances[base] = self.balances.get(base, Decimal(0)) + sign * amount
+                self.balances[quote] -= sign * amount * price + fee
+                order["fills"] = [
+                    {
+                        "price": str(price),
+                        "qty": str(amount),
+                        "commission": str(fee),
+                        "commissionAsset": quote,
+                        "tradeId": order_id,
+                    }
+                ]
+            self.orders[(symbol, order_id)] = order
+            return order
 
     def orders_placed(self) -> int:
         return len(self.orders)
@@ -218,6 +266,7 @@ class _Handler(BaseHTTPRequestHandler):
             "/api/v3/account",
             "/api/v3/order",
             "/api/v3/openOrders",
+            "/api/v3/allOrders",
             "/api/v3/myTrades",
         )
         if signed and not self._signature_ok(payload):
@@ -502,6 +551,12 @@ def _open_orders(state: FakeBinance, params: dict[str, str]) -> Result:
     ]
 
 
+def _all_orders(state: FakeBinance, params: dict[str, str]) -> Result:
+    limit = int(params.get("limit", 500))
+    mine = [o for o in state.orders.values() if o["symbol"] == params.get("symbol")]
+    return 200, [_order_json(o) for o in mine[-limit:]]
+
+
 def _my_trades(state: FakeBinance, params: dict[str, str]) -> Result:
     since = int(params.get("startTime", 0))
     trades = [
@@ -537,6 +592,7 @@ ROUTES = {
     "GET /api/v3/order": _query_order,
     "DELETE /api/v3/order": _cancel_order,
     "GET /api/v3/openOrders": _open_orders,
+    "GET /api/v3/allOrders": _all_orders,
     "GET /api/v3/myTrades": _my_trades,
 }
 
