@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from decimal import ROUND_DOWN, Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,13 +26,19 @@ from tests.bots.test_live_faults import (
 )
 from tests.conftest import FAST_RETRY
 from tests.fakes.binance import API_KEY, SECRET, FakeBinanceServer
+from workbench.accounts import local_user
 from workbench.accounts.api_keys import Credentials
+from workbench.bots import create_bot
 from workbench.bots.reconcile import client_prefix, held_quantity, resolve
 from workbench.bots.runner import TickResult, run_tick
+from workbench.db import session_scope
 from workbench.db.models import Alert, BotEvent, BotState
 from workbench.errors import ConflictError
+from workbench.market.candles import read_file, upsert_candles
 from workbench.market.ccxt_adapter import CcxtExchange
 from workbench.market.exchange import OrderUnknownError
+from workbench.market.paper import PaperExchange
+from workbench.market.prices import ReplayPrices
 
 
 def events(engine: Engine, bot_id: int) -> list[tuple[str, str]]:
@@ -296,3 +303,60 @@ def test_a_paper_bot_halts_when_its_account_holds_less(setup: Setup) -> None:
         "ETH/BTC"
     )
     assert tick_until(setup, "exit", after=i) > i  # trades on with what it holds now
+
+
+def futures_setup(engine: Engine, shared_data: Path) -> Setup:
+    frame = read_file(shared_data / "XRP_USDT-USDT-5m-futures.csv").iloc[:600]
+    symbol = "XRP/USDT:USDT"
+    upsert_candles(engine=engine, exchange="binance", symbol=symbol, timeframe="5m", frame=frame)
+    with session_scope(engine) as session:
+        bot_id = create_bot(
+            session=session,
+            user_id=local_user(session=session).id,
+            name="futures",
+            exchange="binance",
+            symbol=symbol,
+            timeframe="5m",
+            strategy="ema_cross",
+            ema_fast=5,
+            ema_slow=13,
+            position_type="futures",
+            leverage=5,
+            position_size_perc="50",
+            initial_capital="1000",
+        ).id
+    prices = ReplayPrices(
+        engine=engine,
+        exchange="binance",
+        timeframe="5m",
+        symbols=[symbol],
+        start=frame.index[0].to_pydatetime(),
+    )
+    paper = PaperExchange(
+        engine=engine, prices=prices, account="futures", initial_balances={"USDT": Decimal(1000)}
+    )
+    paper.set_leverage(symbol, 5)
+    return Setup(engine, bot_id, prices, paper, [t.to_pydatetime() for t in frame.index])
+
+
+def test_a_futures_position_reduced_by_hand_halts_the_paper_bot(
+    engine: Engine, shared_data: Path
+) -> None:
+    setup = futures_setup(engine, shared_data)
+    i = tick_until(setup, "enter")
+    held = held_quantity(state_of(engine, setup.bot_id))
+    assert setup.paper.fetch_holding("XRP/USDT:USDT") == held
+    setup.paper.create_order(
+        "XRP/USDT:USDT", "sell", "market", held / 2, client_order_id="by-hand-1"
+    )
+
+    assert_halted(next_tick(setup, i), "holds less")
+    with pytest.raises(ConflictError, match="nothing to close"):
+        resolve(engine=engine, bot_id=setup.bot_id, exchange=setup.paper, mode="close")
+    resolve(engine=engine, bot_id=setup.bot_id, exchange=setup.paper, mode="adopt")
+    remaining = setup.paper.fetch_holding("XRP/USDT:USDT")
+    assert abs(held_quantity(state_of(engine, setup.bot_id)) - remaining) < Decimal("1e-9")
+    exit_bar = tick_until(setup, "exit", after=i + 1)
+    sold = setup.paper.fetch_orders("XRP/USDT:USDT")[-1]
+    assert exit_bar > i and sold.side == "sell" and sold.filled == remaining
+    assert setup.paper.fetch_holding("XRP/USDT:USDT") == 0

@@ -310,8 +310,9 @@ def _when(now_ms: int) -> datetime:
 
 def halted_reason(bot_id: int, reason: str) -> str:
     return (
-        f"halted by reconciliation: {reason}; see `workbench bot show {bot_id}` and resolve "
-        f"with `workbench bot resolve {bot_id} --adopt` or `--close`"
+        f"halted by reconciliation: {reason}; `workbench bot resolve {bot_id}` shows the "
+        "evidence, with --adopt it takes the exchange's position, with --close it closes the "
+        "difference"
     )
 
 
@@ -450,14 +451,18 @@ def resolve(*, engine: Engine, bot_id: int, exchange: Exchange, mode: Mode) -> s
         return what
 
 
-def halt_reason_of(*, session: Session, bot_id: int) -> str:
-    """Why bot ``bot_id`` is halted; ConflictError when it is not (NotFoundError: no bot)."""
+def halt_of(*, session: Session, bot_id: int) -> tuple[str, dict[str, Any]]:
+    """Why bot ``bot_id`` is halted and the evidence; ConflictError when it is not."""
     if session.get(BotConfig, bot_id) is None:
         raise NotFoundError(f"no bot with id {bot_id}; see `workbench bot list`")
-    reason = session.scalar(sa.select(BotState.halt_reason).where(BotState.bot_config_id == bot_id))
-    if reason is None:
+    row = session.execute(
+        sa.select(BotState.halt_reason, BotState.halt_evidence).where(
+            BotState.bot_config_id == bot_id
+        )
+    ).first()
+    if row is None or row.halt_reason is None:
         raise ConflictError(f"bot {bot_id} is not halted; there is nothing to resolve")
-    return reason
+    return row.halt_reason, dict(row.halt_evidence or {})
 
 
 def _sell(exchange: Exchange, bot: BotConfig, amount: Decimal, client_id: str) -> Order:
