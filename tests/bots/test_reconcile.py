@@ -255,6 +255,29 @@ def test_an_open_order_of_ours_we_never_sent_halts_until_close_cancels_it(
     assert run_tick(bot_id, engine=engine, exchange=binance).decision == "enter"
 
 
+def test_a_pending_entry_the_account_cannot_pay_halts_until_adopt_drops_it(
+    engine: Engine, binance_server: FakeBinanceServer
+) -> None:
+    rising_market(binance_server)
+    bot_id = live_bot(engine, "unpaid")
+    exchange = impatient(binance_server)
+    exchange.order_window_ms = 0  # an order the exchange does not show is proven absent
+    binance_server.state.fail_next("timeout", path="/api/v3/order")  # never processed
+    with pytest.raises(OrderUnknownError):
+        run_tick(bot_id, engine=engine, exchange=exchange)
+    binance_server.state.balances["USDT"] = Decimal(5)  # spent elsewhere meanwhile
+    cid = f"wb{bot_id}-{last_closed_day_ms()}-buy"
+
+    assert_halted(run_tick(bot_id, engine=engine, exchange=exchange), "5 USDT free", cid)
+    assert orders(binance_server) == 0  # not sent again into a certain rejection
+    with pytest.raises(ConflictError, match="drop the entry with `--adopt`"):
+        resolve(engine=engine, bot_id=bot_id, exchange=exchange, mode="close")
+    done = resolve(engine=engine, bot_id=bot_id, exchange=exchange, mode="adopt")
+    assert f"dropped the pending entry {cid}" in done
+    assert run_tick(bot_id, engine=engine, exchange=exchange).decision == "wait"
+    assert orders(binance_server) == 0 and trade_ids(engine, bot_id) == []
+
+
 # --- the paper exchange: the truth of a dry-run bot --------------------------------------------
 
 

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from workbench.db.models import BotConfig, BotEvent, BotState, Side, Trade
 from workbench.errors import ConflictError, NotFoundError
 from workbench.market.exchange import Exchange, Order
-from workbench.market.names import base_currency
+from workbench.market.names import base_currency, split_symbol
 
 if TYPE_CHECKING:
     from workbench.bots.runner import TickResult
@@ -65,6 +65,8 @@ class Pending:
 
     client_order_id: str
     side: Literal["buy", "sell"]
+    cost: Decimal | None  # an entry's quote amount
+    written_ms: int  # when it was written (sent right after)
 
 
 def held_quantity(state: BotState) -> Decimal:
@@ -80,7 +82,17 @@ def pending_order(state: BotState) -> Pending | None:
     intent = (state.state_data or {}).get("intent")
     if not intent:
         return None
-    return Pending(client_order_id=intent["client_order_id"], side=intent["side"])
+    return Pending(
+        client_order_id=intent["client_order_id"],
+        side=intent["side"],
+        cost=Decimal(intent["cost"]) if "cost" in intent else None,
+        written_ms=int(intent.get("written_ms", 0)),
+    )
+
+
+def drop_pending(state: BotState) -> None:
+    """Forget the order written ahead (its decision will not be carried out)."""
+    state.state_data = {k: v for k, v in (state.state_data or {}).items() if k != "intent"}
 
 
 def set_held_quantity(state: BotState, bot: BotConfig, quantity: Decimal, price: Decimal) -> None:
@@ -137,6 +149,8 @@ class Comparison:
     unknown_open: list[Order] = field(default_factory=list)  # open, ours by id, never sent
     notes: list[str] = field(default_factory=list)  # explained: said in events
     base: str = ""
+    # A pending entry the exchange never received and the account cannot pay: (free, asset).
+    short_quote: tuple[Decimal, str] | None = None
 
     @property
     def difference(self) -> Decimal:
@@ -159,6 +173,12 @@ class Comparison:
                     if gap > 0 and self.unknown_fills
                     else ""
                 )
+            )
+        if self.short_quote is not None and self.pending is not None:
+            free, asset = self.short_quote
+            out.append(
+                f"the account has {_num(free)} {asset} free; the pending entry "
+                f"{self.pending.client_order_id} needs {_num(self.pending.cost)}"
             )
         if self.unknown_open:
             out.append(
@@ -218,7 +238,9 @@ def _recorded(session: Session, exchange: Exchange, client_ids: list[str]) -> se
     )
 
 
-def compare(*, session: Session, bot: BotConfig, state: BotState, exchange: Exchange) -> Comparison:
+def compare(
+    *, session: Session, bot: BotConfig, state: BotState, exchange: Exchange, now_ms: int
+) -> Comparison:
     """The bot's records against the exchange's orders and holdings (no change made)."""
     base = base_currency(bot.symbol)
     prefix = client_prefix(bot.id)
@@ -252,6 +274,20 @@ def compare(*, session: Session, bot: BotConfig, state: BotState, exchange: Exch
         if order.status == "open":
             unknown_open.append(order)
     ours = held_quantity(state) + pending_fill
+    short_quote = None
+    seen = recorded | {str(o.client_order_id) for o in mine}
+    if (
+        pending is not None
+        and pending.cost is not None
+        and pending.client_order_id not in seen
+        and now_ms >= pending.written_ms + exchange.order_window_ms  # proven absent
+    ):
+        symbol = split_symbol(bot.symbol)
+        asset = symbol.settle or symbol.quote
+        balance = exchange.fetch_balance().get(asset)
+        free = balance.free if balance is not None else Decimal(0)
+        if free < pending.cost:
+            short_quote = (free, asset)
     held = exchange.fetch_holding(bot.symbol)
     if ":" in bot.symbol:  # futures: the exchange's position is the bot's
         theirs = held
@@ -273,6 +309,7 @@ def compare(*, session: Session, bot: BotConfig, state: BotState, exchange: Exch
         unknown_open=unknown_open,
         notes=notes,
         base=base,
+        short_quote=short_quote,
     )
 
 
@@ -326,7 +363,7 @@ def check(
 
     now = _when(now_ms)
     if state.halt_reason is None:
-        found = compare(session=session, bot=bot, state=state, exchange=exchange)
+        found = compare(session=session, bot=bot, state=state, exchange=exchange, now_ms=now_ms)
         for note in found.notes:
             session.add(
                 BotEvent(bot_id=bot.id, bar_time=now, decision="reconcile", reason=note[:200])
@@ -396,12 +433,18 @@ def resolve(*, engine: Engine, bot_id: int, exchange: Exchange, mode: Mode) -> s
         )
         if state is None or state.halt_reason is None or state.halted_at is None:
             raise ConflictError(f"bot {bot_id} is not halted; there is nothing to resolve")
-        found = compare(session=session, bot=bot, state=state, exchange=exchange)
+        now_ms = int(datetime.now(UTC).timestamp() * 1000)
+        found = compare(session=session, bot=bot, state=state, exchange=exchange, now_ms=now_ms)
         gap = found.difference
         if mode == "adopt" and found.unknown_open:
             raise ConflictError(
                 f"bot {bot_id} has open orders it never sent ({_ids(found.unknown_open)}); "
                 "they cannot be adopted: cancel them with `--close`"
+            )
+        if mode == "close" and found.short_quote is not None:
+            raise ConflictError(
+                f"bot {bot_id}'s pending entry cannot be paid by the account: there is "
+                "nothing to close; drop the entry with `--adopt`"
             )
         if mode == "close" and gap < 0:
             raise ConflictError(
@@ -418,6 +461,9 @@ def resolve(*, engine: Engine, bot_id: int, exchange: Exchange, mode: Mode) -> s
             if gap:
                 price = exchange.fetch_ticker(bot.symbol).last
                 set_held_quantity(state, bot, found.theirs - found.pending_fill, price)
+            if found.short_quote is not None and found.pending is not None:
+                drop_pending(state)
+                done.append(f"dropped the pending entry {found.pending.client_order_id}")
             done.append(
                 f"adopted the exchange's {_num(found.theirs)} {found.base} "
                 f"(records: {_num(found.ours)})"
