@@ -10,18 +10,21 @@ Explained, recorded as a bot event and corrected by the tick itself:
 - the pending order filled and the tick never saw it (a missed fill): its settlement
   records the fill with its real quantity, in this tick;
 - the exchange cancelled the pending order: nothing filled, the settlement sends it again
-  (an exit, or an entry of the newest bar) or drops it.
+  (an exit, or an entry of the newest bar) or drops it;
+- a futures position the exchange liquidated after the bot's last trade: the tick's engine
+  records the liquidation on this bar.
 
 Unexplained, the bot **halts**: the exchange holds more than the records (an order of
-ours we have no record of filled), or less (sold or liquidated outside the bot), or an
-open order carries our client id but was never sent by us. The evidence is stored on the
+ours we have no record of filled), or less (sold outside the bot), an open order carries
+our client id but was never sent by us, or a pending entry the exchange proved it never
+received cannot be paid from the account's free quote balance. The evidence is stored on the
 bot's state and in a bot event, an alert is queued, and every later tick holds without
 asking the exchange until :func:`resolve` (``workbench bot resolve ID --adopt|--close``)
 adopts the exchange's view or closes the difference at market.
 
 What the database believes is read only through :func:`held_quantity` and
-:func:`pending_order` (and written by :func:`set_held_quantity`), so the layout of the
-tick's state is known in one place here.
+:func:`pending_order` (and written by :func:`set_held_quantity` and :func:`drop_pending`),
+so the layout of the tick's state is known in one place here.
 """
 
 from __future__ import annotations
