@@ -101,6 +101,27 @@ def assert_halted(result: TickResult, *words: str) -> None:
         assert word in result.reason, result
 
 
+def test_the_adapter_reports_orders_and_holdings_from_the_exchange(
+    binance: CcxtExchange, binance_server: FakeBinanceServer
+) -> None:
+    binance_server.state.inject_order("BTCUSDT", "BUY", "0.5", "wb7-1-buy")
+    binance_server.state.inject_order("BTCUSDT", "SELL", "0.2", "wb7-2-sell", status="NEW")
+    binance_server.state.inject_order("ETHUSDT", "BUY", "1", "wb7-3-buy")
+    got = [
+        (o.client_order_id, o.side, o.status, o.filled) for o in binance.fetch_orders("BTC/USDT")
+    ]
+    assert got == [
+        ("wb7-1-buy", "buy", "closed", Decimal("0.5")),
+        ("wb7-2-sell", "sell", "open", Decimal(0)),
+    ]
+    assert binance.fetch_holding("BTC/USDT") == Decimal("1.5")  # 1 BTC to start with
+    assert binance.fetch_holding("ETH/USDT") == Decimal(1)
+    assert binance.fetch_holding("BTC/USDT:USDT") == 0  # no futures position
+    binance_server.state.positions["BTCUSDT"] = Decimal("0.25")
+    assert binance.fetch_holding("BTC/USDT:USDT") == Decimal("0.25")
+    assert binance.fetch_holding("ETH/USDT:USDT") == 0
+
+
 # --- explained: recorded and corrected -----------------------------------------------------
 
 

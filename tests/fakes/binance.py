@@ -81,6 +81,7 @@ class FakeBinance:
         default_factory=lambda: {"USDT": Decimal("10000"), "BTC": Decimal("1"), "ETH": Decimal("0")}
     )
     klines: dict[str, list[list[Any]]] = field(default_factory=dict)
+    positions: dict[str, Decimal] = field(default_factory=dict)  # USDT-M futures, by symbol
     orders: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
     requests: Counter[str] = field(default_factory=Counter)
     failures: list[tuple[str, str | None]] = field(default_factory=list)
@@ -267,6 +268,8 @@ class _Handler(BaseHTTPRequestHandler):
             "/api/v3/order",
             "/api/v3/openOrders",
             "/api/v3/allOrders",
+            "/fapi/v1/leverageBracket",
+            "/fapi/v3/positionRisk",
             "/api/v3/myTrades",
         )
         if signed and not self._signature_ok(payload):
@@ -557,6 +560,51 @@ def _all_orders(state: FakeBinance, params: dict[str, str]) -> Result:
     return 200, [_order_json(o) for o in mine[-limit:]]
 
 
+def _leverage_brackets(state: FakeBinance, params: dict[str, str]) -> Result:
+    bracket = {
+        "bracket": 1,
+        "initialLeverage": 125,
+        "notionalCap": 1_000_000,
+        "notionalFloor": 0,
+        "maintMarginRatio": 0.004,
+        "cum": 0.0,
+    }
+    return 200, [
+        {"symbol": s, "brackets": [bracket]} for s, (_, q) in SYMBOLS.items() if q == "USDT"
+    ]
+
+
+def _position_risk(state: FakeBinance, params: dict[str, str]) -> Result:
+    """USDT-M positions (one-way mode) of the symbols set in ``positions``."""
+    now = int(time.time() * 1000)
+    return 200, [
+        {
+            "symbol": symbol,
+            "positionSide": "BOTH",
+            "positionAmt": str(amount),
+            "entryPrice": str(state.prices[symbol]),
+            "breakEvenPrice": str(state.prices[symbol]),
+            "markPrice": str(state.prices[symbol]),
+            "unRealizedProfit": "0",
+            "liquidationPrice": "0",
+            "isolatedMargin": "0",
+            "notional": str(amount * state.prices[symbol]),
+            "marginAsset": "USDT",
+            "isolatedWallet": "0",
+            "initialMargin": "0",
+            "maintMargin": "0",
+            "positionInitialMargin": "0",
+            "openOrderInitialMargin": "0",
+            "adl": 0,
+            "bidNotional": "0",
+            "askNotional": "0",
+            "updateTime": now,
+        }
+        for symbol, amount in state.positions.items()
+        if params.get("symbol") in (None, symbol)
+    ]
+
+
 def _my_trades(state: FakeBinance, params: dict[str, str]) -> Result:
     since = int(params.get("startTime", 0))
     trades = [
@@ -593,6 +641,8 @@ ROUTES = {
     "DELETE /api/v3/order": _cancel_order,
     "GET /api/v3/openOrders": _open_orders,
     "GET /api/v3/allOrders": _all_orders,
+    "GET /fapi/v1/leverageBracket": _leverage_brackets,
+    "GET /fapi/v3/positionRisk": _position_risk,
     "GET /api/v3/myTrades": _my_trades,
 }
 
@@ -608,6 +658,7 @@ def api_urls(url: str) -> dict[str, str]:
         "fapiPrivate": f"{url}/fapi/v1",
         "fapiPublicV2": f"{url}/fapi/v2",
         "fapiPrivateV2": f"{url}/fapi/v2",
+        "fapiPrivateV3": f"{url}/fapi/v3",
         "dapiPublic": f"{url}/dapi/v1",
         "dapiPrivate": f"{url}/dapi/v1",
     }
