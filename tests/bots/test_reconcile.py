@@ -39,6 +39,7 @@ from workbench.market.ccxt_adapter import CcxtExchange
 from workbench.market.exchange import OrderUnknownError
 from workbench.market.paper import PaperExchange
 from workbench.market.prices import ReplayPrices
+from workbench.rules import engine as e
 
 
 def events(engine: Engine, bot_id: int) -> list[tuple[str, str]]:
@@ -297,6 +298,38 @@ def test_a_pending_entry_the_account_cannot_pay_halts_until_adopt_drops_it(
     assert f"dropped the pending entry {cid}" in done
     assert run_tick(bot_id, engine=engine, exchange=exchange).decision == "wait"
     assert orders(binance_server) == 0 and trade_ids(engine, bot_id) == []
+
+
+def test_a_futures_position_the_records_lack_halts_the_live_bot_until_adopted(
+    engine: Engine, binance: CcxtExchange, binance_server: FakeBinanceServer
+) -> None:
+    with session_scope(engine) as session:
+        bot_id = create_bot(
+            session=session,
+            user_id=local_user(session=session).id,
+            name="futures-live",
+            exchange="binance",
+            symbol="BTC/USDT:USDT",
+            timeframe="1d",
+            strategy="ema_cross",
+            ema_fast=3,
+            ema_slow=8,
+            position_type="futures",
+            leverage=3,
+            initial_capital="1000",
+            dry_run=False,
+        ).id
+    binance_server.state.positions["BTCUSDT"] = Decimal("0.25")  # opened by hand
+
+    assert_halted(run_tick(bot_id, engine=engine, exchange=binance), "holds more", "0.25 BTC")
+    assert orders(binance_server) == 0
+    resolve(engine=engine, bot_id=bot_id, exchange=binance, mode="adopt")
+    state = state_of(engine, bot_id)
+    assert state.halt_reason is None and held_quantity(state) == Decimal("0.25")
+    engine_state = state.state_data["engine"]
+    assert engine_state[e.S_ENTRY_PRICE] == 30_000.0  # valued at the market price
+    assert engine_state[e.S_MARGIN] == pytest.approx(0.25 * 30_000 / 3)
+    assert 0 < engine_state[e.S_LIQ_PRICE] < 30_000.0
 
 
 # --- the paper exchange: the truth of a dry-run bot --------------------------------------------

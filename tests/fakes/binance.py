@@ -269,6 +269,7 @@ class _Handler(BaseHTTPRequestHandler):
             "/api/v3/openOrders",
             "/api/v3/allOrders",
             "/fapi/v1/leverageBracket",
+            "/fapi/v1/allOrders",
             "/fapi/v3/positionRisk",
             "/api/v3/myTrades",
         )
@@ -642,6 +643,8 @@ ROUTES = {
     "GET /api/v3/openOrders": _open_orders,
     "GET /api/v3/allOrders": _all_orders,
     "GET /fapi/v1/leverageBracket": _leverage_brackets,
+    "GET /fapi/v1/ticker/24hr": _ticker,
+    "GET /fapi/v1/allOrders": lambda state, params: (200, []),  # futures orders: not faked
     "GET /fapi/v3/positionRisk": _position_risk,
     "GET /api/v3/myTrades": _my_trades,
 }
