@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0020_key_sandbox"
-down_revision: str | None = "0017_seed_names"
+down_revision: str | None = "0019_reconcile"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """A small fake Binance REST server on loopback, for the real ccxt client.
 
 It speaks the subset the workbench uses (exchange info for spot and USDT futures, klines,
-24h ticker, account, order create / query / cancel, open orders), checks HMAC-SHA256
+24h ticker, account, order create / query / cancel, open and all orders), checks HMAC-SHA256
 signatures, fills market orders at the current price, and can be told to misbehave:
 ``server.state.fail_next(kind, n, path=None)`` with kind
 
@@ -84,6 +84,7 @@ class FakeBinance:
     # The USDⓈ-M futures wallet and the transfers into and out of it (/sapi/v1/asset/transfer).
     futures_balances: dict[str, Decimal] = field(default_factory=dict)
     transfers: list[dict[str, str]] = field(default_factory=list)
+    positions: dict[str, Decimal] = field(default_factory=dict)  # USDT-M futures, by symbol
     orders: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
     requests: Counter[str] = field(default_factory=Counter)
     failures: list[tuple[str, str | None]] = field(default_factory=list)
@@ -112,6 +113,54 @@ class FakeBinance:
                     del self.failures[i]
                     return kind
         return None
+
+    def inject_order(
+        self, symbol: str, side: str, qty: str, client_id: str, status: str = "FILLED"
+    ) -> dict[str, Any]:
+        """An order the exchange holds that the workbench did not see placed (a mismatch to
+        reconcile): ``FILLED`` trades at the current price and moves balances (fee in the
+        quote); ``NEW`` rests unfilled; ``CANCELED`` never filled."""
+        with self.lock:
+            order_id = self.next_id(symbol)
+            amount, price = Decimal(qty), self.prices[symbol]
+            now = int(time.time() * 1000)
+            filled = status == "FILLED"
+            order: dict[str, Any] = {
+                "symbol": symbol,
+                "orderId": order_id,
+                "orderListId": -1,
+                "clientOrderId": client_id,
+                "transactTime": now,
+                "time": now,
+                "updateTime": now,
+                "price": "0.00000000",
+                "origQty": str(amount),
+                "executedQty": str(amount if filled else 0),
+                "cummulativeQuoteQty": str(amount * price if filled else 0),
+                "status": status,
+                "timeInForce": "GTC",
+                "type": "MARKET",
+                "side": side,
+                "isWorking": True,
+                "fills": [],
+            }
+            if filled:
+                base, quote = SYMBOLS[symbol]
+                sign = 1 if side == "BUY" else -1
+                fee = amount * price * FEE_RATE
+                self.balances[base] = self.balances.get(base, Decimal(0)) + sign * amount
+                self.balances[quote] -= sign * amount * price + fee
+                order["fills"] = [
+                    {
+                        "price": str(price),
+                        "qty": str(amount),
+                        "commission": str(fee),
+                        "commissionAsset": quote,
+                        "tradeId": order_id,
+                    }
+                ]
+            self.orders[(symbol, order_id)] = order
+            return order
 
     def orders_placed(self) -> int:
         return len(self.orders)
@@ -221,6 +270,10 @@ class _Handler(BaseHTTPRequestHandler):
             "/api/v3/account",
             "/api/v3/order",
             "/api/v3/openOrders",
+            "/api/v3/allOrders",
+            "/fapi/v1/leverageBracket",
+            "/fapi/v1/allOrders",
+            "/fapi/v3/positionRisk",
             "/api/v3/myTrades",
             "/sapi/v1/asset/transfer",
         )
@@ -506,6 +559,57 @@ def _open_orders(state: FakeBinance, params: dict[str, str]) -> Result:
     ]
 
 
+def _all_orders(state: FakeBinance, params: dict[str, str]) -> Result:
+    limit = int(params.get("limit", 500))
+    mine = [o for o in state.orders.values() if o["symbol"] == params.get("symbol")]
+    return 200, [_order_json(o) for o in mine[-limit:]]
+
+
+def _leverage_brackets(state: FakeBinance, params: dict[str, str]) -> Result:
+    bracket = {
+        "bracket": 1,
+        "initialLeverage": 125,
+        "notionalCap": 1_000_000,
+        "notionalFloor": 0,
+        "maintMarginRatio": 0.004,
+        "cum": 0.0,
+    }
+    return 200, [
+        {"symbol": s, "brackets": [bracket]} for s, (_, q) in SYMBOLS.items() if q == "USDT"
+    ]
+
+
+def _position_risk(state: FakeBinance, params: dict[str, str]) -> Result:
+    """USDT-M positions (one-way mode) of the symbols set in ``positions``."""
+    now = int(time.time() * 1000)
+    return 200, [
+        {
+            "symbol": symbol,
+            "positionSide": "BOTH",
+            "positionAmt": str(amount),
+            "entryPrice": str(state.prices[symbol]),
+            "breakEvenPrice": str(state.prices[symbol]),
+            "markPrice": str(state.prices[symbol]),
+            "unRealizedProfit": "0",
+            "liquidationPrice": "0",
+            "isolatedMargin": "0",
+            "notional": str(amount * state.prices[symbol]),
+            "marginAsset": "USDT",
+            "isolatedWallet": "0",
+            "initialMargin": "0",
+            "maintMargin": "0",
+            "positionInitialMargin": "0",
+            "openOrderInitialMargin": "0",
+            "adl": 0,
+            "bidNotional": "0",
+            "askNotional": "0",
+            "updateTime": now,
+        }
+        for symbol, amount in state.positions.items()
+        if params.get("symbol") in (None, symbol)
+    ]
+
+
 def _my_trades(state: FakeBinance, params: dict[str, str]) -> Result:
     since = int(params.get("startTime", 0))
     trades = [
@@ -556,6 +660,11 @@ ROUTES = {
     "GET /api/v3/order": _query_order,
     "DELETE /api/v3/order": _cancel_order,
     "GET /api/v3/openOrders": _open_orders,
+    "GET /api/v3/allOrders": _all_orders,
+    "GET /fapi/v1/leverageBracket": _leverage_brackets,
+    "GET /fapi/v1/ticker/24hr": _ticker,
+    "GET /fapi/v1/allOrders": lambda state, params: (200, []),  # futures orders: not faked
+    "GET /fapi/v3/positionRisk": _position_risk,
     "GET /api/v3/myTrades": _my_trades,
     "POST /sapi/v1/asset/transfer": _transfer,
 }
@@ -572,6 +681,7 @@ def api_urls(url: str) -> dict[str, str]:
         "fapiPrivate": f"{url}/fapi/v1",
         "fapiPublicV2": f"{url}/fapi/v2",
         "fapiPrivateV2": f"{url}/fapi/v2",
+        "fapiPrivateV3": f"{url}/fapi/v3",
         "dapiPublic": f"{url}/dapi/v1",
         "dapiPrivate": f"{url}/dapi/v1",
     }

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from workbench.bots import strategy_guard
+from workbench.bots import reconcile, strategy_guard
 from workbench.bots.funding import fund_before_entry
 from workbench.bots.tick_lock import HeldTickLock, tick_lock
 from workbench.db.engine import session_scope
@@ -141,6 +141,10 @@ def _tick(
     strategy_guard.refuse_changed_code(engine, bot_id)  # activated code only
     with Session(engine, expire_on_commit=False) as session:
         bot, state = _load(session, bot_id)
+        if halted := reconcile.check(
+            session=session, bot=bot, state=state, exchange=exchange, now_ms=_now_ms()
+        ):
+            return halted  # the exchange disagrees in a way the tick cannot explain
         history = strategy_guard.history_bars(bot, history)  # at least the warm-up
         rules = RuleParams.from_config(bot, fee=fee, slippage=slippage)
         params = rules.to_array()

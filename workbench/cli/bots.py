@@ -507,6 +507,63 @@ def stop(
         raise typer.Exit(1)
 
 
+@app.command()
+def resolve(
+    bot_id: int,
+    adopt: bool = typer.Option(
+        False, "--adopt", help="Make the bot's records hold what the exchange holds"
+    ),
+    close: bool = typer.Option(
+        False,
+        "--close",
+        help="Cancel orders it never sent; sell what the exchange holds beyond its records",
+    ),
+    yes: bool = typer.Option(False, "--yes", help="Go ahead without asking"),
+    json_out: bool = JsonOption,
+) -> None:
+    """Show why a bot was halted by reconciliation, then end the halt by adopting the
+    exchange's view (--adopt) or closing the difference at market (--close)."""
+    import sys
+
+    from workbench.bots.exchanges import exchange_for_bot
+    from workbench.bots.reconcile import halt_of
+    from workbench.bots.reconcile import resolve as resolve_halt
+    from workbench.db import default_engine, session_scope
+
+    if adopt and close:
+        raise ValidationError(
+            {
+                "--adopt/--close": "choose one: --adopt (take the exchange's position) or "
+                "--close (close the difference at market)"
+            },
+            entity="command",
+        )
+    engine = default_engine()
+    with session_scope(engine) as session:
+        reason, evidence = halt_of(session=session, bot_id=bot_id)
+        if adopt or close:
+            bot = session.get_one(_bot_model(), bot_id)
+            exchange = exchange_for_bot(session=session, engine=engine, bot=bot)
+    if not (adopt or close):
+        if json_out:
+            print_json({"bot_id": bot_id, "reason": reason, "evidence": evidence})
+        else:
+            typer.echo(f"bot {bot_id} is halted: {reason}")
+            for key, value in evidence.items():
+                typer.echo(f"  {key:14} {value}")
+            typer.echo("resolve it with --adopt or --close")
+        return
+    mode: Any = "adopt" if adopt else "close"
+    if not yes:
+        if not sys.stdin.isatty():
+            raise ValidationError(
+                {"--yes": f"resolving bot {bot_id} (--{mode}) needs --yes (or a terminal)"},
+                entity="command",
+            )
+        typer.confirm(f"bot {bot_id} is halted: {reason}\n--{mode} it?", abort=True)
+    typer.echo(resolve_halt(engine=engine, bot_id=bot_id, exchange=exchange, mode=mode))
+
+
 def register(root: typer.Typer) -> None:
     root.add_typer(app, name="bot")
     root.command()(backtest)

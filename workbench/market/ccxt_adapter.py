@@ -41,6 +41,7 @@ from workbench.market.exchange import (
     Ticker,
     Transfer,
 )
+from workbench.market.names import base_currency
 from workbench.market.retry import RetryPolicy
 from workbench.redact import RedactFilter
 
@@ -326,6 +327,26 @@ class CcxtExchange:
     def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
         raw = self._call(lambda: self.client.fetch_open_orders(symbol))
         return [self._order(o, o.get("symbol") or symbol or "") for o in raw]
+
+    def fetch_orders(self, symbol: str) -> list[Order]:
+        raw = self._call(lambda: self.client.fetch_orders(symbol))
+        orders = [self._order(o, symbol) for o in raw]
+        return sorted(orders, key=lambda o: o.timestamp or datetime.min.replace(tzinfo=UTC))
+
+    def fetch_holding(self, symbol: str) -> Decimal:
+        if ":" not in symbol:  # spot: what the account holds of the base asset
+            balance = self.fetch_balance().get(base_currency(symbol))
+            return balance.total if balance is not None else Decimal(0)
+        positions = self._call(lambda: self.client.fetch_positions([symbol]))
+        held = Decimal(0)
+        for position in positions:
+            if position.get("symbol") != symbol:
+                continue
+            size = (_decimal(position.get("contracts")) or Decimal(0)) * (
+                _decimal(position.get("contractSize")) or Decimal(1)
+            )
+            held += -size if position.get("side") == "short" else size
+        return held
 
     def cancel_order(self, symbol: str, order_id: str) -> Order:
         return self._order(self._call(lambda: self.client.cancel_order(order_id, symbol)), symbol)

@@ -128,6 +128,16 @@ class Exchange(Protocol):
 
     def fetch_open_orders(self, symbol: str | None = None) -> list[Order]: ...
 
+    def fetch_orders(self, symbol: str) -> list[Order]:
+        """The account's recent orders in ``symbol`` (open, filled, cancelled; one page of
+        the exchange's history, newest included), oldest first."""
+        ...
+
+    def fetch_holding(self, symbol: str) -> Decimal:
+        """What the account holds of ``symbol``: a futures symbol's long position, a spot
+        symbol's base asset balance (free and in orders)."""
+        ...
+
     def find_order(
         self, symbol: str, client_order_id: str, *, since_ms: int | None = None
     ) -> Order | None:

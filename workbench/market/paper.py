@@ -545,6 +545,17 @@ class PaperExchange:
                 query = query.where(PaperOrder.symbol == symbol)
             return [_order(r) for r in session.scalars(query.order_by(PaperOrder.id))]
 
+    def fetch_holding(self, symbol: str) -> Decimal:
+        base, _, futures = _split(symbol)
+        with session_scope(self.engine) as session:
+            account = self._open(session)
+            self._sync(session, account)
+            if futures:
+                row = session.get(PaperPosition, (account.id, symbol))
+                return row.quantity if row is not None else ZERO
+            balance = session.get(PaperBalance, (account.id, base))
+            return balance.free + balance.used if balance is not None else ZERO
+
     def cancel_order(self, symbol: str, order_id: str) -> Order:
         with session_scope(self.engine) as session:
             account = self._open(session)

@@ -144,6 +144,11 @@ class BotState(Timestamps, Base):
     last_execution: Mapped[datetime | None]
     status_message: Mapped[str | None] = mapped_column(String(2000))
     state_data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Set when reconciliation found what it cannot explain: the bot trades no more until
+    # `workbench bot resolve` (see workbench.bots.reconcile); the evidence says what differed.
+    halt_reason: Mapped[str | None] = mapped_column(String(500))
+    halt_evidence: Mapped[dict[str, Any] | None]
+    halted_at: Mapped[datetime | None]
 
 
 class BotEvent(Base):
