@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
-from typing import cast
+from typing import Literal, cast
 
 import numpy as np
 import sqlalchemy as sa
@@ -492,40 +492,30 @@ def decide(tick: Tick, bars: Bars, signals: BarSignals, *, catch_up_bars: int) -
     e.begin_bar(book, params, bars.newest_ms + timeframe_ms(bot.timeframe), price)
     tick.state.last_bar = bars.newest_ms
     bar_time, indicators = bars.time(newest), signals.indicators_at(newest)
-    plan = Plan(Decision.HOLD, "", bar_time, None, indicators, liquidation, caught_up)
     if pending == e.NONE:
         why = "liquidated" if liquidation is not None else _hold_reason(book, params)
-        return _replace(plan, reason=why)
-    side = "buy" if pending == e.ENTER else "sell"
+        return Plan(Decision.HOLD, why, bar_time, None, indicators, liquidation, caught_up)
+    side: Literal["buy", "sell"] = "buy" if pending == e.ENTER else "sell"
     why = e.REASONS[reason]
+    cid = client_order_id(bot.id, bars.newest_ms, side)
     if side == "buy":
         notional = e.entry_budget(book, params, price) * params[e.P_LEVERAGE]
         if notional <= 0.0:  # as the backtest: no order below the smallest
-            return _replace(
-                plan, reason="account below the smallest order: nothing opens (wiped out)"
-            )
+            why = "account below the smallest order: nothing opens (wiped out)"
+            return Plan(Decision.HOLD, why, bar_time, None, indicators, liquidation, caught_up)
         intent = Intent(
-            client_order_id=client_order_id(bot.id, bars.newest_ms, side),
+            client_order_id=cid,
             side=side,
             bar=bars.newest_ms,
             reason=why,
             cost=Decimal(repr(float(notional))),
         )
     else:
+        amount = _sell_amount(tick, float(book[e.S_QTY]))
         intent = Intent(
-            client_order_id=client_order_id(bot.id, bars.newest_ms, side),
-            side=side,
-            bar=bars.newest_ms,
-            reason=why,
-            amount=_sell_amount(tick, float(book[e.S_QTY])),
+            client_order_id=cid, side=side, bar=bars.newest_ms, reason=why, amount=amount
         )
-    return _replace(plan, decision=_decision(side), reason=why, intent=intent)
-
-
-def _replace(plan: Plan, **changes: object) -> Plan:
-    from dataclasses import replace
-
-    return replace(plan, **changes)  # type: ignore[arg-type]
+    return Plan(_decision(side), why, bar_time, intent, indicators, liquidation, caught_up)
 
 
 def _gap_halt(tick: Tick, bars: Bars, last_bar: int, limit: int) -> Plan:
