@@ -489,7 +489,7 @@ def decide(tick: Tick, bars: Bars, signals: BarSignals, *, catch_up_bars: int) -
         else None
     )
     price = float(tick.exchange.fetch_ticker(bot.symbol).last)
-    e.begin_bar(book, params, bars.newest_ms + timeframe_ms(bot.timeframe), price)
+    e.begin_bar(book, params, bars.newest_ms + _bar_ms(bot.timeframe), price)
     tick.state.last_bar = bars.newest_ms
     bar_time, indicators = bars.time(newest), signals.indicators_at(newest)
     if pending == e.NONE:
@@ -519,7 +519,7 @@ def decide(tick: Tick, bars: Bars, signals: BarSignals, *, catch_up_bars: int) -
 
 
 def _gap_halt(tick: Tick, bars: Bars, last_bar: int, limit: int) -> Plan:
-    missed = int((bars.newest_ms - last_bar) // timeframe_ms(tick.bot.timeframe)) - 1
+    missed = int((bars.newest_ms - last_bar) // _bar_ms(tick.bot.timeframe)) - 1
     reason = (
         f"{missed} {tick.bot.timeframe} bars closed since the last tick's bar "
         f"({iso_ms(last_bar)}), more than the {limit} a tick catches up on; check the "
@@ -553,6 +553,11 @@ def _halt(tick: Tick, halt: Halt, plan: Plan) -> TickResult:
         now=tick.clock.now(),
     )
     return TickResult(bot_id, Decision.HALT, halt.reason, plan.bar_time)
+
+
+@cache
+def _bar_ms(timeframe: str) -> int:
+    return timeframe_ms(timeframe)
 
 
 def _decision(side: str) -> Decision:
