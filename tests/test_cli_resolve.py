@@ -56,7 +56,7 @@ def test_resolve_asks_then_adopts_and_the_bot_ticks_again(
     )
     halted = runner.invoke(app, ["bot", "tick", str(bot_id), "--inactive"])
     assert halted.exit_code == 0, halted.output
-    assert "halted by reconciliation: the exchange holds more" in halted.output
+    assert "halted (reconcile): the exchange holds more" in halted.output
     assert f"`workbench bot resolve {bot_id}` shows the evidence" in halted.output
     shown = runner.invoke(app, ["bot", "resolve", str(bot_id), "--json"])
     assert shown.exit_code == 0, shown.output

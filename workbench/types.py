@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Protocol
+
 DEFAULT_FEE = 0.001  # per fill, as a fraction: 0.1 %, Binance spot taker
-
-
-# -- what code reading a bot config needs of it (api) -----------------------------------
-
-from collections.abc import Mapping  # noqa: E402
-from decimal import Decimal  # noqa: E402
-from typing import Any, Protocol  # noqa: E402
 
 
 class BotConfigLike(Protocol):
@@ -56,3 +54,13 @@ class BotConfigLike(Protocol):
     def max_daily_loss_perc(self) -> Decimal | None: ...
     @property
     def max_daily_trades(self) -> int: ...
+
+
+class Decision(StrEnum):
+    """What a bot's tick did (TickResult.decision, BotEvent.decision)."""
+
+    ENTER = "enter"  # an entry order was placed (or settled)
+    EXIT = "exit"  # an exit order was placed (or settled)
+    HOLD = "hold"  # a new bar closed, no order
+    WAIT = "wait"  # no new closed bar (or an order still open on the exchange)
+    HALT = "halt"  # the bot is halted: nothing is traded until it is resolved

@@ -96,8 +96,8 @@ def fake_orders(server: FakeBinanceServer) -> list[dict[str, Any]]:
 
 
 def assert_halted(result: TickResult, *words: str) -> None:
-    assert result.decision == "hold" and result.order is None, result
-    assert result.reason.startswith("halted by reconciliation"), result
+    assert result.decision == "halt" and result.order is None, result
+    assert result.reason.startswith("halted (reconcile): "), result
     for word in words:
         assert word in result.reason, result
 

@@ -190,3 +190,40 @@ def test_a_new_tick_within_the_same_bar_waits(setup: Setup) -> None:
     assert first.decision != "wait" and again.decision == "wait"
     assert first.bar_time == setup.times[29]
     assert Decimal(0) <= setup.paper.fetch_balance()["BTC"].total <= Decimal(10)
+
+
+def _is_running(setup: Setup) -> bool:
+    with setup.engine.connect() as conn:
+        return bool(
+            conn.scalar(
+                sa.select(BotState.is_running).where(BotState.bot_config_id == setup.bot_id)
+            )
+        )
+
+
+def test_is_running_is_set_while_a_tick_runs_and_reset_after_it_also_on_failure(
+    setup: Setup,
+) -> None:
+    from workbench.errors import TemporaryError
+
+    seen: list[bool] = []
+
+    class Watching(CrashingExchange):
+        def fetch_ohlcv(self, *args: Any, **kwargs: Any) -> Any:
+            seen.append(_is_running(setup))  # another connection, mid-tick
+            return self.inner.fetch_ohlcv(*args, **kwargs)
+
+    class Broken(Watching):
+        def fetch_ticker(self, symbol: str) -> Any:
+            raise TemporaryError("binance: 502 Bad Gateway")
+
+    assert not _is_running(setup)
+    setup.prices.advance_to(setup.times[40])
+    run_tick(setup.bot_id, engine=setup.engine, exchange=Watching(setup.paper, None), history=None)
+    assert seen == [True] and not _is_running(setup)
+    setup.prices.advance_to(setup.times[41])
+    with pytest.raises(TemporaryError):
+        run_tick(
+            setup.bot_id, engine=setup.engine, exchange=Broken(setup.paper, None), history=None
+        )
+    assert seen == [True, True] and not _is_running(setup)

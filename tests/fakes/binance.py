@@ -93,6 +93,9 @@ class FakeBinance:
     latency: dict[str, float] = field(default_factory=dict)
     buy_fee_in_base: bool = True
     first_order_id: int = 1000
+    # The share of a market order that fills at once (None: all of it); the rest stays
+    # open (PARTIALLY_FILLED) until it is cancelled.
+    partial_fill: Decimal | None = None
     lock: threading.RLock = field(default_factory=threading.RLock)
     next_ids: dict[str, int] = field(default_factory=dict)
 
@@ -451,6 +454,9 @@ def _account(state: FakeBinance, params: dict[str, str]) -> Result:
     }
 
 
+OPEN = ("NEW", "PARTIALLY_FILLED")  # the order statuses Binance counts as open
+
+
 def _order_json(order: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in order.items() if k != "fills"} | {"fills": order.get("fills", [])}
 
@@ -463,7 +469,7 @@ def _create_order(state: FakeBinance, params: dict[str, str]) -> Result:
     order_id = state.next_id(symbol)
     client_id = params.get("newClientOrderId") or f"auto{order_id}"
     for existing in state.orders.values():
-        if existing["clientOrderId"] == client_id and existing["status"] == "NEW":
+        if existing["clientOrderId"] == client_id and existing["status"] in OPEN:
             return 400, {"code": -2010, "msg": "Duplicate order sent."}
     price = state.prices[symbol]
     if "quoteOrderQty" in params:
@@ -491,6 +497,9 @@ def _create_order(state: FakeBinance, params: dict[str, str]) -> Result:
         "fills": [],
     }
     if kind == "MARKET":
+        ordered = qty
+        if state.partial_fill is not None:
+            qty = (qty * state.partial_fill).quantize(Decimal("0.00001"))
         cost = qty * price
         in_base = side == "BUY" and state.buy_fee_in_base
         fee = qty * FEE_RATE if in_base else cost * FEE_RATE
@@ -510,7 +519,7 @@ def _create_order(state: FakeBinance, params: dict[str, str]) -> Result:
         state.balances[quote] = state.balances.get(quote, Decimal(0)) - sign * cost
         state.balances[fee_asset] -= fee
         order.update(
-            status="FILLED",
+            status="FILLED" if qty == ordered else "PARTIALLY_FILLED",
             executedQty=str(qty),
             cummulativeQuoteQty=str(cost),
             fills=[
@@ -545,7 +554,7 @@ def _query_order(state: FakeBinance, params: dict[str, str]) -> Result:
 
 def _cancel_order(state: FakeBinance, params: dict[str, str]) -> Result:
     order = _find(state, params)
-    if order is None or order["status"] != "NEW":
+    if order is None or order["status"] not in OPEN:
         return 400, {"code": -2011, "msg": "Unknown order sent."}
     order["status"] = "CANCELED"
     return 200, _order_json(order)
@@ -555,7 +564,7 @@ def _open_orders(state: FakeBinance, params: dict[str, str]) -> Result:
     return 200, [
         _order_json(o)
         for o in state.orders.values()
-        if o["status"] == "NEW" and params.get("symbol") in (None, o["symbol"])
+        if o["status"] in OPEN and params.get("symbol") in (None, o["symbol"])
     ]
 
 

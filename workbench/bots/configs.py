@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from workbench.bots import activation, strategy_guard
+from workbench.bots import state as tick_state
 from workbench.db.models import BotConfig, BotState, Trade
 from workbench.errors import ConflictError, NotFoundError
 from workbench.schemas import BotConfigCreate, BotConfigUpdate, validate
@@ -25,7 +26,6 @@ from workbench.schemas import BotConfigCreate, BotConfigUpdate, validate
 FIELDS = tuple(BotConfigCreate.model_fields)
 # Fields a held position depends on: changing them would orphan it.
 POSITION_FIELDS = ("exchange", "symbol", "position_type", "leverage", "initial_capital")
-QTY = 1  # the engine state's held quantity (workbench.rules.engine.S_QTY)
 
 
 def create_bot(*, session: Session, user_id: int, **fields: Any) -> BotConfig:
@@ -62,8 +62,7 @@ def list_bots(*, session: Session, user_id: int | None = None) -> list[BotConfig
 def held_quantity(*, session: Session, bot_id: int) -> float:
     """The base quantity the bot holds now (0.0 when flat or never ticked)."""
     state = session.scalar(select(BotState).where(BotState.bot_config_id == bot_id))
-    engine = (state.state_data or {}).get("engine") if state is not None else None
-    return float(engine[QTY]) if engine else 0.0
+    return tick_state.held_quantity(state.state_data) if state is not None else 0.0
 
 
 def update_bot(*, session: Session, bot_id: int, **changes: Any) -> BotConfig:

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from workbench.accounts import credentials
+from workbench.bots.clock import SYSTEM_CLOCK, Clock
 from workbench.bots.configs import get_bot
 from workbench.bots.runner import TickResult, run_tick
 from workbench.db import session_scope
@@ -150,6 +151,9 @@ def tick_bot(
         if as_of is not None:
             _check_as_of(session, bot, as_of)
         exchange = exchange_for_bot(session=session, engine=engine, bot=bot, as_of=as_of)
-    result = run_tick(bot_id, engine=engine, exchange=exchange)
+    # A paper account on stored prices lives at their moment: the tick's clock follows it.
+    prices = exchange.prices if isinstance(exchange, PaperExchange) else None
+    clock: Clock = prices if isinstance(prices, ReplayPrices) else SYSTEM_CLOCK
+    result = run_tick(bot_id, engine=engine, exchange=exchange, clock=clock)
     deliver_after(engine)  # the tick's fill or halt alerts
     return result

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from workbench.db.engine import session_scope
 from workbench.db.models import BotConfig, BotEvent
@@ -26,13 +26,17 @@ from workbench.market.names import quote_currency
 DECISION = "transfer"
 
 
-def fund_before_entry(engine: Engine, bot: BotConfig, exchange: Exchange, side: str) -> None:
+def fund_before_entry(
+    engine: Engine | Connection, bot: BotConfig, exchange: Exchange, side: str
+) -> None:
     """The runner's hook, called before it sends an order: see the module docstring."""
     if side == "buy" and bot.auto_transfer_funds and bot.position_type == PositionType.FUTURES:
         fund_futures(engine, bot, exchange)
 
 
-def fund_futures(engine: Engine, bot: BotConfig, exchange: Exchange) -> Transfer | None:
+def fund_futures(
+    engine: Engine | Connection, bot: BotConfig, exchange: Exchange
+) -> Transfer | None:
     """Move the bot's transfer_amount from spot to futures unless done before; returns the
     transfer made now (None when it was made before)."""
     amount = bot.transfer_amount
@@ -76,7 +80,7 @@ def fund_futures(engine: Engine, bot: BotConfig, exchange: Exchange) -> Transfer
     return transfer
 
 
-def _set_reason(engine: Engine, event_id: int, reason: str) -> None:
+def _set_reason(engine: Engine | Connection, event_id: int, reason: str) -> None:
     with session_scope(engine) as session:
         session.execute(
             sa.update(BotEvent).where(BotEvent.id == event_id).values(reason=reason[:200])

@@ -22,9 +22,9 @@ bot's state and in a bot event, an alert is queued, and every later tick holds w
 asking the exchange until :func:`resolve` (``workbench bot resolve ID --adopt|--close``)
 adopts the exchange's view or closes the difference at market.
 
-What the database believes is read only through :func:`held_quantity` and
-:func:`pending_order` (and written by :func:`set_held_quantity` and :func:`drop_pending`),
-so the layout of the tick's state is known in one place here.
+What the database believes is the tick's typed state (``bots/state.py``); ``resolve``
+changes it only through :func:`set_held_quantity` and :func:`drop_pending`. Every halt is
+kept as ``bots/halts.py`` says; resolving one lets the next tick start at the newest bar.
 """
 
 from __future__ import annotations
@@ -38,10 +38,13 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from workbench.bots.halts import halt_bot
+from workbench.bots.state import Intent, TickState
 from workbench.db.models import BotConfig, BotEvent, BotState, Side, Trade
 from workbench.errors import ConflictError, NotFoundError
 from workbench.market.exchange import Exchange, Order
 from workbench.market.names import base_currency, split_symbol
+from workbench.types import Decision
 
 if TYPE_CHECKING:
     from workbench.bots.runner import TickResult
@@ -59,55 +62,36 @@ def client_prefix(bot_id: int) -> str:
     return f"wb{bot_id}-"
 
 
-# --- what the database believes (the only readers and writer of the tick's state) -------
+# --- what the database believes (the tick's typed state, bots/state.py) --------------------
 
 
-@dataclass(frozen=True)
-class Pending:
-    """An order written ahead and not yet settled by a tick."""
-
-    client_order_id: str
-    side: Literal["buy", "sell"]
-    cost: Decimal | None  # an entry's quote amount
-    written_ms: int  # when it was written (sent right after)
+def belief(row: BotState) -> TickState:
+    """The bot's stored runtime state."""
+    return TickState.load(row.state_data, bot_id=row.bot_config_id)
 
 
-def held_quantity(state: BotState) -> Decimal:
+def held_quantity(row: BotState) -> Decimal:
     """The base quantity the bot's records hold."""
-    from workbench.rules import engine as e
-
-    slots = (state.state_data or {}).get("engine")
-    return Decimal(repr(float(slots[e.S_QTY]))) if slots else Decimal(0)
+    return Decimal(repr(float(belief(row).engine.get("qty", 0.0))))
 
 
-def pending_order(state: BotState) -> Pending | None:
-    """The order the bot wrote ahead and has not settled, if any."""
-    intent = (state.state_data or {}).get("intent")
-    if not intent:
-        return None
-    return Pending(
-        client_order_id=intent["client_order_id"],
-        side=intent["side"],
-        cost=Decimal(intent["cost"]) if "cost" in intent else None,
-        written_ms=int(intent.get("written_ms", 0)),
-    )
-
-
-def drop_pending(state: BotState) -> None:
+def drop_pending(row: BotState) -> None:
     """Forget the order written ahead (its decision will not be carried out)."""
-    state.state_data = {k: v for k, v in (state.state_data or {}).items() if k != "intent"}
+    state = belief(row)
+    state.intent = None
+    row.state_data = state.dump()
 
 
-def set_held_quantity(state: BotState, bot: BotConfig, quantity: Decimal, price: Decimal) -> None:
+def set_held_quantity(row: BotState, bot: BotConfig, quantity: Decimal, price: Decimal) -> None:
     """Make the records hold ``quantity``, the change valued at ``price`` with no fee (a
     new position enters at ``price``; a smaller one keeps its entry price)."""
     from workbench.rules import RuleParams
     from workbench.rules import engine as e
 
     params = RuleParams.from_config(bot).to_array()
-    data = dict(state.state_data or {})
-    s = [float(v) for v in data["engine"]] if "engine" in data else e.new_state(params).tolist()
-    new, old, px = float(quantity), s[e.S_QTY], float(price)
+    state = belief(row)
+    s = state.engine_array(params)
+    new, old, px = float(quantity), float(s[e.S_QTY]), float(price)
     leverage, futures = float(params[e.P_LEVERAGE]), params[e.P_FUTURES] > 0.0
     if new > old:
         added = (new - old) * px / leverage
@@ -134,7 +118,7 @@ def set_held_quantity(state: BotState, bot: BotConfig, quantity: Decimal, price:
             if new > 0.0
             else 0.0
         )
-    state.state_data = {**data, "engine": s}
+    row.state_data = state.with_engine(s).dump()
 
 
 # --- the comparison ------------------------------------------------------------------------
@@ -147,7 +131,7 @@ class Comparison:
     ours: Decimal  # what the records hold, a pending order's fill included
     theirs: Decimal  # what the exchange holds for the bot
     pending_fill: Decimal  # the signed base quantity of the pending order's fill (if any)
-    pending: Pending | None
+    pending: Intent | None
     unknown_fills: list[Order] = field(default_factory=list)  # ours by id, not recorded
     unknown_open: list[Order] = field(default_factory=list)  # open, ours by id, never sent
     notes: list[str] = field(default_factory=list)  # explained: said in events
@@ -242,12 +226,12 @@ def _recorded(session: Session, exchange: Exchange, client_ids: list[str]) -> se
 
 
 def compare(
-    *, session: Session, bot: BotConfig, state: BotState, exchange: Exchange, now_ms: int
+    *, session: Session, bot: BotConfig, state: TickState, exchange: Exchange, now_ms: int
 ) -> Comparison:
     """The bot's records against the exchange's orders and holdings (no change made)."""
     base = base_currency(bot.symbol)
     prefix = client_prefix(bot.id)
-    pending = pending_order(state)
+    pending = state.intent
     orders = exchange.fetch_orders(bot.symbol)
     mine = [o for o in orders if o.client_order_id and o.client_order_id.startswith(prefix)]
     recorded = _recorded(session, exchange, [str(o.client_order_id) for o in mine])
@@ -276,14 +260,14 @@ def compare(
             unknown_fills.append(order)
         if order.status == "open":
             unknown_open.append(order)
-    ours = held_quantity(state) + pending_fill
+    ours = Decimal(repr(float(state.engine.get("qty", 0.0)))) + pending_fill
     short_quote = None
     seen = recorded | {str(o.client_order_id) for o in mine}
     if (
         pending is not None
         and pending.cost is not None
         and pending.client_order_id not in seen
-        and now_ms >= pending.written_ms + exchange.order_window_ms  # proven absent
+        and now_ms >= (pending.written_ms or 0) + exchange.order_window_ms  # proven absent
     ):
         symbol = split_symbol(bot.symbol)
         asset = symbol.settle or symbol.quote
@@ -344,74 +328,37 @@ def _liquidation_since_last_trade(
 # --- the tick's hook -----------------------------------------------------------------------
 
 
-def _when(now_ms: int) -> datetime:
-    return datetime.fromtimestamp(now_ms / 1000, tz=UTC)
-
-
-def halted_reason(bot_id: int, reason: str) -> str:
-    return (
-        f"halted by reconciliation: {reason}; `workbench bot resolve {bot_id}` shows the "
-        "evidence, with --adopt it takes the exchange's position, with --close it closes the "
-        "difference"
-    )
-
-
 def check(
-    *, session: Session, bot: BotConfig, state: BotState, exchange: Exchange, now_ms: int
-) -> TickResult | None:
-    """Reconcile at the start of a tick. None when the tick may go on (explained changes
-    are in events of ``session``, committed with the tick); a holding result, already
-    committed, when the bot is (or is now) halted."""
-    from workbench.bots.runner import TickResult
-
-    now = _when(now_ms)
-    if state.halt_reason is None:
-        found = compare(session=session, bot=bot, state=state, exchange=exchange, now_ms=now_ms)
-        for note in found.notes:
-            session.add(
-                BotEvent(bot_id=bot.id, bar_time=now, decision="reconcile", reason=note[:200])
-            )
-        findings = found.findings()
-        if not findings:
-            return None
-        _halt(session, bot, state, found, findings, now)
-    result = TickResult(bot.id, "hold", halted_reason(bot.id, str(state.halt_reason)))
-    state.status_message = result.summary()[:2000]
-    state.last_execution = datetime.now(UTC)
-    session.commit()
-    return result
-
-
-def _halt(
+    *,
     session: Session,
     bot: BotConfig,
-    state: BotState,
-    found: Comparison,
-    findings: list[str],
+    row: BotState,
+    state: TickState,
+    exchange: Exchange,
     now: datetime,
-) -> None:
-    from workbench.notify import AlertKind, queue_alert
+) -> TickResult | None:
+    """Reconcile at the start of a tick. None when the tick may go on (explained changes
+    are events in ``session``, committed with the tick); a halting result when the exchange
+    disagrees in a way the tick cannot explain (the halt is in ``session``, see ``halts``)."""
+    from workbench.bots.runner import TickResult
 
-    reason = "; ".join(findings)
-    state.halt_reason = reason[:500]
-    state.halt_evidence = {**found.evidence(), "at": now.isoformat()}
-    state.halted_at = now
-    session.add(
-        BotEvent(
-            bot_id=bot.id,
-            bar_time=now,
-            decision="halt",
-            reason=reason[:200],
-            risk_rule="reconcile",
-        )
+    found = compare(
+        session=session, bot=bot, state=state, exchange=exchange, now_ms=int(now.timestamp() * 1000)
     )
-    queue_alert(
-        session=session,
-        kind=AlertKind.HALT,
-        dedupe_key=f"halt:{bot.id}:reconcile:{now.isoformat()}",
-        title=f"bot {bot.id} halted: reconciliation",
-        body=halted_reason(bot.id, reason),
+    for note in found.notes:
+        session.add(BotEvent(bot_id=bot.id, bar_time=now, decision="reconcile", reason=note[:200]))
+    findings = found.findings()
+    if not findings:
+        return None
+    message = halt_bot(
+        session,
+        row,
+        rule="reconcile",
+        reason="; ".join(findings),
+        evidence=found.evidence(),
+        now=now,
     )
+    return TickResult(bot.id, Decision.HALT, message)
 
 
 # --- resolving a halt -------------------------------------------------------------------------
@@ -420,7 +367,7 @@ Mode = Literal["adopt", "close"]
 
 
 def resolve(*, engine: Engine, bot_id: int, exchange: Exchange, mode: Mode) -> str:
-    """End a reconciliation halt of bot ``bot_id``: ``adopt`` makes the records hold what
+    """End a halt of bot ``bot_id`` (any rule, see ``halts``): ``adopt`` makes the records hold what
     the exchange holds; ``close`` cancels the open orders it never sent and sells what the
     exchange holds beyond the records at market (a deterministic client order id, recorded
     as a trade). Filled orders of the bot it had no record of are recorded as its trades
@@ -437,7 +384,9 @@ def resolve(*, engine: Engine, bot_id: int, exchange: Exchange, mode: Mode) -> s
         if state is None or state.halt_reason is None or state.halted_at is None:
             raise ConflictError(f"bot {bot_id} is not halted; there is nothing to resolve")
         now_ms = int(datetime.now(UTC).timestamp() * 1000)
-        found = compare(session=session, bot=bot, state=state, exchange=exchange, now_ms=now_ms)
+        found = compare(
+            session=session, bot=bot, state=belief(state), exchange=exchange, now_ms=now_ms
+        )
         gap = found.difference
         if mode == "adopt" and found.unknown_open:
             raise ConflictError(
@@ -495,6 +444,9 @@ def resolve(*, engine: Engine, bot_id: int, exchange: Exchange, mode: Mode) -> s
             )
         )
         state.halt_reason = state.halt_evidence = state.halted_at = None
+        resumed = belief(state)
+        resumed.last_bar = None  # the next tick starts at the newest closed bar
+        state.state_data = resumed.dump()
         state.status_message = what[:2000]
         session.commit()
         return what

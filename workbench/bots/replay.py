@@ -3,6 +3,12 @@
 The replay runs the real ``run_tick`` in a scratch database (a copy of the bot and its
 candles), so it exercises exactly the code a scheduled bot runs, and leaves the real
 bot's state and trades untouched. Its trades come out in the backtest's form.
+
+Each tick runs on the replayed clock (the prices' moment) and reads its bars from a feed
+that computed the strategy's signals once over the replay's candles: a strategy is a pure
+function of closed candles (look-ahead is checked when a bot is activated), so the signal
+of each bar is the one a tick computing over the bars closed so far would get, without
+the cost of recomputing the whole history on every tick.
 """
 
 from __future__ import annotations
@@ -16,13 +22,17 @@ from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
+import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from workbench.accounts import local_user
+from workbench.accounts.users import LOCAL_USER_EMAIL
 from workbench.backtest.result import TRADE_COLUMNS, rules_summary
+from workbench.bots import strategy_guard
+from workbench.bots.bars import PrecomputedFeed
 from workbench.bots.configs import bot_fields, get_bot
-from workbench.bots.runner import TickResult, run_tick
+from workbench.bots.runner import SessionTicker, TickResult
 from workbench.db import Base, make_engine, session_scope
+from workbench.db.models import User
 from workbench.errors import ValidationError
 from workbench.market.candles import read_candles, upsert_candles
 from workbench.market.names import base_currency, quote_currency
@@ -30,6 +40,7 @@ from workbench.market.paper import PaperExchange, PaperTerms
 from workbench.market.prices import ReplayPrices
 from workbench.progress import progress_bar
 from workbench.rules.params import RuleParams
+from workbench.strategies import get_strategy
 from workbench.types import DEFAULT_FEE
 
 
@@ -81,6 +92,8 @@ def replay_bot(
         )
     with tempfile.TemporaryDirectory(prefix="workbench-replay-") as scratch_dir:
         scratch = make_engine(f"sqlite:///{Path(scratch_dir) / 'replay.db'}")
+        # A scratch file thrown away at the end: no fsync, no journal on disk.
+        sa.event.listen(scratch, "connect", _scratch_pragmas)
         try:
             return _replay(scratch, Path(scratch_dir), fields, candles, fee, slippage, progress)
         finally:
@@ -105,10 +118,21 @@ def _replay(
     with session_scope(scratch) as session:
         from workbench.bots.configs import create_bot
 
-        owner = local_user(session=session)
-        bot_id = create_bot(
+        # The scratch database's owner: no password (nobody logs in to it), no hashing cost.
+        owner = User(email=LOCAL_USER_EMAIL, hashed_password="!")
+        session.add(owner)
+        session.flush()
+        bot = create_bot(
             session=session, user_id=owner.id, **{**fields, "api_key_id": None, "dry_run": True}
-        ).id
+        )
+        bot_id = bot.id
+    strategy_guard.refuse_changed_code(scratch, bot_id)  # once: the signals are computed once
+    with session_scope(scratch) as session:
+        bot = get_bot(session=session, bot_id=bot_id)
+        strategy = get_strategy(bot.strategy)
+        feed = PrecomputedFeed(
+            candles, strategy.signals(candles, **strategy.params_from_config(bot)), timeframe
+        )
     prices = ReplayPrices(
         engine=scratch,
         exchange=exchange_id,
@@ -127,20 +151,21 @@ def _replay(
     if ":" in symbol:
         paper.set_leverage(symbol, int(str(fields["leverage"])))
     ticks: list[TickResult] = []
-    for moment in progress_bar(
-        candles.index[1:], unit="tick", desc=f"replay {symbol}", disable=not progress
-    ):
-        prices.advance_to(moment.to_pydatetime())
-        ticks.append(
-            run_tick(
-                bot_id,
-                engine=scratch,
-                exchange=paper,
-                fee=fee,
-                slippage=slippage,
-                history=None,
-            )
-        )
+    with SessionTicker(
+        bot_id,
+        engine=scratch,
+        exchange=paper,
+        clock=prices,
+        feed=feed,
+        fee=fee,
+        slippage=slippage,
+        catch_up_bars=len(candles),
+    ) as ticker:
+        for moment in progress_bar(
+            candles.index[1:], unit="tick", desc=f"replay {symbol}", disable=not progress
+        ):
+            prices.advance_to(moment.to_pydatetime())
+            ticks.append(ticker.tick())
     balance = paper.fetch_balance()[quote].total
     last_close = Decimal(repr(float(candles["close"].iloc[-1])))
     return ReplayResult(
@@ -152,6 +177,13 @@ def _replay(
             RuleParams.from_config(SimpleNamespace(**fields), fee=fee, slippage=slippage)
         ),
     )
+
+
+def _scratch_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA synchronous=OFF")
+    cur.execute("PRAGMA journal_mode=MEMORY")
+    cur.close()
 
 
 def _marked_value(paper: PaperExchange, symbol: str, cash: Decimal, close: Decimal) -> Decimal:

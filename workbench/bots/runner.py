@@ -1,9 +1,21 @@
 """One tick of one bot: the unit the scheduled live-bot notebook runs.
 
 A tick takes the bot's tick lock (held by the database itself, see ``tick_lock``), loads
-its config and state, reads the closed candles, lets the strategy decide on the newest closed
-bar with the same rule engine the backtest uses, and places at most one order with a
-deterministic client order id (bot, bar, side).
+its config and its typed state (``bots.state.TickState``), reads the closed bars, and goes
+through four steps, each a function of this module:
+
+1. ``reconcile`` the bot's belief against the exchange: the order an earlier tick wrote
+   ahead is settled first (found: recorded; proven absent: sent again or dropped).
+2. ``decide``    the rule engine (the backtest's) runs over every closed bar since the
+   last one decided: the bars missed while no tick ran (stops, liquidation, signals) and
+   the newest, on which it acts once. A gap of more than ``catch_up_bars`` halts the bot.
+3. ``place``     at most one order with a deterministic client order id (bot, bar, side),
+   followed to its fill: an order the exchange leaves open is asked again by the next tick
+   and cancelled at the next bar; a partial fill is recorded with its real quantity.
+4. ``record``    the state, the events and alerts, and the outcome in one commit.
+
+Time comes from an injected ``Clock`` (the wall clock live, the replayed prices' clock in
+a replay), bars from a ``BarFeed`` (the exchange live; precomputed in a replay).
 
 Crash safety: the order's client id is written to the bot's state *before* it is sent, with
 the time of the send. A tick that finds such an intent asks the exchange for that client id
@@ -13,65 +25,146 @@ window has passed since the send (``Exchange.order_window_ms``); until then the 
 with OrderUnknownError and nothing is sent. Once its absence is proven, an exit is sent
 again (it stays due, in a later bar too, and the event log says so); an entry is sent again
 while its bar is the newest and dropped, with an event, once the market has moved on.
-Any failure of a tick leaves the state as it was and says why in ``status_message``.
+Any failure of a tick leaves the state as it was and says why in ``status_message``;
+``BotState.is_running`` is true exactly while a tick runs (or after one died mid-way).
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from functools import cache
+from typing import Literal, cast
 
 import numpy as np
-import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
-from workbench.bots import reconcile, strategy_guard
+from workbench.bots import reconcile as exchange_truth
+from workbench.bots import strategy_guard
+from workbench.bots.bars import BarFeed, Bars, BarSignals, ExchangeFeed
+from workbench.bots.clock import SYSTEM_CLOCK, Clock, iso_ms, now_ms
 from workbench.bots.funding import fund_before_entry
+from workbench.bots.halts import halt_bot, halted_message
+from workbench.bots.state import Halt, Intent, TickState
 from workbench.bots.tick_lock import HeldTickLock, tick_lock
 from workbench.db.engine import session_scope
 from workbench.db.models import BotConfig, BotEvent, BotState, Side, Trade
 from workbench.errors import NotFoundError, OperationalError, WorkbenchError
-from workbench.market.candles import frame_from_ohlcv
 from workbench.market.exchange import Exchange, Order, OrderUnknownError
 from workbench.market.names import base_currency, quote_currency
 from workbench.market.timeframes import timeframe_ms
 from workbench.rules import RuleParams
 from workbench.rules import engine as e
-from workbench.strategies import get_strategy
-from workbench.types import DEFAULT_FEE
+from workbench.types import DEFAULT_FEE, Decision
 
 log = logging.getLogger(__name__)
 HISTORY_BARS = 1000  # closed bars a live tick reads (EMAs are seeded from the first one)
+CATCH_UP_BARS = 100  # missed bars a tick catches up on; a longer gap halts the bot
+
+
+@dataclass(frozen=True)
+class CatchUp:
+    """Closed bars a tick ran through the engine because no tick ran at their close."""
+
+    bars: int
+    first: datetime  # open time of the first missed bar
+    last: datetime  # open time of the last missed bar
+    seen: tuple[str, ...] = ()  # what the engine found on them
+
+    def summary(self) -> str:
+        seen = "; ".join(self.seen) if self.seen else "nothing to act on"
+        return (
+            f"caught up on {self.bars} missed bar(s) {self.first.isoformat()} to "
+            f"{self.last.isoformat()}: {seen}"
+        )
 
 
 @dataclass
 class TickResult:
     bot_id: int
-    decision: str  # enter | exit | hold | wait (no new closed bar)
+    decision: Decision
     reason: str
     bar_time: datetime | None = None
     order: Order | None = None
     indicators: dict[str, float] = field(default_factory=dict)
-    note: str = ""  # what else happened (an exit sent late, a dropped entry)
+    note: str = ""  # what else happened (an exit sent late, a dropped entry, a partial fill)
     # A futures position the exchange liquidated at this bar's close (fill and its PnL).
     liquidation: Order | None = None
     liquidation_pnl: float | None = None
+    caught_up: CatchUp | None = None
 
     def summary(self) -> str:
         bar = self.bar_time.isoformat() if self.bar_time else "-"
         order = f", order {self.order.id} ({self.order.status})" if self.order else ""
         note = f"; {self.note}" if self.note else ""
-        return f"bot {self.bot_id} @ {bar}: {self.decision} ({self.reason}){order}{note}"
+        caught = f"; {self.caught_up.summary()}" if self.caught_up else ""
+        return f"bot {self.bot_id} @ {bar}: {self.decision} ({self.reason}){order}{note}{caught}"
 
 
 def client_order_id(bot_id: int, bar_ms: int, side: str) -> str:
     """Deterministic per (bot, bar, side): the same decision always carries the same id."""
     return f"wb{bot_id}-{bar_ms}-{side}"
+
+
+@dataclass
+class Tick:
+    """One tick's working set, handed from step to step. ``state`` and ``book`` (the
+    engine's state array) change as the steps go; ``record`` stores them."""
+
+    session: Session
+    row: BotState
+    bot: BotConfig
+    exchange: Exchange
+    clock: Clock
+    lock: HeldTickLock
+    params: np.ndarray
+    state: TickState
+    book: np.ndarray
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    """The outcome of ``reconcile``: a result when the tick ends with it, else a note."""
+
+    result: TickResult | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Liquidation:
+    fill: Order
+    pnl: float
+    newest_bar: bool  # on the newest closed bar (else on a missed one)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What ``decide`` chose on the newest closed bar."""
+
+    decision: Decision
+    reason: str
+    bar_time: datetime
+    intent: Intent | None = None  # the order to place (enter / exit)
+    indicators: dict[str, float] = field(default_factory=dict)
+    liquidation: Liquidation | None = None
+    caught_up: CatchUp | None = None
+    halt: Halt | None = None  # the gap was too long: nothing decided, the bot halts
+
+
+@dataclass(frozen=True)
+class Placed:
+    """The outcome of ``place``: the order as the exchange last reported it, and a note
+    (open, partly filled, the rest sent)."""
+
+    order: Order | None
+    note: str = ""
+    open: bool = False  # still open on the exchange: the next tick asks again
 
 
 def run_tick(
@@ -82,11 +175,17 @@ def run_tick(
     fee: float = DEFAULT_FEE,
     slippage: float = 0.0,
     history: int | None = HISTORY_BARS,
+    clock: Clock = SYSTEM_CLOCK,
+    feed: BarFeed | None = None,
+    catch_up_bars: int = CATCH_UP_BARS,
 ) -> TickResult:
     """Run one tick of bot ``bot_id`` against ``exchange``; see the module docstring.
+    ``feed`` gives the closed bars and signals (default: fetched from ``exchange``,
+    ``history`` bars of them).
 
     LockBusyError (temporary) when another process is ticking the bot on this database."""
     with tick_lock(engine, bot_id) as lock:
+        _mark_running(engine, bot_id)
         try:
             return _tick(
                 bot_id,
@@ -96,20 +195,31 @@ def run_tick(
                 fee=fee,
                 slippage=slippage,
                 history=history,
+                clock=clock,
+                feed=feed,
+                catch_up_bars=catch_up_bars,
             )
         except Exception as error:  # any failure, ours or not, is said in the status
-            _record_failure(engine, bot_id, error)
+            _record_failure(engine, bot_id, error, clock)
             raise
 
 
-def _record_failure(engine: Engine, bot_id: int, error: Exception) -> None:
+def _mark_running(engine: Engine, bot_id: int) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(BotState).where(BotState.bot_config_id == bot_id).values(is_running=True)
+        )
+
+
+def _record_failure(engine: Engine, bot_id: int, error: Exception, clock: Clock) -> None:
     what = str(error) if isinstance(error, WorkbenchError) else f"{type(error).__name__}: {error}"
     try:
         with session_scope(engine) as session:
             state = session.scalar(sa.select(BotState).where(BotState.bot_config_id == bot_id))
             if state is not None:
                 state.status_message = f"tick failed: {what}"[:2000]
-                state.last_execution = datetime.now(UTC)
+                state.last_execution = clock.now()
+                state.is_running = False
     except sa.exc.SQLAlchemyError as e:  # the database itself failed: say so, keep the cause
         error.add_note(f"the bot's status could not be updated either: {e}")
 
@@ -122,7 +232,7 @@ def _load(session: Session, bot_id: int) -> tuple[BotConfig, BotState]:
         sa.select(BotState).where(BotState.bot_config_id == bot_id).with_for_update()
     )
     if state is None:
-        state = BotState(bot_config_id=bot_id, state_data={})
+        state = BotState(bot_config_id=bot_id, state_data={}, is_running=True)
         session.add(state)
         session.flush()
     return bot, state
@@ -137,158 +247,330 @@ def _tick(
     fee: float,
     slippage: float,
     history: int | None,
+    clock: Clock,
+    feed: BarFeed | None,
+    catch_up_bars: int,
 ) -> TickResult:
     strategy_guard.refuse_changed_code(engine, bot_id)  # activated code only
     with Session(engine, expire_on_commit=False) as session:
-        bot, state = _load(session, bot_id)
-        if halted := reconcile.check(
-            session=session, bot=bot, state=state, exchange=exchange, now_ms=_now_ms()
-        ):
-            return halted  # the exchange disagrees in a way the tick cannot explain
-        history = strategy_guard.history_bars(bot, history)  # at least the warm-up
-        rules = RuleParams.from_config(bot, fee=fee, slippage=slippage)
-        params = rules.to_array()
-        data: dict[str, Any] = dict(state.state_data or {})
-        engine_state = (
-            np.array(data["engine"], dtype=float) if "engine" in data else e.new_state(params)
-        )
-
-        candles = _closed_candles(exchange, bot, history)
-        last_ms = int(candles.index[-1].value // 1_000_000)
-        bar_time = candles.index[-1].to_pydatetime()
-
-        note = ""
-        intent = data.pop("intent", None)
-        if intent is not None:
-            order = _settle_intent(exchange, bot, intent, last_ms)
-            if order is None and intent["side"] == "buy" and intent["bar"] != last_ms:
-                note = f"entry of {_bar_iso(intent['bar'])} never reached the exchange; dropped"
-                _add_event(session, bot.id, bar_time, "drop", note)
-            else:
-                decided = _bar_iso(intent["bar"])
-                late = f"decided at {decided}, filled late" if intent["bar"] != last_ms else ""
-                if order is None:  # proven absent: send it again, same id, written ahead
-                    if intent["bar"] != last_ms:
-                        late = f"decided at {decided}, not delivered then; still due, sent now"
-                    order = _send(session, state, data, engine_state, exchange, bot, intent, lock)
-                _apply_fill(session, bot, exchange, engine_state, params, intent, order)
-                result = TickResult(
-                    bot_id,
-                    _decision(intent["side"]),
-                    intent["reason"],
-                    bar_time,
-                    order,
-                    note=late,
-                )
-                return _commit(session, state, data, engine_state, result)
-
-        if data.get("last_bar") == last_ms:
-            result = TickResult(bot_id, "wait", "no new closed bar", bar_time)
-            return _commit(session, state, data, engine_state, result)
-
-        strategy = get_strategy(bot.strategy)
-        signals = strategy.signals(candles, **strategy.params_from_config(bot))
-        if "last_bar" not in data:  # the first tick opens its first bar
-            e.begin_bar(engine_state, params, last_ms, float(candles["open"].iloc[-1]))
-        liq_price, held = float(engine_state[e.S_LIQ_PRICE]), float(engine_state[e.S_QTY])
-        liq_pnl = -float(engine_state[e.S_MARGIN] + engine_state[e.S_ENTRY_FEE])
-        bar = candles.iloc[-1]
-        closed = e.on_close(
-            engine_state,
+        bot, row = _load(session, bot_id)
+        params = RuleParams.from_config(bot, fee=fee, slippage=slippage).to_array()
+        if feed is None:
+            feed = ExchangeFeed(exchange, bot, strategy_guard.history_bars(bot, history))
+        return run_steps(
+            session,
+            bot,
+            row,
             params,
-            float(bar["high"]),
-            float(bar["low"]),
-            float(bar["close"]),
-            bool(signals.entries.iloc[-1]),
-            bool(signals.exits.iloc[-1]),
+            exchange=exchange,
+            lock=lock,
+            clock=clock,
+            feed=feed,
+            catch_up_bars=catch_up_bars,
         )
-        liquidation = None
-        if closed == e.R_LIQUIDATION:
-            liquidation = _record_liquidation(
-                session, bot, exchange, held, liq_price, liq_pnl, bar_time
+
+
+def run_steps(
+    session: Session,
+    bot: BotConfig,
+    row: BotState,
+    params: np.ndarray,
+    *,
+    exchange: Exchange,
+    lock: HeldTickLock,
+    clock: Clock,
+    feed: BarFeed,
+    catch_up_bars: int = CATCH_UP_BARS,
+) -> TickResult:
+    """The tick's steps (reconcile, decide, place, record) for a loaded bot, its state row
+    and its rule parameters, under its tick lock."""
+    state = TickState.load(row.state_data, bot_id=bot.id)
+    tick = Tick(session, row, bot, exchange, clock, lock, params, state, state.engine_array(params))
+    if row.halt_reason is not None:  # until `workbench bot resolve`: no exchange call
+        rule = str((row.halt_evidence or {}).get("rule", "halt"))
+        message = halted_message(bot.id, rule, row.halt_reason)
+        return record(tick, TickResult(bot.id, Decision.HALT, message))
+    bars = feed.closed(clock.now())
+    reconciled = reconcile(tick, bars)
+    if reconciled.result is not None:
+        return record(tick, reconciled.result)
+    if tick.state.last_bar is not None and tick.state.last_bar >= bars.newest_ms:
+        return record(tick, TickResult(bot.id, Decision.WAIT, "no new closed bar", bars.time(-1)))
+    plan = decide(tick, bars, feed.signals(bars), catch_up_bars=catch_up_bars)
+    if plan.halt is not None:
+        return record(tick, _halt(tick, plan.halt, plan))
+    placed = place(tick, plan)
+    note = "; ".join(n for n in (reconciled.note, placed.note) if n)
+    liquidation = plan.liquidation
+    result = TickResult(
+        bot.id,
+        plan.decision,
+        plan.reason,
+        plan.bar_time,
+        placed.order,
+        plan.indicators,
+        note,
+        liquidation=liquidation.fill if liquidation else None,
+        liquidation_pnl=liquidation.pnl if liquidation else None,
+        caught_up=plan.caught_up,
+    )
+    return record(tick, result)
+
+
+class SessionTicker:
+    """Ticks one bot again and again under one tick lock and in one database session: what
+    a replay runs. The steps are ``run_tick``'s; the bot's config is read once (it cannot
+    change meanwhile) and ``is_running`` is not flagged on every tick."""
+
+    def __init__(
+        self,
+        bot_id: int,
+        *,
+        engine: Engine,
+        exchange: Exchange,
+        clock: Clock,
+        feed: BarFeed,
+        fee: float = DEFAULT_FEE,
+        slippage: float = 0.0,
+        catch_up_bars: int = CATCH_UP_BARS,
+    ) -> None:
+        self.bot_id, self.engine, self.exchange = bot_id, engine, exchange
+        self.clock, self.feed, self.catch_up_bars = clock, feed, catch_up_bars
+        self.fee, self.slippage = fee, slippage
+        self._stack = ExitStack()
+
+    def __enter__(self) -> SessionTicker:
+        with self._stack as stack:
+            self.lock = stack.enter_context(tick_lock(self.engine, self.bot_id))
+            # One connection for all the ticks: no pool checkout and reset per commit.
+            connection = stack.enter_context(self.engine.connect())
+            self.session = stack.enter_context(Session(connection, expire_on_commit=False))
+            self.bot, self.row = _load(self.session, self.bot_id)
+            rules = RuleParams.from_config(self.bot, fee=self.fee, slippage=self.slippage)
+            self.params = rules.to_array()
+            self._stack = stack.pop_all()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def tick(self) -> TickResult:
+        try:
+            return run_steps(
+                self.session,
+                self.bot,
+                self.row,
+                self.params,
+                exchange=self.exchange,
+                lock=self.lock,
+                clock=self.clock,
+                feed=self.feed,
+                catch_up_bars=self.catch_up_bars,
             )
-        pending = engine_state[e.S_PENDING]
-        reason = e.REASONS[int(engine_state[e.S_PENDING_REASON])]
-        engine_state[e.S_PENDING] = e.NONE
-        price = float(exchange.fetch_ticker(bot.symbol).last)
-        e.begin_bar(engine_state, params, last_ms + timeframe_ms(bot.timeframe), price)
-        data["last_bar"] = last_ms
-        indicators = {k: float(v) for k, v in signals.indicators.iloc[-1].items()}
-        if pending == e.NONE:
-            why = "liquidated" if closed == e.R_LIQUIDATION else _hold_reason(engine_state, params)
-            result = TickResult(bot_id, "hold", why, bar_time, None, indicators, note)
-            result.liquidation = liquidation
-            result.liquidation_pnl = liq_pnl if liquidation else None
-            return _commit(session, state, data, engine_state, result)
-
-        side = "buy" if pending == e.ENTER else "sell"
-        notional = e.entry_budget(engine_state, params, price) * params[e.P_LEVERAGE]
-        if side == "buy" and notional <= 0.0:  # as the backtest: no order below the smallest
-            why = "account below the smallest order: nothing opens (wiped out)"
-            result = TickResult(bot_id, "hold", why, bar_time, None, indicators, note)
-            return _commit(session, state, data, engine_state, result)
-        intent = {
-            "client_order_id": client_order_id(bot.id, last_ms, side),
-            "side": side,
-            "bar": last_ms,
-            "reason": reason,
-        }
-        if side == "buy":
-            intent["cost"] = repr(float(notional))
-        else:
-            intent["amount"] = str(_sell_amount(exchange, bot, float(engine_state[e.S_QTY])))
-        fund_before_entry(engine, bot, exchange, side)  # auto_transfer_funds (bots.funding)
-        order = _send(session, state, data, engine_state, exchange, bot, intent, lock)
-        _apply_fill(session, bot, exchange, engine_state, params, intent, order)
-        result = TickResult(bot_id, _decision(side), reason, bar_time, order, indicators, note)
-        result.liquidation = liquidation
-        result.liquidation_pnl = liq_pnl if liquidation else None
-        return _commit(session, state, data, engine_state, result)
+        except Exception:
+            self.session.rollback()
+            raise
 
 
-def _decision(side: str) -> str:
-    return "enter" if side == "buy" else "exit"
+# --- 1. reconcile ---------------------------------------------------------------------------
 
 
-def _now_ms() -> int:
-    return int(datetime.now(UTC).timestamp() * 1000)
+def reconcile(tick: Tick, bars: Bars) -> Reconciled:
+    """The bot's belief against the exchange's truth, before anything is decided: the order
+    an earlier tick wrote ahead is settled (recorded when filled; followed while open;
+    sent again or dropped once proven absent). Ends the tick when that order was its work."""
+    halted = exchange_truth.check(
+        session=tick.session,
+        bot=tick.bot,
+        row=tick.row,
+        state=tick.state,
+        exchange=tick.exchange,
+        now=tick.clock.now(),
+    )
+    if halted is not None:  # the exchange disagrees in a way the tick cannot explain
+        return Reconciled(halted)
+    intent = tick.state.intent
+    if intent is None:
+        return Reconciled()
+    tick.state.intent = None
+    last_ms, bar_time, bot = bars.newest_ms, bars.time(-1), tick.bot
+    decided = iso_ms(intent.bar)
+    if intent.fate is None:  # due and never sent (the rest of a partly filled exit)
+        placed = _execute(tick, intent, last_ms)
+        late = f"decided at {decided}, sent now" if intent.bar != last_ms else ""
+        return Reconciled(_settled_result(tick, intent, placed, bar_time, late, fresh=True))
+    order = _settle_intent(tick, intent)
+    if order is None and intent.side == "buy" and intent.bar != last_ms:
+        note = f"entry of {decided} never reached the exchange; dropped"
+        _add_event(tick.session, bot.id, bar_time, "drop", note)
+        return Reconciled(note=note)
+    late = f"decided at {decided}, filled late" if intent.bar != last_ms else ""
+    if order is None:  # proven absent: send it again, same id, written ahead
+        if intent.bar != last_ms:
+            late = f"decided at {decided}, not delivered then; still due, sent now"
+        placed = _execute(tick, intent, last_ms)
+        return Reconciled(_settled_result(tick, intent, placed, bar_time, late, fresh=True))
+    placed = _follow(tick, intent, order, last_ms)
+    return Reconciled(_settled_result(tick, intent, placed, bar_time, late, fresh=False))
 
 
-def _bar_iso(bar_ms: int) -> str:
-    return datetime.fromtimestamp(bar_ms / 1000, tz=UTC).isoformat()
+def _settled_result(
+    tick: Tick, intent: Intent, placed: Placed, bar_time: datetime, late: str, *, fresh: bool
+) -> TickResult:
+    note = "; ".join(n for n in (late, placed.note) if n)
+    if placed.open and not fresh:  # was open, still open: nothing new happened
+        return TickResult(tick.bot.id, Decision.WAIT, placed.note, bar_time, placed.order)
+    return TickResult(
+        tick.bot.id, _decision(intent.side), intent.reason, bar_time, placed.order, note=note
+    )
 
 
-def _settle_intent(
-    exchange: Exchange, bot: BotConfig, intent: dict[str, Any], last_ms: int
-) -> Order | None:
-    """The filled order of a written-ahead intent, or None once the exchange has proven it
-    absent (or ended it unfilled); OrderUnknownError while its fate is still open."""
-    client_id = intent["client_order_id"]
-    written_ms = int(intent.get("written_ms", 0))
+def _settle_intent(tick: Tick, intent: Intent) -> Order | None:
+    """The order of a written-ahead intent as the exchange reports it (any status), or None
+    once the exchange has proven it absent; OrderUnknownError while its fate is still open."""
+    bot, client_id = tick.bot, intent.client_order_id
+    written_ms = intent.written_ms or 0
     since_ms = written_ms - 1_000 if written_ms else None
-    order = exchange.find_order(bot.symbol, client_id, since_ms=since_ms)
-    if order is not None and order.status == "closed":
+    order = tick.exchange.find_order(bot.symbol, client_id, since_ms=since_ms)
+    if order is not None:
         return order
-    if order is not None and order.status == "open":
+    due_ms = written_ms + tick.exchange.order_window_ms
+    if now_ms(tick.clock) < due_ms:
         raise OrderUnknownError(
-            f"order {client_id} of bot {bot.id} is still open on the exchange; it is looked "
-            "up again on the next tick",
-            client_order_id=client_id,
-        )
-    due_ms = written_ms + exchange.order_window_ms
-    if order is None and _now_ms() < due_ms:
-        raise OrderUnknownError(
-            f"order {client_id} of bot {bot.id} was sent at {_bar_iso(written_ms)} and the "
+            f"order {client_id} of bot {bot.id} was sent at {iso_ms(written_ms)} and the "
             "exchange does not show it yet; it may still arrive, so it is not sent again "
-            f"before {_bar_iso(due_ms)}",
+            f"before {iso_ms(due_ms)}",
             client_order_id=client_id,
         )
     return None
 
 
-def _sell_amount(exchange: Exchange, bot: BotConfig, held: float) -> Decimal:
+# --- 2. decide ------------------------------------------------------------------------------
+
+
+def decide(tick: Tick, bars: Bars, signals: BarSignals, *, catch_up_bars: int) -> Plan:
+    """The rule engine over every closed bar since the last one decided (the missed ones
+    first: stops, liquidation and signals; an exit found on them stays due, an entry is not
+    taken late), then the newest, on which the bot acts once."""
+    book, params, bot = tick.book, tick.params, tick.bot
+    newest = len(bars) - 1
+    last_bar = tick.state.last_bar
+    if last_bar is None:  # the first tick opens its first bar
+        first = newest
+        e.begin_bar(book, params, bars.newest_ms, float(bars.open[newest]))
+    else:
+        first = int(np.searchsorted(bars.times, last_bar, "right"))
+        missed = newest - first
+        if first == 0 or int(bars.times[first - 1]) != last_bar or missed > catch_up_bars:
+            return _gap_halt(tick, bars, last_bar, catch_up_bars)
+    seen: list[str] = []
+    due_exit: int | None = None
+    liquidation: Liquidation | None = None
+    pending, reason = e.NONE, e.R_NONE
+    for i in range(first, newest + 1):
+        liq_price, held = float(book[e.S_LIQ_PRICE]), float(book[e.S_QTY])
+        liq_pnl = -float(book[e.S_MARGIN] + book[e.S_ENTRY_FEE])
+        closed = e.on_close(
+            book,
+            params,
+            float(bars.high[i]),
+            float(bars.low[i]),
+            float(bars.close[i]),
+            bool(signals.entries[i]),
+            bool(signals.exits[i]),
+        )
+        if closed == e.R_LIQUIDATION:
+            fill = _record_liquidation(tick, held, liq_price, liq_pnl, bars.time(i))
+            liquidation = Liquidation(fill, liq_pnl, newest_bar=i == newest)
+            if i < newest:
+                seen.append(f"liquidated at {bars.time(i).isoformat()}")
+        pending, reason = float(book[e.S_PENDING]), int(book[e.S_PENDING_REASON])
+        book[e.S_PENDING] = e.NONE
+        if i == newest:
+            break
+        at = bars.time(i).isoformat()
+        if pending == e.EXIT and due_exit is None:
+            due_exit = reason
+            seen.append(f"{e.REASONS[reason]} at {at}: exit due")
+        elif pending == e.ENTER:
+            seen.append(f"entry signal at {at} not taken late")
+        e.begin_bar(book, params, int(bars.times[i + 1]), float(bars.open[i + 1]))
+    if due_exit is not None and book[e.S_QTY] > 0 and pending != e.EXIT:
+        pending, reason = e.EXIT, due_exit
+    caught_up = (
+        CatchUp(newest - first, bars.time(first), bars.time(newest - 1), tuple(seen))
+        if newest > first
+        else None
+    )
+    price = float(tick.exchange.fetch_ticker(bot.symbol).last)
+    e.begin_bar(book, params, bars.newest_ms + _bar_ms(bot.timeframe), price)
+    tick.state.last_bar = bars.newest_ms
+    bar_time, indicators = bars.time(newest), signals.indicators_at(newest)
+    if pending == e.NONE:
+        why = "liquidated" if liquidation is not None else _hold_reason(book, params)
+        return Plan(Decision.HOLD, why, bar_time, None, indicators, liquidation, caught_up)
+    side: Literal["buy", "sell"] = "buy" if pending == e.ENTER else "sell"
+    why = e.REASONS[reason]
+    cid = client_order_id(bot.id, bars.newest_ms, side)
+    if side == "buy":
+        notional = e.entry_budget(book, params, price) * params[e.P_LEVERAGE]
+        if notional <= 0.0:  # as the backtest: no order below the smallest
+            why = "account below the smallest order: nothing opens (wiped out)"
+            return Plan(Decision.HOLD, why, bar_time, None, indicators, liquidation, caught_up)
+        intent = Intent(
+            client_order_id=cid,
+            side=side,
+            bar=bars.newest_ms,
+            reason=why,
+            cost=Decimal(repr(float(notional))),
+        )
+    else:
+        amount = _sell_amount(tick, float(book[e.S_QTY]))
+        intent = Intent(
+            client_order_id=cid, side=side, bar=bars.newest_ms, reason=why, amount=amount
+        )
+    return Plan(_decision(side), why, bar_time, intent, indicators, liquidation, caught_up)
+
+
+def _gap_halt(tick: Tick, bars: Bars, last_bar: int, limit: int) -> Plan:
+    missed = int((bars.newest_ms - last_bar) // _bar_ms(tick.bot.timeframe)) - 1
+    reason = (
+        f"{missed} {tick.bot.timeframe} bars closed since the last tick's bar "
+        f"({iso_ms(last_bar)}), more than the {limit} a tick catches up on; check the "
+        f"position on the exchange, then `workbench bot resolve {tick.bot.id}`"
+    )
+    halt = Halt(rule="tick_gap", reason=reason, since=tick.clock.now(), bar=bars.newest_ms)
+    return Plan(Decision.HALT, reason, bars.time(-1), halt=halt)
+
+
+def _halt(tick: Tick, halt: Halt, plan: Plan) -> TickResult:
+    """The bot stops trading until resolved (see ``halts``)."""
+    evidence = {"bar": iso_ms(halt.bar) if halt.bar else None, "last_bar": tick.state.last_bar}
+    message = halt_bot(
+        tick.session,
+        tick.row,
+        rule=halt.rule,
+        reason=halt.reason,
+        evidence=evidence,
+        now=halt.since,
+        bar_time=plan.bar_time,
+    )
+    return TickResult(tick.bot.id, Decision.HALT, message, plan.bar_time)
+
+
+@cache
+def _bar_ms(timeframe: str) -> int:
+    return timeframe_ms(timeframe)
+
+
+def _decision(side: str) -> Decision:
+    return Decision.ENTER if side == "buy" else Decision.EXIT
+
+
+def _sell_amount(tick: Tick, held: float) -> Decimal:
     """What a spot exit sells: the position, but never more than the account holds (a fee
     charged in the base asset, rounding); the exchange rounds it to the market's step."""
+    bot, exchange = tick.bot, tick.exchange
     amount = Decimal(repr(held))
     if ":" in bot.symbol:  # futures: the position, not a balance, is closed
         return amount
@@ -301,23 +583,6 @@ def _sell_amount(exchange: Exchange, bot: BotConfig, held: float) -> Decimal:
             f"has no free {base}; check the account's trades before ticking again"
         )
     return min(amount, free)
-
-
-def _add_event(session: Session, bot_id: int, bar_time: datetime, decision: str, why: str) -> None:
-    session.add(BotEvent(bot_id=bot_id, bar_time=bar_time, decision=decision, reason=why[:200]))
-
-
-def _closed_candles(exchange: Exchange, bot: BotConfig, history: int | None) -> pd.DataFrame:
-    step = timeframe_ms(bot.timeframe)
-    now_ms = int(datetime.now(UTC).timestamp() * 1000)
-    rows = [
-        r
-        for r in exchange.fetch_ohlcv(bot.symbol, bot.timeframe, None, history)
-        if r[0] + step <= now_ms
-    ]  # a live exchange also sends the bar still open
-    if not rows:
-        raise NotFoundError(f"no closed {bot.symbol} {bot.timeframe} candles yet")
-    return frame_from_ohlcv(rows)
 
 
 RISK_HOLDS = {
@@ -340,128 +605,115 @@ def _hold_reason(state: np.ndarray, params: np.ndarray) -> str:
     return "in position, no exit signal" if state[e.S_QTY] > 0 else "no entry signal"
 
 
-def _record_event(session: Session, bot_id: int, data: dict[str, Any], result: TickResult) -> None:
-    """Log orders, and a risk rule the first tick it holds the bot back (not every tick)."""
-    if result.bar_time is None or result.decision == "wait":
-        return
-    if result.decision in ("enter", "exit"):
-        rule = result.reason if result.reason in RISK_EXITS else None
-    else:
-        rule = RISK_HOLDS.get(result.reason)
-        if rule is None or data.get("last_risk") == rule:
-            data["last_risk"] = rule
-            return
-    data["last_risk"] = rule
-    _queue_alerts(session, bot_id, result, rule)
-    note = f" ({result.note})" if result.note else ""
-    session.add(
-        BotEvent(
-            bot_id=bot_id,
-            bar_time=result.bar_time,
-            decision=result.decision,
-            reason=(result.reason + note)[:200],
-            risk_rule=rule,
-        )
+# --- 3. place -------------------------------------------------------------------------------
+
+
+def place(tick: Tick, plan: Plan) -> Placed:
+    """Send the plan's order (written ahead, the lock proven held) and follow it to its
+    fill; nothing when the plan holds."""
+    intent = plan.intent
+    if intent is None:
+        return Placed(None)
+    fund_before_entry(tick.session.get_bind(), tick.bot, tick.exchange, intent.side)
+    return _execute(tick, intent, intent.bar)
+
+
+def _execute(tick: Tick, intent: Intent, last_ms: int, *, rest_now: bool = True) -> Placed:
+    return _follow(tick, intent, _send(tick, intent), last_ms, rest_now=rest_now)
+
+
+def _follow(
+    tick: Tick, intent: Intent, order: Order, last_ms: int, *, rest_now: bool = True
+) -> Placed:
+    """Bring the engine and the trades in line with ``order`` as the exchange reports it.
+    Open within its bar: kept for the next tick to ask again; open at a later bar:
+    cancelled. Ended partly filled: recorded with its real quantity, and an exit's rest is
+    sent (now, or by the next tick when a rest ended partly filled too)."""
+    cid = intent.client_order_id
+    if order.status == "open":
+        if intent.bar == last_ms:
+            tick.state.intent = intent.model_copy(update={"fate": "open", "order_id": order.id})
+            note = (
+                f"order {cid} is open, {order.filled} of {order.amount} filled; asked again on "
+                "the next tick, cancelled at the next bar"
+            )
+            return Placed(order, note, open=True)
+        order = tick.exchange.cancel_order(tick.bot.symbol, order.id)
+    tick.state.intent = None
+    if order.status == "closed":
+        _apply_fill(tick, intent, order)
+        return Placed(order)
+    note = f"order {cid} {order.status} with {order.filled} of {order.amount} filled"
+    if order.filled > 0:
+        _apply_fill(tick, intent, order)
+    if intent.side == "buy" or tick.book[e.S_QTY] <= 0:
+        return Placed(order if order.filled > 0 else None, note)
+    rest = Intent(
+        client_order_id=f"{cid}-rest",
+        side="sell",
+        bar=last_ms,
+        reason=intent.reason,
+        amount=_sell_amount(tick, float(tick.book[e.S_QTY])),
     )
+    if not rest_now:
+        tick.state.intent = rest  # due, not sent: the next tick sends it
+        return Placed(order, f"{note}; the rest is sent by the next tick")
+    sent = _execute(tick, rest, last_ms, rest_now=False)
+    rest_note = f"; the rest: {sent.note}" if sent.note else "; the rest sent"
+    return Placed(sent.order or order, note + rest_note, sent.open)
 
 
-def _queue_alerts(session: Session, bot_id: int, result: TickResult, rule: str | None) -> None:
-    """Alerts for a fill and for a rule that halts the bot, in the tick's own commit."""
-    from workbench.notify import AlertKind, queue_alert
-
-    bar = result.bar_time.isoformat() if result.bar_time else "-"
-    order = result.order
-    if order is not None and result.decision in ("enter", "exit"):
-        queue_alert(
-            session=session,
-            kind=AlertKind.FILL,
-            dedupe_key=f"fill:{bot_id}:{bar}:{result.decision}",
-            title=f"bot {bot_id}: {result.decision} {order.symbol}",
-            body=f"{order.side} {order.filled} {order.symbol} at {order.price} "
-            f"({result.reason}), bar {bar}, order {order.id}",
-        )
-    if rule in HALTS:
-        queue_alert(
-            session=session,
-            kind=AlertKind.HALT,
-            dedupe_key=f"halt:{bot_id}:{bar}:{rule}",
-            title=f"bot {bot_id} halted: {rule}",
-            body=f"{result.reason} at bar {bar}",
-        )
-
-
-def _send(
-    session: Session,
-    state: BotState,
-    data: dict[str, Any],
-    engine_state: np.ndarray,
-    exchange: Exchange,
-    bot: BotConfig,
-    intent: dict[str, Any],
-    lock: HeldTickLock,
-) -> Order:
+def _send(tick: Tick, intent: Intent) -> Order:
     """Write ahead (the decision, its client order id and the send time are committed before
     sending), prove the lock still held, send. An order whose fate the exchange leaves open
     is kept as "unknown" for the next tick to look up."""
-    # New dicts, never the stored one changed in place: an in-place change would compare
-    # equal to the loaded value and never be written.
-    sending = {**intent, "written_ms": _now_ms(), "fate": "sending"}
-    _commit(session, state, {**data, "intent": sending}, engine_state, None)
-    lock.check()
+    sending = intent.model_copy(update={"written_ms": now_ms(tick.clock), "fate": "sending"})
+    tick.state.intent = sending
+    _store(tick, running=True)
+    tick.session.commit()
+    tick.lock.check()
     try:
-        return _place(exchange, bot, sending)
+        return _place(tick.exchange, tick.bot, sending)
     except OrderUnknownError:
-        _commit(
-            session, state, {**data, "intent": {**sending, "fate": "unknown"}}, engine_state, None
-        )
+        tick.state.intent = sending.model_copy(update={"fate": "unknown"})
+        _store(tick, running=True)
+        tick.session.commit()
         raise
 
 
-def _place(exchange: Exchange, bot: BotConfig, intent: dict[str, Any]) -> Order:
-    if intent["side"] == "buy":
+def _place(exchange: Exchange, bot: BotConfig, intent: Intent) -> Order:
+    if intent.side == "buy":
         return exchange.create_order(
-            bot.symbol,
-            "buy",
-            "market",
-            cost=Decimal(intent["cost"]),
-            client_order_id=intent["client_order_id"],
+            bot.symbol, "buy", "market", cost=intent.cost, client_order_id=intent.client_order_id
         )
     return exchange.create_order(
-        bot.symbol,
-        "sell",
-        "market",
-        Decimal(intent["amount"]),
-        client_order_id=intent["client_order_id"],
+        bot.symbol, "sell", "market", intent.amount, client_order_id=intent.client_order_id
     )
 
 
-def _apply_fill(
-    session: Session,
-    bot: BotConfig,
-    exchange: Exchange,
-    state: np.ndarray,
-    params: np.ndarray,
-    intent: dict[str, Any],
-    order: Order,
-) -> None:
-    """Bring the engine state and the trades table in line with a filled order."""
+def _apply_fill(tick: Tick, intent: Intent, order: Order) -> None:
+    """Bring the engine state and the trades table in line with a filled order (its real
+    quantity: a partly filled sell closes that part of the position)."""
+    bot, exchange, book, params = tick.bot, tick.exchange, tick.book, tick.params
     price = float(order.price or 0)
     base, quote = base_currency(bot.symbol), quote_currency(bot.symbol)
     fee = float(order.fee)
     qty = float(order.filled)
     if order.fee_currency == base:  # charged in the base asset: less of it was received
         fee *= price
-        if intent["side"] == "buy":
+        if intent.side == "buy":
             qty -= float(order.fee)
     elif order.fee_currency not in (None, quote):
         log.warning("fee of %s paid in %s is not counted", order.id, order.fee_currency)
         fee = 0.0
     pnl: float | None = None
-    if intent["side"] == "buy":
-        e.apply_entry(state, params, price, qty, fee)
+    if intent.side == "buy":
+        e.apply_entry(book, params, price, qty, fee)
+    elif order.status != "closed" and order.filled < order.amount:
+        pnl = _apply_partial_exit(book, params, price, qty, fee)
     else:
-        pnl = e.apply_exit(state, params, price, fee)
-    exists = session.scalar(
+        pnl = e.apply_exit(book, params, price, fee)
+    exists = tick.session.scalar(
         sa.select(Trade.id).where(
             Trade.exchange == exchange.id,
             Trade.account == exchange.account,
@@ -469,7 +721,7 @@ def _apply_fill(
         )
     )
     if exists is None:
-        session.add(
+        tick.session.add(
             Trade(
                 bot_config_id=bot.id,
                 user_id=bot.user_id,
@@ -478,7 +730,7 @@ def _apply_fill(
                 exchange_order_id=order.id,
                 client_order_id=order.client_order_id,
                 symbol=bot.symbol,
-                side=Side(intent["side"]),
+                side=Side(intent.side),
                 order_type=order.type,
                 price=order.price or Decimal(0),
                 quantity_filled=order.filled,
@@ -487,10 +739,31 @@ def _apply_fill(
                 commission_asset=order.fee_currency,
                 pnl=None if pnl is None else _money(pnl),
                 realized_pnl=None if pnl is None else _money(pnl),
-                timestamp=order.timestamp or datetime.now(UTC),
+                timestamp=order.timestamp or tick.clock.now(),
             )
         )
-        session.flush()
+        tick.session.flush()
+
+
+def _apply_partial_exit(
+    book: np.ndarray, params: np.ndarray, price: float, qty: float, fee: float
+) -> float:
+    """Close ``qty`` of the position at ``price`` (the engine closes whole positions only);
+    returns that part's PnL after its fees."""
+    held = float(book[e.S_QTY])
+    if qty >= held:
+        return float(e.apply_exit(book, params, price, fee))
+    share = qty / held
+    margin, entry_fee = book[e.S_MARGIN] * share, book[e.S_ENTRY_FEE] * share
+    gross = qty * (price - book[e.S_ENTRY_PRICE])
+    if params[e.P_FUTURES] > 0.0:
+        book[e.S_CASH] += max(margin + gross, 0.0) - fee
+    else:
+        book[e.S_CASH] += qty * price - fee
+    book[e.S_QTY] = held - qty
+    book[e.S_MARGIN] -= margin
+    book[e.S_ENTRY_FEE] -= entry_fee
+    return float(gross - fee - entry_fee)
 
 
 def _money(value: float) -> Decimal:
@@ -498,15 +771,10 @@ def _money(value: float) -> Decimal:
 
 
 def _record_liquidation(
-    session: Session,
-    bot: BotConfig,
-    exchange: Exchange,
-    quantity: float,
-    price: float,
-    pnl: float,
-    bar_time: datetime,
+    tick: Tick, quantity: float, price: float, pnl: float, bar_time: datetime
 ) -> Order:
     """The exchange closed the position at its liquidation price, taking the margin."""
+    bot, exchange = tick.bot, tick.exchange
     bar_ms = int(bar_time.timestamp() * 1000)
     fill = Order(
         id=f"liquidation-{bot.id}-{bar_ms}",
@@ -521,7 +789,7 @@ def _record_liquidation(
         price=_money(price),
         timestamp=bar_time,
     )
-    session.add(
+    tick.session.add(
         Trade(
             bot_config_id=bot.id,
             user_id=bot.user_id,
@@ -543,20 +811,101 @@ def _record_liquidation(
     return fill
 
 
-def _commit(
-    session: Session,
-    state: BotState,
-    data: dict[str, Any],
-    engine_state: np.ndarray,
-    result: TickResult | None,
-) -> TickResult:
-    """Store the bot's state (and the outcome) in one commit; returns ``result``."""
-    data = dict(data)
-    if result is not None:
-        _record_event(session, state.bot_config_id, data, result)
-        state.status_message = result.summary()[:2000]
-    state.state_data = {**data, "engine": engine_state.tolist()}
-    state.last_execution = datetime.now(UTC)
-    state.is_running = True
-    session.commit()
-    return result  # type: ignore[return-value]
+# --- 4. record ------------------------------------------------------------------------------
+
+
+def record(tick: Tick, result: TickResult) -> TickResult:
+    """Store the bot's state, its events and alerts and the outcome in one commit."""
+    _record_event(tick, result)
+    _store(tick, running=False, status=result.summary()[:2000])
+    tick.session.commit()
+    return result
+
+
+def _store(tick: Tick, *, running: bool, status: str | None = None) -> None:
+    """Write the state row in this transaction: one plain UPDATE, built once (the tick's
+    most frequent statement), with the loaded row kept equal to it."""
+    values: dict[str, object] = {
+        "state_data": tick.state.with_engine(tick.book).dump(),
+        "last_execution": tick.clock.now(),
+        "is_running": running,
+        "status_message": tick.row.status_message if status is None else status,
+    }
+    tick.session.connection().execute(_state_update(), {"row_id": tick.row.id, **values})
+    for name, value in values.items():
+        set_committed_value(tick.row, name, value)
+
+
+@cache
+def _state_update() -> sa.Update:
+    table = cast(sa.Table, BotState.__table__)
+    names = ("state_data", "last_execution", "is_running", "status_message")
+    return (
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("row_id"))
+        .values({name: sa.bindparam(name) for name in names})
+    )
+
+
+def _add_event(session: Session, bot_id: int, bar_time: datetime, decision: str, why: str) -> None:
+    session.add(BotEvent(bot_id=bot_id, bar_time=bar_time, decision=decision, reason=why[:200]))
+
+
+def _record_event(tick: Tick, result: TickResult) -> None:
+    """Log orders, a catch-up, a halt, and a risk rule the first tick it holds the bot back
+    (not every tick)."""
+    session, bot_id, state = tick.session, tick.bot.id, tick.state
+    if result.bar_time is None or result.decision == Decision.WAIT:
+        return
+    if result.caught_up is not None:
+        _add_event(session, bot_id, result.bar_time, "catch_up", result.caught_up.summary())
+    if result.decision == Decision.HALT:
+        return
+    if result.decision in (Decision.ENTER, Decision.EXIT):
+        rule = result.reason if result.reason in RISK_EXITS else None
+    else:
+        rule = RISK_HOLDS.get(result.reason)
+        if rule is None or state.last_risk == rule:
+            state.last_risk = rule
+            return
+    state.last_risk = rule
+    _queue_alerts(session, bot_id, result, rule, tick.clock.now())
+    note = f" ({result.note})" if result.note else ""
+    session.add(
+        BotEvent(
+            bot_id=bot_id,
+            bar_time=result.bar_time,
+            decision=result.decision,
+            reason=(result.reason + note)[:200],
+            risk_rule=rule,
+        )
+    )
+
+
+def _queue_alerts(
+    session: Session, bot_id: int, result: TickResult, rule: str | None, now: datetime
+) -> None:
+    """Alerts for a fill and for a rule that halts the bot, in the tick's own commit."""
+    from workbench.notify import AlertKind, queue_alert
+
+    bar = result.bar_time.isoformat() if result.bar_time else "-"
+    order = result.order
+    if order is not None and result.decision in (Decision.ENTER, Decision.EXIT):
+        queue_alert(
+            session=session,
+            kind=AlertKind.FILL,
+            dedupe_key=f"fill:{bot_id}:{bar}:{result.decision}",
+            title=f"bot {bot_id}: {result.decision} {order.symbol}",
+            body=f"{order.side} {order.filled} {order.symbol} at {order.price} "
+            f"({result.reason}), bar {bar}, order {order.id}",
+            now=now,
+        )
+    if rule in HALTS:
+        queue_alert(
+            session=session,
+            kind=AlertKind.HALT,
+            dedupe_key=f"halt:{bot_id}:{bar}:{rule}",
+            title=f"bot {bot_id} halted: {rule}",
+            body=f"{result.reason} at bar {bar}",
+            now=now,
+        )

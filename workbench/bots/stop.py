@@ -19,14 +19,14 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from workbench.bots.configs import QTY, deactivate_bot, get_bot, list_bots
+from workbench.bots.configs import deactivate_bot, get_bot, list_bots
+from workbench.bots.state import Intent, TickState
 from workbench.bots.tick_lock import HeldTickLock, tick_lock
 from workbench.cache.base import LockBusyError
 from workbench.db.engine import session_scope
@@ -112,7 +112,8 @@ def _deactivate(engine: Engine, bot_id: int) -> StopResult:
         bot = get_bot(session=session, bot_id=bot_id)
         result = StopResult(bot_id, bot.name, bot.is_active)
         result.schedules = deactivate_bot(session=session, bot_id=bot_id)
-        result.held = _held(_state(session, bot_id))
+        row = _state(session, bot_id)
+        result.held = _held(TickState.load(row.state_data if row else None, bot_id=bot_id))
         if result.was_active or result.schedules:
             note = f"; schedules {result.schedules} disabled" if result.schedules else ""
             _event(session, bot_id, "stop", f"kill switch: deactivated{note}")
@@ -144,9 +145,8 @@ def _state(session: Session, bot_id: int, *, lock: bool = False) -> BotState | N
     return session.scalar(query.with_for_update() if lock else query)
 
 
-def _held(state: BotState | None) -> float:
-    engine_state = (state.state_data or {}).get("engine") if state is not None else None
-    return float(engine_state[QTY]) if engine_state else 0.0
+def _held(state: TickState) -> float:
+    return float(state.engine.get("qty", 0.0))
 
 
 def _close(
@@ -159,15 +159,15 @@ def _close(
     with Session(engine, expire_on_commit=False) as session:
         bot = get_bot(session=session, bot_id=bot_id)
         state = _state(session, bot_id, lock=True)
-        data: dict[str, Any] = dict(state.state_data or {}) if state is not None else {}
-        intent = data.get("intent")
-        if intent is not None and intent.get("reason") != STOP_REASON:
+        tick_state = TickState.load(state.state_data if state else None, bot_id=bot_id)
+        intent = tick_state.intent
+        if intent is not None and intent.reason != STOP_REASON:
             raise ConflictError(
-                f"bot {bot_id} has an order of a tick in flight ({intent['client_order_id']}); "
+                f"bot {bot_id} has an order of a tick in flight ({intent.client_order_id}); "
                 f"let a tick settle it (`workbench bot tick {bot_id} --inactive`), then stop "
                 "again with --close"
             )
-        held = _held(state)
+        held = _held(tick_state)
         if state is None or (held <= 0 and intent is None):
             _event(session, bot_id, "stop", "kill switch: flat, nothing to close")
             session.commit()
@@ -175,36 +175,38 @@ def _close(
         venue = exchange or _venue(session, engine, bot)
         order = _settled(venue, bot, intent) if intent is not None else None
         if intent is None:
-            last_bar = int(data.get("last_bar") or 0)
-            intent = {
-                "client_order_id": f"wb{bot.id}-{last_bar}-stop",
-                "side": "sell",
-                "bar": last_bar,
-                "reason": STOP_REASON,
-                "amount": str(_amount(venue, bot, held)),
-            }
+            last_bar = tick_state.last_bar or 0
+            intent = Intent(
+                client_order_id=f"wb{bot.id}-{last_bar}-stop",
+                side="sell",
+                bar=last_bar,
+                reason=STOP_REASON,
+                amount=_amount(venue, bot, held),
+            )
         if order is None:  # write ahead, prove the lock, send
-            intent = {**intent, "written_ms": _now_ms(), "fate": "sending"}
-            state.state_data = {**data, "intent": intent}
+            intent = intent.model_copy(update={"written_ms": _now_ms(), "fate": "sending"})
+            tick_state.intent = intent
+            state.state_data = tick_state.dump()
             session.commit()
             lock.check()
             order = venue.create_order(
                 bot.symbol,
                 "sell",
                 "market",
-                Decimal(intent["amount"]),
-                client_order_id=intent["client_order_id"],
+                intent.amount or Decimal(0),
+                client_order_id=intent.client_order_id,
             )
         if order.status != "closed":
             raise OperationalError(
                 f"the closing order {order.client_order_id} of bot {bot_id} is {order.status} "
                 "on the exchange; check it there, then stop again with --close"
             )
-        engine_state = np.array(data["engine"], dtype=float)
-        result.pnl = _record_fill(session, bot, venue, engine_state, order)
+        params = RuleParams.from_config(bot, fee=DEFAULT_FEE).to_array()
+        engine_state = tick_state.engine_array(params)
+        result.pnl = _record_fill(session, bot, venue, engine_state, params, order)
         result.order = order
-        data.pop("intent", None)
-        state.state_data = {**data, "engine": engine_state.tolist()}
+        tick_state.intent = None
+        state.state_data = tick_state.with_engine(engine_state).dump()
         state.status_message = f"stopped by the kill switch; {result.summary()}"[:2000]
         _event(
             session,
@@ -223,10 +225,10 @@ def _venue(session: Session, engine: Engine, bot: BotConfig) -> Exchange:
     return exchange_for_bot(session=session, engine=engine, bot=bot)
 
 
-def _settled(venue: Exchange, bot: BotConfig, intent: dict[str, Any]) -> Order | None:
+def _settled(venue: Exchange, bot: BotConfig, intent: Intent) -> Order | None:
     """A close sent before: its fill, or None once the exchange proves it absent."""
-    client_id = intent["client_order_id"]
-    written_ms = int(intent.get("written_ms", 0))
+    client_id = intent.client_order_id
+    written_ms = intent.written_ms or 0
     order = venue.find_order(bot.symbol, client_id, since_ms=written_ms - 1_000)
     if order is not None:
         return order
@@ -255,10 +257,14 @@ def _amount(venue: Exchange, bot: BotConfig, held: float) -> Decimal:
 
 
 def _record_fill(
-    session: Session, bot: BotConfig, venue: Exchange, state: np.ndarray, order: Order
+    session: Session,
+    bot: BotConfig,
+    venue: Exchange,
+    state: np.ndarray,
+    params: np.ndarray,
+    order: Order,
 ) -> Decimal:
     """The engine state made flat and the sell recorded as a trade; returns its PnL."""
-    params = RuleParams.from_config(bot, fee=DEFAULT_FEE).to_array()
     price = float(order.price or 0)
     fee = float(order.fee)
     if order.fee_currency == base_currency(bot.symbol):

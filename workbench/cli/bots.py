@@ -521,7 +521,7 @@ def resolve(
     yes: bool = typer.Option(False, "--yes", help="Go ahead without asking"),
     json_out: bool = JsonOption,
 ) -> None:
-    """Show why a bot was halted by reconciliation, then end the halt by adopting the
+    """Show why a bot was halted (reconciliation, a too long gap), then end the halt by adopting the
     exchange's view (--adopt) or closing the difference at market (--close)."""
     import sys
 

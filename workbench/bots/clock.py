@@ -1,0 +1,33 @@
+"""The tick's time, injected: the wall clock for live ticks, the replayed prices' clock for
+replays, so a replayed tick sees exactly the moments a live one would have seen."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current moment, timezone-aware UTC."""
+        ...
+
+
+class SystemClock:
+    """The machine's wall clock."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+SYSTEM_CLOCK = SystemClock()
+
+
+def now_ms(clock: Clock) -> int:
+    """``clock.now()`` in epoch milliseconds."""
+    return int(clock.now().timestamp() * 1000)
+
+
+def iso_ms(moment_ms: int) -> str:
+    """An epoch-millisecond moment as ISO 8601 UTC text."""
+    return datetime.fromtimestamp(moment_ms / 1000, tz=UTC).isoformat()
