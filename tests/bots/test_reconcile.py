@@ -39,7 +39,6 @@ from workbench.market.ccxt_adapter import CcxtExchange
 from workbench.market.exchange import OrderUnknownError
 from workbench.market.paper import PaperExchange
 from workbench.market.prices import ReplayPrices
-from workbench.rules import engine as e
 
 
 def events(engine: Engine, bot_id: int) -> list[tuple[str, str]]:
@@ -204,7 +203,7 @@ def test_a_larger_position_halts_the_bot_until_close_sells_the_difference(
     assert abs(gap - Decimal("0.01")) < Decimal("1e-12")
     assert [o["client_order_id"] for o in evidence["unknown_fills"]] == [stray]
     assert [d for d, _ in events(engine, bot_id)] == ["enter", "halt"]
-    assert halt_alerts(engine) == [f"bot {bot_id} halted: reconciliation"]
+    assert halt_alerts(engine) == [f"bot {bot_id} halted: reconcile"]
 
     asked = sum(binance_server.state.requests.values())
     again = run_tick(bot_id, engine=engine, exchange=binance)
@@ -327,9 +326,9 @@ def test_a_futures_position_the_records_lack_halts_the_live_bot_until_adopted(
     state = state_of(engine, bot_id)
     assert state.halt_reason is None and held_quantity(state) == Decimal("0.25")
     engine_state = state.state_data["engine"]
-    assert engine_state[e.S_ENTRY_PRICE] == 30_000.0  # valued at the market price
-    assert engine_state[e.S_MARGIN] == pytest.approx(0.25 * 30_000 / 3)
-    assert 0 < engine_state[e.S_LIQ_PRICE] < 30_000.0
+    assert engine_state["entry_price"] == 30_000.0  # valued at the market price
+    assert engine_state["margin"] == pytest.approx(0.25 * 30_000 / 3)
+    assert 0 < engine_state["liq_price"] < 30_000.0
 
 
 # --- the paper exchange: the truth of a dry-run bot --------------------------------------------

@@ -111,7 +111,7 @@ def test_stop_close_on_paper_leaves_the_bot_flat_and_unscheduled(
         state = conn.execute(
             sa.select(BotState.state_data).where(BotState.bot_config_id == bot_id)
         ).scalar_one()
-    assert "intent" not in state and state["engine"][1] == 0.0
+    assert "intent" not in state and state["engine"]["qty"] == 0.0
 
     # Inactive, its schedule disabled: the scheduler starts nothing, a tick is refused.
     assert not is_active(engine, bot_id)

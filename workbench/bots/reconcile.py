@@ -24,7 +24,8 @@ adopts the exchange's view or closes the difference at market.
 
 What the database believes is the tick's typed state (``bots/state.py``); ``resolve``
 changes it only through :func:`set_held_quantity` and :func:`drop_pending`. Every halt is
-kept as ``bots/halts.py`` says; resolving one lets the next tick start at the newest bar.
+kept as ``bots/halts.py`` says; resolving a gap halt lets the next tick start at the
+newest bar (the missed ones are skipped).
 """
 
 from __future__ import annotations
@@ -443,10 +444,11 @@ def resolve(*, engine: Engine, bot_id: int, exchange: Exchange, mode: Mode) -> s
                 risk_rule="reconcile",
             )
         )
+        if (state.halt_evidence or {}).get("rule") == "tick_gap":
+            resumed = belief(state)
+            resumed.last_bar = None  # the missed bars are skipped: start at the newest one
+            state.state_data = resumed.dump()
         state.halt_reason = state.halt_evidence = state.halted_at = None
-        resumed = belief(state)
-        resumed.last_bar = None  # the next tick starts at the newest closed bar
-        state.state_data = resumed.dump()
         state.status_message = what[:2000]
         session.commit()
         return what

@@ -290,6 +290,11 @@ def run_steps(
         rule = str((row.halt_evidence or {}).get("rule", "halt"))
         message = halted_message(bot.id, rule, row.halt_reason)
         return record(tick, TickResult(bot.id, Decision.HALT, message))
+    halted = exchange_truth.check(
+        session=session, bot=bot, row=row, state=state, exchange=exchange, now=clock.now()
+    )
+    if halted is not None:  # the exchange disagrees in a way the tick cannot explain
+        return record(tick, halted)
     bars = feed.closed(clock.now())
     reconciled = reconcile(tick, bars)
     if reconciled.result is not None:
@@ -376,19 +381,10 @@ class SessionTicker:
 
 
 def reconcile(tick: Tick, bars: Bars) -> Reconciled:
-    """The bot's belief against the exchange's truth, before anything is decided: the order
+    """The bot's belief against the exchange's truth, before anything is decided (first
+    ``reconcile.check``: positions and orders, in ``run_steps``, before any bar is read), the order
     an earlier tick wrote ahead is settled (recorded when filled; followed while open;
     sent again or dropped once proven absent). Ends the tick when that order was its work."""
-    halted = exchange_truth.check(
-        session=tick.session,
-        bot=tick.bot,
-        row=tick.row,
-        state=tick.state,
-        exchange=tick.exchange,
-        now=tick.clock.now(),
-    )
-    if halted is not None:  # the exchange disagrees in a way the tick cannot explain
-        return Reconciled(halted)
     intent = tick.state.intent
     if intent is None:
         return Reconciled()
@@ -425,15 +421,19 @@ def _settled_result(
     )
 
 
+ENDED_UNFILLED = ("canceled", "rejected", "expired")
+
+
 def _settle_intent(tick: Tick, intent: Intent) -> Order | None:
-    """The order of a written-ahead intent as the exchange reports it (any status), or None
-    once the exchange has proven it absent; OrderUnknownError while its fate is still open."""
+    """The order of a written-ahead intent as the exchange reports it, or None once the
+    exchange has proven it absent or ended it unfilled (cancelled, rejected, expired: as if
+    never sent); OrderUnknownError while its fate is still open."""
     bot, client_id = tick.bot, intent.client_order_id
     written_ms = intent.written_ms or 0
     since_ms = written_ms - 1_000 if written_ms else None
     order = tick.exchange.find_order(bot.symbol, client_id, since_ms=since_ms)
     if order is not None:
-        return order
+        return None if order.status in ENDED_UNFILLED and order.filled <= 0 else order
     due_ms = written_ms + tick.exchange.order_window_ms
     if now_ms(tick.clock) < due_ms:
         raise OrderUnknownError(
