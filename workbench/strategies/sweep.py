@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import ValidationError
-from workbench.rules.simulate import sweep_crossings, sweep_rows
+from workbench.rules.simulate import day_numbers, sweep_crossings, sweep_rows
 from workbench.strategies import ema_cross
 from workbench.strategies.base import BatchRule, Params, Strategy, close_prices
 from workbench.strategies.registry import get_strategy
@@ -136,16 +136,27 @@ def sweep_backtests(
     final, drawdown, fills = np.empty(k), np.empty(k), np.empty(k, dtype=np.int64)
     lines_of = _CROSSING_LINES.get(batch)
     crossing = lines_of(close, combos) if lines_of is not None and k else None
+    days = day_numbers(times)  # once for every chunk
     for lo in range(0, k, chunk):
         hi = min(k, lo + chunk)
         if crossing is not None:
             lines, fast, slow, warm = crossing
             out = sweep_crossings(
-                times, open_, high, low, close, lines, fast[lo:hi], slow[lo:hi], warm[lo:hi], params
+                times,
+                open_,
+                high,
+                low,
+                close,
+                lines,
+                fast[lo:hi],
+                slow[lo:hi],
+                warm[lo:hi],
+                params,
+                days=days,
             )
         else:
             entries, exits = batch(close, combos[lo:hi])
-            out = sweep_rows(times, open_, high, low, close, entries, exits, params)
+            out = sweep_rows(times, open_, high, low, close, entries, exits, params, days=days)
         final[lo:hi], drawdown[lo:hi], fills[lo:hi] = out
         if progress is not None:
             progress(hi - lo)
