@@ -23,12 +23,20 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 
+def _ms(index: pd.DatetimeIndex) -> np.ndarray:
+    """Bar open times in ms since 1970 (``index.as_unit("ms")``, without a new index)."""
+    if index.unit == "s":
+        return index.asi8 * 1000
+    per_ms = {"ms": 1, "us": 1_000, "ns": 1_000_000}[index.unit]
+    return index.asi8 // per_ms if per_ms > 1 else np.asarray(index.asi8, dtype=np.int64)
+
+
 def _arrays(candles: pd.DataFrame) -> tuple[np.ndarray, ...]:
     if len(candles) < 2:
         raise ValidationError(
             {"candles": f"need at least 2 bars, got {len(candles)}"}, entity="backtest"
         )
-    times = np.asarray(candles.index.as_unit("ms").asi8, dtype=np.int64)
+    times = _ms(pd.DatetimeIndex(candles.index))
     cols = [candles[c].to_numpy(dtype="float64") for c in ("open", "high", "low", "close")]
     return (times, *cols)
 
