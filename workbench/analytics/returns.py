@@ -21,8 +21,13 @@ def bar_spacing(index: pd.DatetimeIndex) -> pd.Timedelta | None:
     """The median spacing of ``index`` (any unit: s, ms, us, ns); None with under 2 bars."""
     if len(index) < 2:
         return None
-    steps = index[1:] - index[:-1]  # a TimedeltaIndex in the index's own unit
-    spacing = pd.Timedelta(steps.median())
+    ticks = index.asi8
+    first = ticks[1] - ticks[0]
+    if np.all(ticks[1:] - ticks[:-1] == first):  # evenly spaced: the median is any step
+        spacing = index[1] - index[0]
+    else:
+        steps = index[1:] - index[:-1]  # a TimedeltaIndex in the index's own unit
+        spacing = pd.Timedelta(steps.median())
     return spacing if spacing > pd.Timedelta(0) else None
 
 
@@ -41,25 +46,24 @@ def return_stats(equity: pd.Series) -> dict[str, float | None]:
     on a DatetimeIndex, marked once per bar). Undefined figures are None."""
     values = equity.to_numpy(dtype="float64")
     periods = periods_per_year(pd.DatetimeIndex(equity.index))
-    drawdown = max_drawdown(values)
-    empty: dict[str, float | None] = {
-        "sharpe_ratio": None,
-        "sortino_ratio": None,
-        "annualized_volatility": None,
-        "cagr": None,
-        "max_drawdown": drawdown,
-    }
     if periods is None or len(values) < 3 or not np.all(values > 0):
-        return empty
-    returns = values[1:] / values[:-1] - 1.0
-    mean, std = returns.mean(), returns.std(ddof=1)
-    downside = math.sqrt(float(np.mean(np.minimum(returns, 0.0) ** 2)))
+        return {
+            "sharpe_ratio": None,
+            "sortino_ratio": None,
+            "annualized_volatility": None,
+            "cagr": None,
+            "max_drawdown": max_drawdown(values),
+        }
+    from workbench.analytics.kernels import curve_moments
+
+    mean, std, downside, drawdown = curve_moments(np.ascontiguousarray(values))
+    returns = len(values) - 1
     growth = values[-1] / values[0]
     return {
         "sharpe_ratio": _finite(mean / std * math.sqrt(periods)) if std > 0 else None,
         "sortino_ratio": _finite(mean / downside * math.sqrt(periods)) if downside > 0 else None,
         "annualized_volatility": _finite(std * math.sqrt(periods)),
-        "cagr": _finite(growth ** (periods / len(returns)) - 1.0),
+        "cagr": _finite(growth ** (periods / returns) - 1.0),
         "max_drawdown": drawdown,
     }
 
@@ -69,6 +73,8 @@ def max_drawdown(values: np.ndarray) -> float:
     if len(values) == 0:
         return 0.0
     peaks = np.maximum.accumulate(values)
+    if peaks[0] > 0:  # so is every peak: 1 - the least v / peak is the largest fall, exactly
+        return float(1.0 - np.fmin.reduce(values / peaks))  # (NaN closes a peak: skipped)
     with np.errstate(divide="ignore", invalid="ignore"):
         falls = np.where(peaks > 0, 1.0 - values / peaks, 0.0)
     return float(falls.max())

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from workbench.backtest.configs import default_rules, with_params
+from workbench.backtest.configs import default_rules, sweep_grid, with_params
 from workbench.backtest.result import BacktestResult, rules_summary, trades_from_fills
 from workbench.errors import ValidationError
 from workbench.progress import progress_bar
@@ -22,12 +23,20 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 
+def _ms(index: pd.DatetimeIndex) -> np.ndarray:
+    """Bar open times in ms since 1970 (``index.as_unit("ms")``, without a new index)."""
+    if index.unit == "s":
+        return index.asi8 * 1000
+    per_ms = {"ms": 1, "us": 1_000, "ns": 1_000_000}[index.unit]
+    return index.asi8 // per_ms if per_ms > 1 else np.asarray(index.asi8, dtype=np.int64)
+
+
 def _arrays(candles: pd.DataFrame) -> tuple[np.ndarray, ...]:
     if len(candles) < 2:
         raise ValidationError(
             {"candles": f"need at least 2 bars, got {len(candles)}"}, entity="backtest"
         )
-    times = candles.index.as_unit("ms").asi8.astype(np.int64)
+    times = _ms(pd.DatetimeIndex(candles.index))
     cols = [candles[c].to_numpy(dtype="float64") for c in ("open", "high", "low", "close")]
     return (times, *cols)
 
@@ -135,6 +144,35 @@ def run_sweep(
     table.attrs["rules"] = rules_summary(rules)  # what every row ran under
     table.attrs["bar_sets_per_second"] = k * len(candles) / (time.perf_counter() - started)
     return table
+
+
+def sweep_config(
+    candles: pd.DataFrame,
+    config: Any,
+    ranges: dict[str, Iterable[Any]],
+    *,
+    fee: float = DEFAULT_FEE,
+    slippage: float = 0.0,
+    strategy: Strategy | None = None,
+    params: dict[str, Any] | None = None,
+    chunk: int = 256,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Sweep the strategy parameters ``ranges`` around a bot configuration (an ORM row or a
+    schema, with any bot config fields: ``stop_loss_perc``, ``max_daily_trades``, ...): each
+    row is what ``backtest_config`` of that set gives. ``strategy`` (default: the config's)
+    and ``params`` (over the config's) as for ``backtest_config``; the other parameters
+    keep the config's values."""
+    chosen = strategy or get_strategy(config.strategy)
+    base = with_params(config, params) if params else config
+    return run_sweep(
+        candles,
+        strategy=chosen,
+        grid=sweep_grid(chosen, base, ranges),
+        rules=RuleParams.from_config(config, fee=fee, slippage=slippage),
+        chunk=chunk,
+        progress=progress,
+    )
 
 
 def sweep_heatmap(table: pd.DataFrame, x: str, y: str, value: str = "total_return") -> go.Figure:

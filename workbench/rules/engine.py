@@ -13,8 +13,8 @@ Stops are checked on closed bars and filled at the next open, exactly as a bot t
 per bar can act; a futures position is liquidated inside the bar, as the exchange would.
 State and parameters are float64 arrays indexed by the constants below, so the same
 functions run compiled inside numba loops (backtests, sweeps) and from Python (a tick).
-The per-bar functions (``begin_bar``, ``on_close``, ``equity``) are inlined into those loops
-(``inline="always"``): a call per bar and set costs more than the rules themselves.
+Every function is inlined into those loops (``inline="always"``): a call per bar and set
+costs more than the rules themselves, and inlined, a sweep's state can live in registers.
 """
 
 from __future__ import annotations
@@ -82,13 +82,20 @@ REASONS = (
 MS_PER_DAY = 86_400_000
 
 
-@njit(cache=True)
-def new_state(params: np.ndarray) -> np.ndarray:
-    """A flat account holding the initial capital."""
-    state = np.zeros(N_STATE)
+@njit(cache=True, inline="always")
+def reset_state(state: np.ndarray, params: np.ndarray) -> None:
+    """Make ``state`` a flat account holding the initial capital."""
+    state[:] = 0.0
     state[S_CASH] = params[P_INITIAL_CAPITAL]
     state[S_DAY] = -1.0
     state[S_DAY_START_EQUITY] = params[P_INITIAL_CAPITAL]
+
+
+@njit(cache=True)
+def new_state(params: np.ndarray) -> np.ndarray:
+    """A flat account holding the initial capital."""
+    state = np.empty(N_STATE)
+    reset_state(state, params)
     return state
 
 
@@ -106,7 +113,13 @@ def equity(state: np.ndarray, params: np.ndarray, price: float) -> float:
 @njit(cache=True, inline="always")
 def begin_bar(state: np.ndarray, params: np.ndarray, open_time_ms: int, open_price: float) -> None:
     """A bar opens; the first bar of a UTC day resets the daily rules."""
-    day = float(open_time_ms // MS_PER_DAY)
+    begin_day(state, params, float(open_time_ms // MS_PER_DAY), open_price)
+
+
+@njit(cache=True, inline="always")
+def begin_day(state: np.ndarray, params: np.ndarray, day: float, open_price: float) -> None:
+    """``begin_bar`` given the bar's UTC day number (``open_time_ms // MS_PER_DAY``), as
+    sweeps compute it once for all their sets."""
     if day != state[S_DAY]:
         state[S_DAY] = day
         state[S_DAY_START_EQUITY] = equity(state, params, open_price)
@@ -115,7 +128,7 @@ def begin_bar(state: np.ndarray, params: np.ndarray, open_time_ms: int, open_pri
         state[S_DAY_TARGET_HIT] = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def entry_budget(state: np.ndarray, params: np.ndarray, price: float) -> float:
     """Quote committed by the next entry (margin on futures), before fees; 0 if none fits."""
     eq = equity(state, params, price)
@@ -131,7 +144,7 @@ def entry_budget(state: np.ndarray, params: np.ndarray, price: float) -> float:
     return budget
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def apply_entry(
     state: np.ndarray, params: np.ndarray, price: float, qty: float, fee: float
 ) -> None:
@@ -149,7 +162,7 @@ def apply_entry(
     state[S_DAY_TRADES] += 1.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def apply_exit(state: np.ndarray, params: np.ndarray, price: float, fee: float) -> float:
     """Record a filled sell of the whole position at ``price``; returns the trade's PnL
     (after both fees)."""
@@ -170,7 +183,7 @@ def apply_exit(state: np.ndarray, params: np.ndarray, price: float, fee: float) 
     return pnl
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def liquidate(state: np.ndarray) -> float:
     """The exchange takes the isolated margin; returns the trade's PnL."""
     pnl = -state[S_MARGIN] - state[S_ENTRY_FEE]
@@ -183,7 +196,7 @@ def liquidate(state: np.ndarray) -> float:
     return pnl
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def entry_allowed(state: np.ndarray, params: np.ndarray) -> bool:
     return (
         state[S_DAY_HALTED] == 0.0
@@ -244,7 +257,7 @@ def on_close(
     return liquidated
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def fill_pending(
     state: np.ndarray, params: np.ndarray, open_price: float
 ) -> tuple[float, float, float, float]:

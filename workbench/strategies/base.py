@@ -33,6 +33,9 @@ Params = dict[str, Any]
 BatchRule = Callable[[np.ndarray, list[Params]], tuple[np.ndarray, np.ndarray]]
 # close, one parameter set -> indicator name -> series (bars,)
 IndicatorFn = Callable[[np.ndarray, Params], dict[str, np.ndarray]]
+# close, one parameter set -> entries, exits (bars,) and the indicators: the batch rule and
+# the indicators of one set in one pass (each indicator computed once)
+SingleRule = Callable[[np.ndarray, Params], tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]]
 # action, parameters, values on the decided bar, values on the bar before -> reason
 ExplainFn = Callable[[str, Params, Mapping[str, float], Mapping[str, float]], str]
 CheckFn = Callable[[Params], dict[str, str]]
@@ -99,6 +102,7 @@ class Strategy:
     fn: Callable[..., Signals] | None = field(default=None, repr=False)
     batch: BatchRule | None = field(default=None, repr=False)
     indicator_fn: IndicatorFn | None = field(default=None, repr=False)
+    single: SingleRule | None = field(default=None, repr=False)
     warmup_fn: Callable[[Params], int] | None = field(default=None, repr=False)
     explain_fn: ExplainFn | None = field(default=None, repr=False)
     check: CheckFn = field(default=_no_check, repr=False)
@@ -188,18 +192,30 @@ class Strategy:
         values = self.validate(params)
         close = close_prices(candles)
         warm = self.warmup_fn(values) if self.warmup_fn else 0
-        if self.batch is not None and self.indicator_fn is not None:
-            entries, exits = self.batch(close, [values])
+        one = self._one_set(close, values)
+        if one is not None:
+            entry, exit_, lines = one
             index = candles.index
             return Signals(
-                entries=pd.Series(entries[0], index=index, name="entries"),
-                exits=pd.Series(exits[0], index=index, name="exits"),
-                indicators=pd.DataFrame(self.indicator_fn(close, values), index=index),
+                entries=pd.Series(entry, index=index, name="entries"),
+                exits=pd.Series(exit_, index=index, name="exits"),
+                indicators=pd.DataFrame(lines, index=index),
                 strategy=self.name,
                 params=values,
                 warmup=warm,
             )
         return self.checked(self.call(candles, values), candles.index, values, warm)
+
+    def _one_set(
+        self, close: np.ndarray, values: Params
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]] | None:
+        """The compiled rule's flags and indicators of one set (None: a pandas strategy)."""
+        if self.single is not None:
+            return self.single(close, values)
+        if self.batch is not None and self.indicator_fn is not None:
+            entries, exits = self.batch(close, [values])
+            return entries[0], exits[0], self.indicator_fn(close, values)
+        return None
 
     def call(self, candles: pd.DataFrame, values: Params) -> Any:
         """Run the function; anything it raises becomes one line naming the strategy."""

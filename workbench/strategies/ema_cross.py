@@ -10,6 +10,7 @@ Indicators: ``ema_{ema_fast}``, ``ema_{ema_slow}`` (e.g. ``ema_12``, ``ema_26``)
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 from numba import njit
@@ -67,6 +68,15 @@ def batch(close: np.ndarray, sets: list[Params]) -> tuple[np.ndarray, np.ndarray
     return cross_rows(*cross_lines(close, sets))
 
 
+def single(close: np.ndarray, p: Params) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """One set's flags and EMAs, each EMA computed once (the same rows as ``batch``)."""
+    emas = ind.ema_rows(close, np.array([p["ema_fast"], p["ema_slow"]], dtype=np.int64))
+    one = np.zeros(1, dtype=np.int64)
+    entries, exits = cross_rows(emas, one, one + 1, np.array([warmup(p)], dtype=np.int64))
+    lines = {f"ema_{p['ema_fast']}": emas[0], f"ema_{p['ema_slow']}": emas[1]}
+    return entries[0], exits[0], lines
+
+
 def indicators(close: np.ndarray, p: Params) -> dict[str, np.ndarray]:
     emas = ind.ema_rows(close, np.array([p["ema_fast"], p["ema_slow"]], dtype=np.int64))
     return {f"ema_{p['ema_fast']}": emas[0], f"ema_{p['ema_slow']}": emas[1]}
@@ -98,21 +108,24 @@ def explain(action: str, p: Params, now: Mapping[str, float], before: Mapping[st
     return f"no cross: {fast} stays {side} {slow} ({values})"
 
 
-STRATEGY = make_strategy(
-    batch_function("ema_cross", ("ema_fast", "ema_slow"), batch, indicators),
-    {
-        "ema_fast": Param("", 12, 1, 10_000, "bars of the fast EMA (less than ema_slow)"),
-        "ema_slow": Param("", 26, 2, 10_000, "bars of the slow EMA"),
-    },
-    name="ema_cross",
-    description="Trend following with two EMAs of the close.",
-    entry_rule="the fast EMA crosses above the slow EMA",
-    exit_rule="the fast EMA crosses below the slow EMA",
-    warmup=warmup_of,
-    builtin=True,
-    batch=batch,
-    indicator_fn=indicators,
-    explain_fn=explain,
-    check=check,
-    source=__file__,
+STRATEGY = replace(
+    make_strategy(
+        batch_function("ema_cross", ("ema_fast", "ema_slow"), batch, indicators),
+        {
+            "ema_fast": Param("", 12, 1, 10_000, "bars of the fast EMA (less than ema_slow)"),
+            "ema_slow": Param("", 26, 2, 10_000, "bars of the slow EMA"),
+        },
+        name="ema_cross",
+        description="Trend following with two EMAs of the close.",
+        entry_rule="the fast EMA crosses above the slow EMA",
+        exit_rule="the fast EMA crosses below the slow EMA",
+        warmup=warmup_of,
+        builtin=True,
+        batch=batch,
+        indicator_fn=indicators,
+        explain_fn=explain,
+        check=check,
+        source=__file__,
+    ),
+    single=single,
 )

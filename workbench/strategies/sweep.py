@@ -24,9 +24,10 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import ValidationError
-from workbench.rules.simulate import sweep_crossings, sweep_rows
+from workbench.rules.simulate import day_numbers, sweep_crossings, sweep_rows
 from workbench.strategies import ema_cross
 from workbench.strategies.base import BatchRule, Params, Strategy, close_prices
+from workbench.strategies.params import Param
 from workbench.strategies.registry import get_strategy
 
 log = logging.getLogger(__name__)
@@ -72,9 +73,25 @@ def valid_sets(
             },
             entity="sweep",
         )
+    names = list(grid)
+    declared = {p.name: p for p in chosen.params}
+    # Each value of each parameter is checked once (not once per set); a set with a bad
+    # value, or that the strategy's own check refuses, goes through ``validate`` for its
+    # exact message.
+    checked = [[_checked(declared[name], v) for v in grid[name]] for name in names]
     combos: list[Params] = []
     skipped: list[tuple[dict[str, Any], str]] = []
-    for combo in expand_grid(grid):
+    for picks in itertools.product(*checked):
+        values = chosen.defaults
+        fine = True
+        for name, (ok, value, _) in zip(names, picks, strict=True):
+            fine = fine and ok
+            if value is not None:
+                values[name] = value
+        if fine and not chosen.check(values):
+            combos.append(values)
+            continue
+        combo = {name: raw for name, (_, _, raw) in zip(names, picks, strict=True)}
         try:
             combos.append(chosen.validate(combo))
         except ValidationError as e:
@@ -88,6 +105,15 @@ def valid_sets(
             *skipped[0],
         )
     return chosen, combos, skipped
+
+
+def _checked(param: Param, value: Any) -> tuple[bool, Any, Any]:
+    """(valid, the value as the parameter's type or None for its default, the value)."""
+    if value is None:
+        return True, None, value
+    if param.error(value) is not None:
+        return False, None, value
+    return True, param.coerce(value), value
 
 
 def sweep_signals(
@@ -136,16 +162,27 @@ def sweep_backtests(
     final, drawdown, fills = np.empty(k), np.empty(k), np.empty(k, dtype=np.int64)
     lines_of = _CROSSING_LINES.get(batch)
     crossing = lines_of(close, combos) if lines_of is not None and k else None
+    days = day_numbers(times)  # once for every chunk
     for lo in range(0, k, chunk):
         hi = min(k, lo + chunk)
         if crossing is not None:
             lines, fast, slow, warm = crossing
             out = sweep_crossings(
-                times, open_, high, low, close, lines, fast[lo:hi], slow[lo:hi], warm[lo:hi], params
+                times,
+                open_,
+                high,
+                low,
+                close,
+                lines,
+                fast[lo:hi],
+                slow[lo:hi],
+                warm[lo:hi],
+                params,
+                days=days,
             )
         else:
             entries, exits = batch(close, combos[lo:hi])
-            out = sweep_rows(times, open_, high, low, close, entries, exits, params)
+            out = sweep_rows(times, open_, high, low, close, entries, exits, params, days=days)
         final[lo:hi], drawdown[lo:hi], fills[lo:hi] = out
         if progress is not None:
             progress(hi - lo)
