@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
@@ -16,7 +17,6 @@ from workbench.db import session_scope
 from workbench.db.models import BotConfig, BotState
 from workbench.errors import ConfigError, ConflictError, ValidationError
 from workbench.market.candles import read_candles
-from workbench.market.ccxt_adapter import CcxtExchange
 from workbench.market.exchange import Exchange
 from workbench.market.names import quote_currency
 from workbench.market.paper import PaperExchange
@@ -70,7 +70,7 @@ def exchange_for_bot(
         prices: PriceSource = (
             offline_prices(engine, bot, as_of)
             if bot.exchange == SYNTHETIC_EXCHANGE or as_of is not None
-            else LivePrices(CcxtExchange(bot.exchange))
+            else LivePrices(_ccxt_exchange(bot.exchange))
         )
         quote = quote_currency(bot.symbol)
         book = PaperExchange(
@@ -87,11 +87,18 @@ def exchange_for_bot(
             f"bot {bot.id} trades live but has no API key; add one with "
             f"`workbench keys add` and `workbench bot set {bot.id} api_key_id=ID`"
         )
-    return CcxtExchange(
+    return _ccxt_exchange(
         bot.exchange,
         credentials=credentials(session=session, api_key_id=bot.api_key_id),
         account=f"live:key-{bot.api_key_id}",
     )
+
+
+def _ccxt_exchange(exchange: str, **options: Any) -> Exchange:
+    """The exchange through ccxt, imported only here: a tick on stored bars never loads it."""
+    from workbench.market.ccxt_adapter import CcxtExchange
+
+    return CcxtExchange(exchange, **options)
 
 
 def _check_as_of(session: Session, bot: BotConfig, as_of: datetime) -> None:

@@ -14,6 +14,8 @@ several schedulers), retries temporary failures, and hands runs to an executor: 
 process per run (:class:`LocalExecutor`) or a Celery worker (:class:`CeleryExecutor`).
 """
 
+# First: see its docstring (jsonschema's IRI checkers cost seconds per process).
+from workbench.jobs import lean_imports  # noqa: F401, I001
 from workbench.db.models.jobs import JobRun, JobSchedule, MissedRuns, RunStatus
 from workbench.jobs.executors import CeleryExecutor, Executor, LocalExecutor
 from workbench.jobs.params import check_parameters, looks_secret, parse_pairs, parse_value
