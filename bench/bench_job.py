@@ -108,7 +108,8 @@ def main() -> None:
         steps = results[name][0][2].keys()
         print(f"breakdown of the {name} job (median wall seconds):")
         for step in steps:
-            print(f"  {step:<44} {statistics.median(r[2][step] for r in results[name]):6.2f}")
+            seconds = statistics.median(r[2].get(step, 0.0) for r in results[name])
+            print(f"  {step:<44} {seconds:6.2f}")
 
 
 def _run(cli: str, args: list[str], env: dict[str, str]) -> tuple[float, float, dict[str, float]]:
