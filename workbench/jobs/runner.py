@@ -14,6 +14,9 @@ position (1 = first) of the failing cell in the source notebook, as its author c
 cells (papermill's injected parameters cell and the error banners are not counted), or
 None when no cell had started.
 
+A :class:`~workbench.jobs.warm.WarmKernel` can run the notebook instead (``launch=``): in
+a kernel kept between runs, with the same record, outputs, timeout and cancel.
+
 While the child runs, this process renews the run's heartbeat (see
 :mod:`workbench.jobs.timing`); when the row says the run ended meanwhile (cancelled by
 the user, expired by the reaper) the child and its kernel are killed and the output
