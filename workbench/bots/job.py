@@ -93,7 +93,7 @@ def chart(result: TickResult, bars: int = CHART_BARS) -> Chart:
         end = result.bar_time + timedelta(milliseconds=1)
         start = result.bar_time - timedelta(milliseconds=timeframe_ms(market["timeframe"]) * seen)
     frame = read_candles(engine=engine, **market, start=start, end=end)
-    title = " ".join(market.values())
+    title = " ".join(market.values()) + " (UTC)"
     if frame.empty:
         return Chart({"data": [], "layout": {"title": {"text": title}}}, title)
     lines = strategy.signals(frame, **params).indicators.tail(bars)
@@ -125,7 +125,7 @@ def chart(result: TickResult, bars: int = CHART_BARS) -> Chart:
     if result.bar_time is not None:
         layout["annotations"] = [
             {
-                "x": result.bar_time.isoformat(),
+                "x": _time(result.bar_time),
                 "y": float(frame["high"].iloc[-1]),
                 "text": f"{result.decision}: {result.reason}",
                 "showarrow": True,
@@ -135,7 +135,12 @@ def chart(result: TickResult, bars: int = CHART_BARS) -> Chart:
 
 
 def _times(index: pd.Index) -> list[str]:
-    return [t.isoformat() for t in index]
+    return [_time(t) for t in index]
+
+
+def _time(moment: datetime) -> str:
+    """UTC without an offset: plotly.js reads dates as wall times."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _values(series: pd.Series) -> list[float | None]:
