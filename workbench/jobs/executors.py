@@ -20,6 +20,7 @@ import queue
 import subprocess
 import sys
 import threading
+from collections import OrderedDict
 from typing import IO, TYPE_CHECKING, Protocol
 
 from sqlalchemy import Engine
@@ -84,6 +85,9 @@ class LocalExecutor:
         return codes
 
 
+MAX_ANSWERS = 10_000
+
+
 class WarmExecutor:
     """Runs each run in one of ``workers`` processes (``python -m workbench.jobs.warm``)
     that keep a kernel warm; ``submit`` returns at once, runs wait their turn in order.
@@ -107,7 +111,8 @@ class WarmExecutor:
         self._queue: queue.Queue[int | None] = queue.Queue()
         self._lock = threading.Condition()
         self._busy: set[int] = set()
-        self.answers: dict[int, str] = {}  # run id -> the status its worker answered
+        # run id -> the status its worker answered (the newest MAX_ANSWERS of them)
+        self.answers: OrderedDict[int, str] = OrderedDict()
         self._threads = [
             threading.Thread(target=self._serve, name=f"warm-worker-{n}", daemon=True)
             for n in range(workers)
@@ -158,6 +163,8 @@ class WarmExecutor:
                 with self._lock:
                     self._busy.discard(run_id)
                     self.answers[run_id] = answer or "lost"
+                    if len(self.answers) > MAX_ANSWERS:
+                        self.answers.popitem(last=False)
                     self._lock.notify_all()
         finally:
             if proc is not None:
