@@ -74,6 +74,7 @@ def main() -> None:
         setup = subprocess.run(
             [sys.executable, "-c", SETUP, str(args.rounds)],
             env=env,
+            cwd=tmp,  # not this checkout: `python -c` imports from the current folder first
             check=True,
             capture_output=True,
             text=True,
@@ -143,7 +144,7 @@ def _breakdown(run: dict[str, object], start: float, end: float) -> dict[str, fl
         if cell["cell_type"] == "code" and meta.get("duration", 0) > 0.05:
             steps[f"cell: {source[0][:36]}"] = meta["duration"]
     counted = sum(v for k, v in steps.items() if k.startswith("cell:"))
-    steps["other cells, output writes"] = pm_end - first - counted
+    steps["other cells, output writes, kernel stop"] = pm_end - first - counted
     steps["finish: HTML export, scrub, record end"] = _ts(str(run["finished_at"])) - pm_end
     steps["CLI exit"] = end - _ts(str(run["finished_at"]))
     return steps

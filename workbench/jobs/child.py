@@ -87,6 +87,9 @@ def run(
             log_output=False,
             request_save_on_cell_execute=True,
             autosave_cell_every=spec.get("autosave_seconds", 10),
+            # The output is complete when the last cell ends: the kernel is stopped, not
+            # asked to finalize its interpreter (seconds with pandas and numba loaded).
+            shutdown_kernel="immediate",
             **options,
         )
     except PapermillExecutionError as e:
