@@ -118,16 +118,19 @@ def test_schedule_add_names_the_bad_field(cli: CliRunner, notebooks: Path) -> No
     assert bad_executor.exit_code == 2 and "executor" in bad_executor.stderr
 
 
+@pytest.mark.parametrize("executor", ["local", "warm"])
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
-def test_scheduler_command_stops_cleanly_on_sigterm(settings: Settings) -> None:
+def test_scheduler_command_stops_cleanly_on_sigterm(settings: Settings, executor: str) -> None:
+    args = [*SCHEDULER, "--executor", executor]
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from workbench.cli import main; main()", *SCHEDULER],
+        [sys.executable, "-c", "from workbench.cli import main; main()", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
     assert proc.stdout is not None
-    assert "scheduler: polling every 0.2 s" in proc.stdout.readline()
+    first = proc.stdout.readline()
+    assert "scheduler: polling every 0.2 s" in first and f"{executor} executor" in first
     time.sleep(1)  # a few ticks
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=30)

@@ -21,7 +21,8 @@ from workbench.settings import get_settings
 JOBS = notebooks_folder() / "jobs"
 BOTH = pytest.mark.parametrize("name", ["live_bot", "daily_report"])
 # The first cell after the parameters: it imports the workbench, which takes a while.
-WORK_CELL = "wb.connect()"
+# The cell of each job notebook that does its work (and fails, times out or dies there).
+WORK_CELLS = {"live_bot": "job.tick(", "daily_report": "wb.connect()"}
 
 
 def _outputs(run: JobRun) -> tuple[nbformat.NotebookNode, str]:
@@ -47,7 +48,7 @@ def test_a_failing_cell_is_recorded(
     nb, page = _outputs(run)
     assert (
         run.error_cell is not None
-        and WORK_CELL in nb.cells[output_index(nb, run.error_cell) or 0].source
+        and WORK_CELLS[name] in nb.cells[output_index(nb, run.error_cell) or 0].source
     )
     assert any(
         o.output_type == "error" for o in nb.cells[output_index(nb, run.error_cell) or 0].outputs
@@ -66,7 +67,7 @@ def test_a_run_past_its_timeout_is_recorded_timed_out(home: Path, name: str) -> 
     assert run.duration_seconds is not None and 1 <= run.duration_seconds < 30
     nb, page = _outputs(run)
     assert "exceeded its timeout" in nb.cells[0].source  # the banner on the notebook as given
-    assert any(WORK_CELL in c.source for c in nb.cells) and "exceeded its timeout" in page
+    assert any(WORK_CELLS[name] in c.source for c in nb.cells) and "exceeded its timeout" in page
 
 
 @BOTH
@@ -88,7 +89,7 @@ def test_a_killed_kernel_is_recorded_failed_at_its_cell(home: Path, name: str) -
     nb, page = _outputs(run)
     assert (
         run.error_cell is not None
-        and WORK_CELL in nb.cells[output_index(nb, run.error_cell) or 0].source
+        and WORK_CELLS[name] in nb.cells[output_index(nb, run.error_cell) or 0].source
     )
     assert nb.cells[output_index(nb, run.error_cell) or 0].outputs[-1].ename == "DeadKernelError"
     assert "DeadKernelError" in page
@@ -98,7 +99,9 @@ def _kernel_in(runs_dir: Path, name: str, *, timeout: float) -> psutil.Process:
     """This test's kernel, once papermill has saved the work cell as running."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if any(_running_work_cell(p) for p in runs_dir.glob(f"*-{name}/output.ipynb")):
+        if any(
+            _running_work_cell(p, WORK_CELLS[name]) for p in runs_dir.glob(f"*-{name}/output.ipynb")
+        ):
             for process in psutil.Process().children(recursive=True):
                 try:
                     command = " ".join(process.cmdline())
@@ -107,15 +110,15 @@ def _kernel_in(runs_dir: Path, name: str, *, timeout: float) -> psutil.Process:
                 if "ipykernel_launcher" in command:
                     return process
         time.sleep(0.05)
-    raise AssertionError(f"the {name} kernel never reached {WORK_CELL!r}")
+    raise AssertionError(f"the {name} kernel never reached {WORK_CELLS[name]!r}")
 
 
-def _running_work_cell(output: Path) -> bool:
+def _running_work_cell(output: Path, work_cell: str) -> bool:
     try:
         nb = nbformat.read(output, as_version=4)
     except (OSError, ValueError):
         return False
     return any(
-        WORK_CELL in c.source and c.metadata.get("papermill", {}).get("status") == "running"
+        work_cell in c.source and c.metadata.get("papermill", {}).get("status") == "running"
         for c in nb.cells
     )

@@ -9,7 +9,7 @@ import pytest
 
 import workbench as wb
 from workbench.jobs import RunStatus, run_notebook
-from workbench.jobs.notebooks import notebooks_folder
+from workbench.jobs.notebooks import PLOTLY_MIME, notebooks_folder
 from workbench.settings import get_settings
 
 JOBS = notebooks_folder() / "jobs"
@@ -35,6 +35,18 @@ def test_live_bot_ticks_then_the_report_sees_it(home: Path) -> None:
     assert f"bot {bot} @ " in text  # the tick's summary: what it decided and why
     assert Path(run.html_path).exists()
     assert wb.list_bots().loc[0, "last_execution"] is not None
+    # The chart is plotly's figure JSON (no plotly in the kernel), drawn in the HTML page.
+    figures = [
+        o["data"][PLOTLY_MIME]
+        for c in output.cells
+        for o in c.get("outputs", [])
+        if PLOTLY_MIME in o.get("data", {})
+    ]
+    assert figures[0]["data"][0]["type"] == "candlestick"
+    assert figures[0]["layout"]["annotations"][0]["text"].startswith(("enter", "exit", "hold"))
+    page = Path(run.html_path).read_text()
+    assert "Plotly.newPlot" in page and "../plotly.min.js" in page
+    assert (Path(run.html_path).parent.parent / "plotly.min.js").stat().st_size > 1_000_000
 
     report = run_notebook(JOBS / "daily_report.ipynb", {"date": str(moment.date()), "bots": [bot]})
     assert report.status == RunStatus.SUCCEEDED, report.error

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
@@ -17,7 +18,6 @@ from workbench.db import session_scope
 from workbench.db.models import ApiKey, BotConfig, BotState
 from workbench.errors import ConfigError, ConflictError, ValidationError
 from workbench.market.candles import read_candles
-from workbench.market.ccxt_adapter import CcxtExchange
 from workbench.market.exchange import Exchange
 from workbench.market.names import quote_currency
 from workbench.market.paper import PaperExchange
@@ -71,7 +71,7 @@ def exchange_for_bot(
         prices: PriceSource = (
             offline_prices(engine, bot, as_of)
             if bot.exchange == SYNTHETIC_EXCHANGE or as_of is not None
-            else LivePrices(CcxtExchange(bot.exchange))
+            else LivePrices(_ccxt_exchange(bot.exchange))
         )
         capital = {quote_currency(bot.symbol): Decimal(bot.initial_capital)}
         futures = ":" in bot.symbol
@@ -96,12 +96,19 @@ def exchange_for_bot(
         )
     key = session.get(ApiKey, bot.api_key_id)
     sandbox = key is not None and key.sandbox
-    return CcxtExchange(
+    return _ccxt_exchange(
         bot.exchange,
         credentials=credentials(session=session, api_key_id=bot.api_key_id),
         sandbox=sandbox,
         account=f"{'sandbox' if sandbox else 'live'}:key-{bot.api_key_id}",
     )
+
+
+def _ccxt_exchange(exchange: str, **options: Any) -> Exchange:
+    """The exchange through ccxt, imported only here: a tick on stored bars never loads it."""
+    from workbench.market.ccxt_adapter import CcxtExchange
+
+    return CcxtExchange(exchange, **options)
 
 
 def _check_as_of(session: Session, bot: BotConfig, as_of: datetime) -> None:

@@ -292,18 +292,30 @@ def schedule_remove(schedule_id: int) -> None:
 
 def scheduler(
     poll: float = typer.Option(30.0, "--poll", min=0.1, help="Seconds between ticks."),
-    executor: str = typer.Option("local", "--executor", help="local | celery"),
+    executor: str = typer.Option(
+        "local", "--executor", help="local | warm (kernels kept between runs) | celery"
+    ),
     queue: str | None = typer.Option(None, "--queue", help="Celery queue (celery executor)."),
+    workers: int = typer.Option(2, "--workers", min=1, help="Warm worker processes (warm)."),
 ) -> None:
     """Start due scheduled runs until SIGTERM/Ctrl-C (several schedulers may share a DB)."""
-    from workbench.jobs import CeleryExecutor, LocalExecutor, run_forever
+    from workbench.jobs import CeleryExecutor, Executor, LocalExecutor, WarmExecutor, run_forever
 
-    if executor not in ("local", "celery"):
-        raise ValidationError({"executor": f"{executor!r} is not local or celery"})
+    if executor not in ("local", "warm", "celery"):
+        raise ValidationError({"executor": f"{executor!r} is not local, warm or celery"})
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    chosen = CeleryExecutor(queue=queue) if executor == "celery" else LocalExecutor()
+    chosen: Executor = (
+        CeleryExecutor(queue=queue)
+        if executor == "celery"
+        else WarmExecutor(workers=workers)
+        if executor == "warm"
+        else LocalExecutor()
+    )
     typer.echo(f"scheduler: polling every {poll:g} s, {executor} executor; Ctrl-C stops")
     run_forever(poll, executor=chosen)
+    if isinstance(chosen, WarmExecutor):
+        typer.echo("scheduler stopped; the warm workers finish the runs already handed over")
+        chosen.close()
     typer.echo("scheduler stopped")
 
 

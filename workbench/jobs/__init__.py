@@ -11,13 +11,17 @@ expiry (:mod:`~workbench.jobs.timing`); the scheduler's reaper ends lost ones, a
 :func:`cancel_run` (``workbench jobs cancel ID``) stops one. Schedules
 (:mod:`~workbench.jobs.schedules`) say when; :func:`tick` claims due slots (safely, with
 several schedulers), retries temporary failures, and hands runs to an executor: a local
-process per run (:class:`LocalExecutor`) or a Celery worker (:class:`CeleryExecutor`).
-What the CLI, the widgets and the notebook API show of runs and schedules is their read
-models (:mod:`~workbench.jobs.views`: :class:`RunView`, :class:`ScheduleView`).
+process per run (:class:`LocalExecutor`), a few processes keeping kernels warm between
+runs (:class:`WarmExecutor`, :mod:`~workbench.jobs.warm`) or a Celery worker
+(:class:`CeleryExecutor`). What the CLI, the widgets and the notebook API show of runs and
+schedules is their read models (:mod:`~workbench.jobs.views`: :class:`RunView`,
+:class:`ScheduleView`).
 """
 
+# First: see its docstring (jsonschema's IRI checkers cost seconds per process).
+from workbench.jobs import lean_imports  # noqa: F401, I001
 from workbench.db.models.jobs import JobRun, JobSchedule, MissedRuns, RunStatus
-from workbench.jobs.executors import CeleryExecutor, Executor, LocalExecutor
+from workbench.jobs.executors import CeleryExecutor, Executor, LocalExecutor, WarmExecutor
 from workbench.jobs.params import check_parameters, looks_secret, parse_pairs, parse_value
 from workbench.jobs.runner import execute_run, run_notebook
 from workbench.jobs.runs import cancel_run, get_run, list_runs
@@ -67,6 +71,7 @@ __all__ = [
     "ScheduleView",
     "Skipped",
     "TickResult",
+    "WarmExecutor",
     "add_schedule",
     "cancel_run",
     "check_parameters",

@@ -25,6 +25,7 @@ import signal
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,13 +65,18 @@ class AtomicWrites:
         return path
 
 
-def run(spec: dict[str, Any]) -> dict[str, Any]:
+def run(
+    spec: dict[str, Any], *, stopped: Callable[[], bool] = lambda: False, **options: Any
+) -> dict[str, Any]:
+    """Execute the spec's notebook with papermill; ``options`` go to papermill's engine
+    (``km``: a running kernel's manager to use instead of starting one). When the run
+    fails because it was ``stopped()`` (its kernel killed at its timeout or cancel), the
+    output is left for the caller to mark: ``{"status": "stopped"}``."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
-    from papermill.iorw import papermill_io
 
     output = Path(spec["output"])
-    papermill_io.register(str(output), AtomicWrites())  # handlers match by path prefix
+    register_atomic_writes(output)
     try:
         pm.execute_notebook(
             spec["input"],
@@ -81,8 +87,14 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
             log_output=False,
             request_save_on_cell_execute=True,
             autosave_cell_every=spec.get("autosave_seconds", 10),
+            # The output is complete when the last cell ends: the kernel is stopped, not
+            # asked to finalize its interpreter (seconds with pandas and numba loaded).
+            shutdown_kernel="immediate",
+            **options,
         )
     except PapermillExecutionError as e:
+        if stopped():
+            return {"status": "stopped"}
         # papermill already wrote the notebook with its error banner and anchor.
         nb = read_notebook(output)
         cell = find_failing_cell(nb) if nb is not None else None
@@ -91,6 +103,8 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
             ename, evalue = cell_error(nb.cells[cell]) or (ename, evalue)
         return {"status": "failed", "cell": cell, "ename": ename, "evalue": evalue}
     except Exception as e:  # the kernel died, did not start, or papermill itself failed
+        if stopped():
+            return {"status": "stopped"}
         traceback.print_exc()  # into the run's log
         ename = type(e).__name__
         evalue = str(e) or ename
@@ -106,6 +120,15 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
             write_notebook(nb, output)
         return {"status": "failed", "cell": cell, "ename": ename, "evalue": evalue}
     return {"status": "succeeded"}
+
+
+def register_atomic_writes(path: Path) -> None:
+    """Write notebooks under ``path`` (a file or a folder) with :class:`AtomicWrites`
+    (papermill's I/O handlers match by path prefix)."""
+    from papermill.iorw import papermill_io
+
+    if not isinstance(papermill_io.get_handler(str(path)), AtomicWrites):  # once per folder
+        papermill_io.register(str(path), AtomicWrites())
 
 
 PARENT_POLL_SECONDS = 0.5

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import json
 import os
+import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -174,18 +179,44 @@ PLOTLY_JS = "plotly.min.js"  # one copy beside the run folders, shared by every 
 def export_html(nb: NotebookNode, path: Path) -> Path:
     """Write ``nb`` as a standalone HTML page (nbconvert's HTMLExporter). Plotly figures
     become interactive charts that load plotly.js from the runs folder (works offline)."""
-    from nbconvert import HTMLExporter
-
-    body, _resources = HTMLExporter().from_notebook_node(_with_plotly_html(nb, path))
+    page = _with_plotly_html(nb, path)
+    with _EXPORTER_LOCK:
+        body, _resources = _html_exporter().from_notebook_node(page)
     write_private_text(body, path)
     return path
 
 
-def _with_plotly_html(nb: NotebookNode, path: Path) -> NotebookNode:
-    """A copy of ``nb`` where each plotly output also carries an HTML rendering."""
-    import plotly.io as pio
-    from plotly.offline import get_plotlyjs
+_EXPORTER_LOCK = threading.Lock()
 
+
+@functools.cache
+def _html_exporter() -> Any:
+    """One HTMLExporter per process: its templates and filters load once (about as long
+    as a job's kernel start), then each page only renders."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter()
+    exporter.from_notebook_node(nbformat.v4.new_notebook())  # loads the templates now
+    return exporter
+
+
+def prepare_html_export() -> threading.Thread:
+    """Load the HTML exporter in a background thread, while a run's notebook executes in
+    other processes, so the export at its end only renders."""
+
+    def load() -> None:
+        with _EXPORTER_LOCK:
+            _html_exporter()
+
+    thread = threading.Thread(target=load, name="prepare-html-export", daemon=True)
+    thread.start()
+    return thread
+
+
+def _with_plotly_html(nb: NotebookNode, path: Path) -> NotebookNode:
+    """A copy of ``nb`` where each plotly output also carries an HTML rendering (a div
+    and a ``Plotly.newPlot`` call: the figure's JSON is all plotly.js needs, so the
+    plotly package is not imported)."""
     figures = [
         output
         for cell in nb.cells
@@ -197,17 +228,43 @@ def _with_plotly_html(nb: NotebookNode, path: Path) -> NotebookNode:
     script = path.parent.parent / PLOTLY_JS
     if not script.exists():
         tmp = script.with_name(f".{script.name}.{os.getpid()}.tmp")
-        tmp.write_text(get_plotlyjs(), encoding="utf-8")
+        shutil.copyfile(_plotly_js_source(), tmp)
         os.replace(tmp, script)
     copy = nbformat.from_dict(_plain(nb))
-    for cell in copy.cells:
-        for output in cell.get("outputs", []):
+    for number, cell in enumerate(copy.cells):
+        for index, output in enumerate(cell.get("outputs", [])):
             figure = output.get("data", {}).get(PLOTLY_MIME)
             if figure is not None:
-                output["data"]["text/html"] = pio.to_html(
-                    figure, include_plotlyjs=f"../{PLOTLY_JS}", full_html=False
-                )
+                div = f"plotly-{number}-{index}"
+                output["data"]["text/html"] = _plotly_div(figure, div, f"../{PLOTLY_JS}")
     return copy
+
+
+def _plotly_div(figure: dict[str, Any], div: str, script: str) -> str:
+    layout = figure.get("layout") or {}
+    height = layout.get("height") or 450
+    args = ", ".join(
+        _script_json(value)
+        for value in (div, figure.get("data") or [], layout, {"responsive": True})
+    )
+    return (
+        f'<div id="{div}" class="plotly-graph-div" style="height:{height}px; width:100%;">'
+        f'</div>\n<script charset="utf-8" src="{script}"></script>\n'
+        f"<script>Plotly.newPlot({args});</script>"
+    )
+
+
+def _script_json(value: Any) -> str:
+    """JSON safe inside a <script> element."""
+    return json.dumps(value).replace("</", "<\\/").replace("<!--", "<\\!--")
+
+
+def _plotly_js_source() -> Path:
+    """plotly.min.js as shipped in the plotly package (found without importing it)."""
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("plotly is not installed; it ships the plotly.js of charts")
+    return Path(next(iter(spec.submodule_search_locations))) / "package_data" / "plotly.min.js"
 
 
 def notebooks_folder() -> Path:

@@ -14,6 +14,9 @@ position (1 = first) of the failing cell in the source notebook, as its author c
 cells (papermill's injected parameters cell and the error banners are not counted), or
 None when no cell had started.
 
+A :class:`~workbench.jobs.warm.WarmKernel` can run the notebook instead (``launch=``): in
+a kernel kept between runs, with the same record, outputs, timeout and cancel.
+
 While the child runs, this process renews the run's heartbeat (see
 :mod:`workbench.jobs.timing`); when the row says the run ended meanwhile (cancelled by
 the user, expired by the reaper) the child and its kernel are killed and the output
@@ -37,7 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import nbformat
 from sqlalchemy import Engine
@@ -57,6 +60,7 @@ from workbench.jobs.notebooks import (
     find_failing_cell,
     has_error_header,
     mark_failure,
+    prepare_html_export,
     read_notebook,
     scrub_notebook,
     source_position,
@@ -91,6 +95,23 @@ class Outcome:
     evalue: str = ""
 
 
+class Launch(Protocol):
+    """Executes a notebook for a run and says how it ended: :func:`run_in_child` (a new
+    papermill process and kernel) or :meth:`workbench.jobs.warm.WarmKernel.launch`."""
+
+    def __call__(
+        self,
+        path: Path,
+        output: Path,
+        params: dict[str, Any],
+        *,
+        timeout: float | None,
+        log_path: Path,
+        env: dict[str, str],
+        alive: Callable[[], bool],
+    ) -> Outcome: ...
+
+
 def run_notebook(
     notebook: str | Path,
     parameters: dict[str, Any] | None = None,
@@ -100,13 +121,15 @@ def run_notebook(
     slot: datetime | None = None,
     engine: Engine | None = None,
     run_id: int | None = None,
+    launch: Launch | None = None,
 ) -> JobRun:
     """Execute ``notebook`` with ``parameters``; return its finished ``JobRun``.
 
     A new ``queued`` row is made, unless ``run_id`` names one already queued (by the
     scheduler): then that row is run, and ``notebook``/``parameters`` must match it.
     ``timeout`` (seconds) bounds the whole run, kernel start included; past it the run
-    ends ``timed_out``. A failing cell or a dying kernel ends it ``failed``.
+    ends ``timed_out``. A failing cell or a dying kernel ends it ``failed``. ``launch``
+    executes the notebook (default: :func:`run_in_child`, a new process and kernel).
 
     Raises NotFoundError for a missing notebook, ValidationError for secret-looking or
     invalid parameters, ConflictError when ``run_id`` is not queued any more.
@@ -132,18 +155,34 @@ def run_notebook(
     else:
         path, params = _queued_run_input(engine, run_id, notebook, parameters, secrets)
     return _execute(
-        run_id, path, params, timeout=timeout, engine=engine, settings=settings, secrets=secrets
+        run_id,
+        path,
+        params,
+        timeout=timeout,
+        engine=engine,
+        settings=settings,
+        secrets=secrets,
+        launch=launch or run_in_child,
     )
 
 
-def execute_run(run_id: int, *, engine: Engine | None = None) -> JobRun:
+def execute_run(
+    run_id: int, *, engine: Engine | None = None, launch: Launch | None = None
+) -> JobRun:
     """Run the queued run ``run_id`` (what executors call), with its schedule's timeout."""
     engine = engine or default_engine()
     with session_scope(engine) as session:
         run = get_run(session=session, run_id=run_id)
         schedule = session.get(JobSchedule, run.schedule_id) if run.schedule_id else None
         timeout = schedule.timeout_seconds if schedule is not None else None
-    return run_notebook(run.notebook, run.parameters, timeout=timeout, engine=engine, run_id=run_id)
+    return run_notebook(
+        run.notebook,
+        run.parameters,
+        timeout=timeout,
+        engine=engine,
+        run_id=run_id,
+        launch=launch,
+    )
 
 
 def notebook_path(notebook: str | Path) -> Path:
@@ -201,6 +240,7 @@ def _execute(
     engine: Engine,
     settings: Settings,
     secrets: list[str],
+    launch: Launch,
 ) -> JobRun:
     folder = run_folder(settings, run_id, path)
     make_private_dir(folder)
@@ -212,8 +252,9 @@ def _execute(
         "WORKBENCH_DATABASE_URL": engine.url.render_as_string(hide_password=False),
         "WORKBENCH_HOME": str(settings.home),
     }
+    prepare_html_export()  # while the notebook runs
     try:
-        outcome = _run_child(
+        outcome = launch(
             path,
             output,
             params,
@@ -235,7 +276,7 @@ def _execute(
     return _finish(run_id, path, folder, outcome, engine=engine, secrets=secrets, timeout=timeout)
 
 
-def _run_child(
+def run_in_child(
     path: Path,
     output: Path,
     params: dict[str, Any],
@@ -289,6 +330,11 @@ def _run_child(
                 f"see {log_path}",
             )
         result = json.loads(result_path.read_text())
+    return outcome_of(result)
+
+
+def outcome_of(result: dict[str, Any]) -> Outcome:
+    """The outcome :func:`workbench.jobs.child.run` reported."""
     if result["status"] == RunStatus.SUCCEEDED:
         return Outcome(RunStatus.SUCCEEDED)
     return Outcome(RunStatus.FAILED, result.get("cell"), result["ename"], result["evalue"])
