@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from workbench.db import default_engine, migrate, session_scope
 from workbench.errors import ConfigError, NotFoundError, ValidationError
 from workbench.settings import get_settings, make_private_dir
+from workbench.timeutil import parse_moment as _moment
 from workbench.types import DEFAULT_FEE
 
 if TYPE_CHECKING:
@@ -621,16 +622,3 @@ def _frame_of(frame: pd.DataFrame | None, config: Any) -> pd.DataFrame:
 
 def _is_range(value: Any) -> bool:
     return isinstance(value, Iterable) and not isinstance(value, str | bytes | dict)
-
-
-def _moment(value: Moment, name: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        raise ValidationError(
-            {name: f"expected a date or time like 2024-01-31 or 2024-01-31T12:00, got {value!r}"}
-        ) from None
-    moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
-    return moment.to_pydatetime()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -24,6 +24,7 @@ from workbench.market.prices import LivePrices, PriceSource, ReplayPrices
 from workbench.market.sample import SYNTHETIC_EXCHANGE
 from workbench.market.timeframes import timeframe_ms
 from workbench.notify import deliver_after
+from workbench.timeutil import from_ms, to_ms
 
 
 def offline_prices(engine: Engine, bot: BotConfig, as_of: datetime | None = None) -> ReplayPrices:
@@ -45,7 +46,7 @@ def offline_prices(engine: Engine, bot: BotConfig, as_of: datetime | None = None
         start = as_of
     else:
         last_ms = int(candles.index[-1].value // 1_000_000)
-        start = datetime.fromtimestamp((last_ms + timeframe_ms(bot.timeframe)) / 1000, tz=UTC)
+        start = from_ms(last_ms + timeframe_ms(bot.timeframe))
     return ReplayPrices(
         engine=engine,
         exchange=bot.exchange,
@@ -100,8 +101,8 @@ def _check_as_of(session: Session, bot: BotConfig, as_of: datetime) -> None:
     if last_bar is None:
         return
     last_tick_ms = int(last_bar) + timeframe_ms(bot.timeframe)
-    if as_of.timestamp() * 1000 < last_tick_ms:
-        last_tick = datetime.fromtimestamp(last_tick_ms / 1000, tz=UTC).isoformat()
+    if to_ms(as_of) < last_tick_ms:
+        last_tick = from_ms(last_tick_ms).isoformat()
         raise ValidationError(
             {
                 "as_of": f"{as_of.isoformat()} is before bot {bot.id}'s last tick "

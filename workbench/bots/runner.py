@@ -41,8 +41,9 @@ from workbench.market.names import base_currency, quote_currency
 from workbench.market.timeframes import timeframe_ms
 from workbench.rules import RuleParams
 from workbench.rules import engine as e
-from workbench.strategies import get_strategy
-from workbench.types import DEFAULT_FEE
+from workbench.strategies import explain_tick, get_strategy
+from workbench.timeutil import from_ms, now_utc, to_ms
+from workbench.types import DEFAULT_FEE, RiskRule
 
 log = logging.getLogger(__name__)
 HISTORY_BARS = 1000  # closed bars a live tick reads (EMAs are seeded from the first one)
@@ -60,6 +61,7 @@ class TickResult:
     # A futures position the exchange liquidated at this bar's close (fill and its PnL).
     liquidation: Order | None = None
     liquidation_pnl: float | None = None
+    risk_rule: RiskRule | None = None  # the rule that closed the position or held the bot
 
     def summary(self) -> str:
         bar = self.bar_time.isoformat() if self.bar_time else "-"
@@ -209,9 +211,11 @@ def _tick(
         e.begin_bar(engine_state, params, last_ms + timeframe_ms(bot.timeframe), price)
         data["last_bar"] = last_ms
         indicators = {k: float(v) for k, v in signals.indicators.iloc[-1].items()}
+        note = explain_tick(note, strategy, bot, signals, candles)
         if pending == e.NONE:
-            why = "liquidated" if closed == e.R_LIQUIDATION else _hold_reason(engine_state, params)
+            rule, why = _held_by(engine_state, params, closed == e.R_LIQUIDATION)
             result = TickResult(bot_id, "hold", why, bar_time, None, indicators, note)
+            result.risk_rule = rule
             result.liquidation = liquidation
             result.liquidation_pnl = liq_pnl if liquidation else None
             return _commit(session, state, data, engine_state, result)
@@ -245,11 +249,11 @@ def _decision(side: str) -> str:
 
 
 def _now_ms() -> int:
-    return int(datetime.now(UTC).timestamp() * 1000)
+    return to_ms(now_utc())
 
 
 def _bar_iso(bar_ms: int) -> str:
-    return datetime.fromtimestamp(bar_ms / 1000, tz=UTC).isoformat()
+    return from_ms(bar_ms).isoformat()
 
 
 def _settle_intent(
@@ -303,7 +307,7 @@ def _add_event(session: Session, bot_id: int, bar_time: datetime, decision: str,
 
 def _closed_candles(exchange: Exchange, bot: BotConfig, history: int | None) -> pd.DataFrame:
     step = timeframe_ms(bot.timeframe)
-    now_ms = int(datetime.now(UTC).timestamp() * 1000)
+    now_ms = to_ms(now_utc())
     rows = [
         r
         for r in exchange.fetch_ohlcv(bot.symbol, bot.timeframe, None, history)
@@ -314,24 +318,19 @@ def _closed_candles(exchange: Exchange, bot: BotConfig, history: int | None) -> 
     return frame_from_ohlcv(rows)
 
 
-RISK_HOLDS = {
-    "halted for the day: max daily loss reached": "daily_loss",
-    "daily target reached: no new trades today": "daily_target",
-    "max trades per day reached": "max_daily_trades",
-    "liquidated": "liquidation",
-}
-RISK_EXITS = {"stop_loss", "take_profit", "trailing_stop", "daily_loss", "liquidation"}
-HALTS = {"daily_loss", "liquidation"}  # rules that stop a bot trading: alerted
-
-
-def _hold_reason(state: np.ndarray, params: np.ndarray) -> str:
+def _held_by(
+    state: np.ndarray, params: np.ndarray, liquidated: bool
+) -> tuple[RiskRule | None, str]:
+    """The risk rule holding the bot back (if any) and the sentence saying so."""
+    if liquidated:
+        return RiskRule.LIQUIDATION, "liquidated"
     if state[e.S_DAY_HALTED]:
-        return "halted for the day: max daily loss reached"
+        return RiskRule.DAILY_LOSS, "halted for the day: max daily loss reached"
     if state[e.S_DAY_TARGET_HIT]:
-        return "daily target reached: no new trades today"
+        return RiskRule.DAILY_TARGET, "daily target reached: no new trades today"
     if state[e.S_DAY_TRADES] >= params[e.P_MAX_DAILY_TRADES]:
-        return "max trades per day reached"
-    return "in position, no exit signal" if state[e.S_QTY] > 0 else "no entry signal"
+        return RiskRule.MAX_DAILY_TRADES, "max trades per day reached"
+    return None, "in position, no exit signal" if state[e.S_QTY] > 0 else "no entry signal"
 
 
 def _record_event(session: Session, bot_id: int, data: dict[str, Any], result: TickResult) -> None:
@@ -339,9 +338,9 @@ def _record_event(session: Session, bot_id: int, data: dict[str, Any], result: T
     if result.bar_time is None or result.decision == "wait":
         return
     if result.decision in ("enter", "exit"):
-        rule = result.reason if result.reason in RISK_EXITS else None
+        rule = RiskRule.of_exit(result.reason)  # the engine's exit reason names its rule
     else:
-        rule = RISK_HOLDS.get(result.reason)
+        rule = result.risk_rule
         if rule is None or data.get("last_risk") == rule:
             data["last_risk"] = rule
             return
@@ -359,7 +358,7 @@ def _record_event(session: Session, bot_id: int, data: dict[str, Any], result: T
     )
 
 
-def _queue_alerts(session: Session, bot_id: int, result: TickResult, rule: str | None) -> None:
+def _queue_alerts(session: Session, bot_id: int, result: TickResult, rule: RiskRule | None) -> None:
     """Alerts for a fill and for a rule that halts the bot, in the tick's own commit."""
     from workbench.notify import AlertKind, queue_alert
 
@@ -374,7 +373,7 @@ def _queue_alerts(session: Session, bot_id: int, result: TickResult, rule: str |
             body=f"{order.side} {order.filled} {order.symbol} at {order.price} "
             f"({result.reason}), bar {bar}, order {order.id}",
         )
-    if rule in HALTS:
+    if rule is not None and rule.halts:
         queue_alert(
             session=session,
             kind=AlertKind.HALT,
@@ -415,14 +414,14 @@ def _place(exchange: Exchange, bot: BotConfig, intent: dict[str, Any]) -> Order:
     if intent["side"] == "buy":
         return exchange.create_order(
             bot.symbol,
-            "buy",
+            Side.BUY,
             "market",
             cost=Decimal(intent["cost"]),
             client_order_id=intent["client_order_id"],
         )
     return exchange.create_order(
         bot.symbol,
-        "sell",
+        Side.SELL,
         "market",
         Decimal(intent["amount"]),
         client_order_id=intent["client_order_id"],
@@ -501,12 +500,12 @@ def _record_liquidation(
     bar_time: datetime,
 ) -> Order:
     """The exchange closed the position at its liquidation price, taking the margin."""
-    bar_ms = int(bar_time.timestamp() * 1000)
+    bar_ms = to_ms(bar_time)
     fill = Order(
         id=f"liquidation-{bot.id}-{bar_ms}",
         client_order_id=f"liquidation-{bot.id}-{bar_ms}",
         symbol=bot.symbol,
-        side="sell",
+        side=Side.SELL,
         type="market",
         status="closed",
         amount=_money(quantity),

@@ -14,7 +14,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -33,15 +33,15 @@ from workbench.errors import (
 from workbench.market.exchange import (
     Balance,
     Market,
-    MarketType,
     Order,
     OrderType,
     OrderUnknownError,
-    Side,
     Ticker,
 )
 from workbench.market.retry import RetryPolicy
-from workbench.redact import RedactFilter
+from workbench.redact import MASK, RedactFilter, scrub_text
+from workbench.timeutil import from_ms
+from workbench.types import MarketType, Side
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -60,9 +60,10 @@ _TRANSLATION: list[tuple[type[Exception], type[WorkbenchError]]] = [
 _URL_QUERY = re.compile(r"(https?://[^\s?\"']+)\?[^\s\"']*")
 
 
-# ccxt logs request headers at DEBUG level, API key included: mask known secrets.
-_redactor = RedactFilter()
-logging.getLogger("ccxt.base.exchange").addFilter(_redactor)
+# ccxt logs request headers at DEBUG level, API key included: mask the keys of every
+# client while it lives.
+LOG_REDACTOR = RedactFilter()
+logging.getLogger("ccxt.base.exchange").addFilter(LOG_REDACTOR)
 
 
 def _unreachable(error: Exception) -> bool:
@@ -84,8 +85,8 @@ def _decimal(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
-def _dt(ms: Any) -> datetime | None:
-    return None if ms is None else datetime.fromtimestamp(int(ms) / 1000, tz=UTC)
+def _stamp(ms: Any) -> datetime | None:
+    return None if ms is None else from_ms(ms)
 
 
 class CcxtExchange:
@@ -126,7 +127,7 @@ class CcxtExchange:
             config["apiKey"] = credentials.api_key
             config["secret"] = credentials.secret
         self._secrets = [credentials.api_key, credentials.secret] if credentials else []
-        _redactor.secrets.update(self._secrets)
+        LOG_REDACTOR.track(self, self._secrets)
         self.client: ccxt.Exchange = getattr(ccxt, exchange_id)(config)
         if sandbox:
             self.client.set_sandbox_mode(True)
@@ -150,8 +151,7 @@ class CcxtExchange:
     def _scrub(self, message: str) -> str:
         """``binance: ...`` with query strings cut and any key or secret masked."""
         message = _URL_QUERY.sub(r"\1?…", message).removeprefix(f"{self.id} ")
-        for secret in self._secrets:
-            message = message.replace(secret, "***")
+        message = scrub_text(message, self._secrets, MASK)
         return f"{self.id}: {message[:500]}"
 
     def _translate(self, fn: Callable[[], T]) -> T:
@@ -184,9 +184,9 @@ class CcxtExchange:
         out: dict[str, Market] = {}
         for symbol, m in raw.items():
             kind: MarketType | None = (
-                "spot"
+                MarketType.SPOT
                 if m.get("spot")
-                else ("futures" if m.get("swap") or m.get("future") else None)
+                else (MarketType.FUTURES if m.get("swap") or m.get("future") else None)
             )
             if kind is not None:
                 out[symbol] = Market(
@@ -220,7 +220,7 @@ class CcxtExchange:
             last=last,
             bid=_decimal(raw.get("bid")),
             ask=_decimal(raw.get("ask")),
-            timestamp=_dt(raw.get("timestamp")),
+            timestamp=_stamp(raw.get("timestamp")),
         )
 
     # --- account -------------------------------------------------------------------------
@@ -346,5 +346,5 @@ class CcxtExchange:
             price=_decimal(raw.get("average") or raw.get("price")),
             fee=fee_cost,
             fee_currency=(fees[0].get("currency") if fees else None),
-            timestamp=_dt(raw.get("timestamp")),
+            timestamp=_stamp(raw.get("timestamp")),
         )

@@ -27,15 +27,14 @@ from workbench.bots.configs import (
 )
 from workbench.cache import get_cache
 from workbench.db import session_scope
-from workbench.db.models.bots import PositionType
 from workbench.errors import ValidationError, WorkbenchError
 from workbench.market.cached import cached_symbols
 from workbench.market.candles import summary
 from workbench.market.ccxt_adapter import CcxtExchange
-from workbench.market.exchange import MarketType
 from workbench.market.sample import SYNTHETIC_EXCHANGE
 from workbench.schemas import BotConfigCreate, validate
 from workbench.strategies import STRATEGIES, all_strategies, get_strategy
+from workbench.types import MarketType
 from workbench.widgets.common import Message, engine_or_default
 from workbench.widgets.fields import (
     control_for,
@@ -97,8 +96,7 @@ def exchange_symbols(exchange: str, market_type: str) -> list[str]:
     """The exchange's symbol list through the cache (TTL, last good value when it fails)."""
     if exchange not in ccxt.exchanges:
         return []
-    kind: MarketType = "futures" if market_type == PositionType.FUTURES else "spot"
-    return cached_symbols(get_cache(), CcxtExchange(exchange), kind).value
+    return cached_symbols(get_cache(), CcxtExchange(exchange), MarketType(market_type)).value
 
 
 class BotForm(w.VBox):
