@@ -64,13 +64,13 @@ def median_ms(fn: Callable[[], Any], repeat: int) -> float:
 
 
 def bench_cache(cache: Cache, frame: pd.DataFrame, repeat: int) -> tuple[float, float]:
-    """(get_frame ms, read_through hit ms) on ``cache``."""
-    cache.set_frame("candles", frame, ttl=600)
-    got = cache.get_frame("candles")
+    """(get_entry ms, read_through hit ms) on ``cache``."""
+    cache.store_with_last_good("candles", frame, ttl=600, last_good_ttl=600)
+    got = cache.get_entry("candles")
     assert got is not None
-    pd.testing.assert_frame_equal(got, frame, check_exact=True)
+    pd.testing.assert_frame_equal(got.value, frame, check_exact=True)
     cache.read_through("rt-candles", lambda: frame, ttl=600, family="bench")
-    get_ms = median_ms(lambda: cache.get_frame("candles"), repeat)
+    get_ms = median_ms(lambda: cache.get_entry("candles"), repeat)
     rt_ms = median_ms(
         lambda: cache.read_through("rt-candles", lambda: frame, ttl=600, family="bench"), repeat
     )
@@ -134,7 +134,7 @@ def main() -> None:
     results: dict[str, float] = {}
     with RedisCache(REDIS_URL, namespace=namespace) as redis_cache:
         try:
-            results["redis get_frame"], results["redis read_through hit"] = bench_cache(
+            results["redis get_entry"], results["redis read_through hit"] = bench_cache(
                 redis_cache, frame, args.repeat
             )
         finally:
@@ -143,7 +143,7 @@ def main() -> None:
         tempfile.TemporaryDirectory() as directory,
         EmbeddedCache(directory, namespace=namespace) as embedded,
     ):
-        results["embedded get_frame"], results["embedded read_through hit"] = bench_cache(
+        results["embedded get_entry"], results["embedded read_through hit"] = bench_cache(
             embedded, frame, args.repeat
         )
     results["postgresql read_sql"] = bench_postgres(frame, args.repeat)

@@ -217,3 +217,33 @@ def test_offline_fetch_says_once_that_the_exchange_is_unreachable(
         "error: binance cannot be reached (ConnectionError): check the network connection "
         "and try again later"
     ]
+
+
+def test_cache_counters_show_what_the_cache_served(settings: Settings) -> None:
+    from workbench.cache import get_cache
+    from workbench.errors import TemporaryError
+
+    def failing() -> list[str]:
+        raise TemporaryError("exchange down")
+
+    with get_cache() as cache:
+        cache.read_through("symbols:x", lambda: ["BTC/USDT"], ttl=0.2, family="symbols")
+        cache.read_through("symbols:x", lambda: ["never asked"], ttl=0.2, family="symbols")
+        cache.delete("symbols:x")  # expired: the next fetch fails, the last good copy serves
+        stale = cache.read_through("symbols:x", failing, ttl=0.2, family="symbols")
+    assert stale.stale and stale.value == ["BTC/USDT"]
+    result = CliRunner().invoke(app, ["data", "cache", "--json"])
+    assert result.exit_code == 0, result.output
+    [row] = json.loads(result.stdout)
+    assert (row["family"], row["hits"], row["misses"]) == ("symbols", 1, 2)
+    assert (row["stale_served"], row["fetch_errors"]) == (1, 1)
+    assert row["last_refresh"] is not None
+    table = CliRunner().invoke(app, ["data", "cache"])
+    assert table.stdout.splitlines()[0].split() == [
+        "family",
+        "hits",
+        "misses",
+        "stale_served",
+        "fetch_errors",
+        "last_refresh",
+    ]

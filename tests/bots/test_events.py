@@ -35,3 +35,9 @@ def test_orders_and_risk_rules_are_logged_once(engine: Engine, shared_data: Path
     held = [r for r in results if r.reason == "max trades per day reached"]
     assert limits and len(limits) < len(held)  # logged when it starts holding, not every tick
     assert all(ev.decision == "hold" for ev in limits)
+    # Each decided tick says what the strategy said on its bar, and its events carry it.
+    decided = [r for r in results if r.decision != "wait"]
+    assert decided and all("strategy says " in r.note for r in decided)
+    assert all(r.risk_rule == "max_daily_trades" for r in held)
+    entries = [ev for ev in orders if ev.decision == "enter"]
+    assert entries and all("strategy says enter: EMA(" in ev.reason for ev in entries)

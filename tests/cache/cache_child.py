@@ -2,8 +2,7 @@
 
 The location (directory or Redis URL) comes in CACHE_CHILD_LOCATION. Commands:
 ``hold-lock NAME TIMEOUT`` (prints ``locked``, releases after a line on stdin, prints
-``released``), ``write`` (stores JSON, a frame and one read_through), ``rate NAME LIMIT PER N``
-(prints ``ready``, waits for a line, then prints how many of N calls were allowed).
+``released``) and ``write`` (stores JSON, a frame and one read_through).
 """
 
 from __future__ import annotations
@@ -31,17 +30,9 @@ def main(backend: str, namespace: str, command: str, *args: str) -> None:
         print("released", flush=True)
     elif command == "write":
         cache.set_json("shared-json", {"from": "child", "pid": os.getpid()}, ttl=60)
-        cache.set_frame("shared-frame", make_candles(1_000), ttl=60)
+        cache.store_with_last_good("shared-frame", make_candles(1_000), ttl=60, last_good_ttl=60)
         cache.read_through("shared-rt", lambda: [1, 2, 3], ttl=60, family="child")
         print("written", flush=True)
-    elif command == "rate":
-        name, limit, per, attempts = args[0], int(args[1]), float(args[2]), int(args[3])
-        print("ready", flush=True)
-        sys.stdin.readline()
-        allowed = sum(
-            cache.rate_limit(name, limit=limit, per_seconds=per).allowed for _ in range(attempts)
-        )
-        print(allowed, flush=True)
     else:
         raise SystemExit(f"unknown command {command!r}")
     cache.close()

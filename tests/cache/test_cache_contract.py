@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 from cache_helpers import Child, make_candles
 
-from workbench.cache import Cache, LockBusyError, LockLostError, RateLimitedError
+from workbench.cache import Cache, LockBusyError, LockLostError
+from workbench.cache.codecs import decode, encode_frame
 from workbench.errors import OperationalError, RejectedError, TemporaryError
 
 Spawn = Callable[..., Child]
@@ -20,6 +21,17 @@ Spawn = Callable[..., Child]
 
 def wait_until(deadline: float) -> None:
     time.sleep(max(0.0, deadline - time.monotonic()))
+
+
+def put(cache: Cache, key: str, value: object, *, ttl: float) -> None:
+    """Store ``value`` as ``read_through`` stores what it fetched."""
+    cache.store_with_last_good(key, value, ttl=ttl, last_good_ttl=ttl)
+
+
+def frame_of(cache: Cache, key: str) -> pd.DataFrame | None:
+    entry = cache.get_entry(key)
+    assert entry is None or entry.kind == "frame"
+    return None if entry is None else entry.value
 
 
 # ---- values ---------------------------------------------------------------------------------
@@ -45,14 +57,14 @@ def test_json_round_trip(cache: Cache, value: object) -> None:
 def test_missing_key_gives_the_default(cache: Cache) -> None:
     assert cache.get_json("nope") is None
     assert cache.get_json("nope", default={"empty": True}) == {"empty": True}
-    assert cache.get_frame("nope") is None
+    assert frame_of(cache, "nope") is None
     assert cache.get_entry("nope") is None
     assert not cache.exists("nope")
 
 
 def test_candle_frame_round_trips_exactly(cache: Cache, candles: pd.DataFrame) -> None:
-    cache.set_frame("candles", candles, ttl=30)
-    got = cache.get_frame("candles")
+    put(cache, "candles", candles, ttl=30)
+    got = frame_of(cache, "candles")
     assert got is not None
     pd.testing.assert_frame_equal(got, candles, check_exact=True, check_freq=True)
     assert isinstance(got.index, pd.DatetimeIndex)
@@ -76,8 +88,8 @@ def test_mixed_dtype_frame_round_trips_exactly(cache: Cache) -> None:
         },
         index=pd.Index([10, 20, 30], name="bar"),
     )
-    cache.set_frame("mixed", frame, ttl=30)
-    got = cache.get_frame("mixed")
+    put(cache, "mixed", frame, ttl=30)
+    got = frame_of(cache, "mixed")
     assert got is not None
     pd.testing.assert_frame_equal(got, frame, check_exact=True)
     assert got.dtypes.to_dict() == frame.dtypes.to_dict()
@@ -85,34 +97,31 @@ def test_mixed_dtype_frame_round_trips_exactly(cache: Cache) -> None:
 
 def test_empty_frame_round_trips(cache: Cache) -> None:
     frame = make_candles(0)
-    cache.set_frame("empty", frame, ttl=30)
-    got = cache.get_frame("empty")
+    put(cache, "empty", frame, ttl=30)
+    got = frame_of(cache, "empty")
     assert got is not None
     pd.testing.assert_frame_equal(got, frame)
 
 
-def test_compressed_frame_round_trips(cache: Cache, candles: pd.DataFrame) -> None:
+def test_compressed_frame_round_trips(candles: pd.DataFrame) -> None:
     for codec in ("lz4", "zstd"):
-        cache.set_frame(codec, candles, ttl=30, compression=codec)
-        got = cache.get_frame(codec)
-        assert got is not None
+        got = decode(encode_frame(candles, compression=codec)).value
         pd.testing.assert_frame_equal(got, candles, check_exact=True)
 
 
 def test_json_and_frame_keys_are_not_confused(cache: Cache, candles: pd.DataFrame) -> None:
-    cache.set_frame("f", candles, ttl=30)
+    put(cache, "f", candles, ttl=30)
     cache.set_json("j", [1], ttl=30)
     with pytest.raises(RejectedError, match="holds a DataFrame, not JSON"):
         cache.get_json("f")
-    with pytest.raises(RejectedError, match="holds JSON, not a DataFrame"):
-        cache.get_frame("j")
+    assert [cache.get_entry(k).kind for k in ("f", "j")] == ["frame", "json"]  # type: ignore[union-attr]
 
 
 def test_unstorable_values_are_rejected(cache: Cache) -> None:
     with pytest.raises(RejectedError, match="JSON"):
         cache.set_json("k", {"when": datetime.now(UTC)}, ttl=30)
-    with pytest.raises(RejectedError, match="DataFrame"):
-        cache.set_frame("k", [1, 2, 3], ttl=30)
+    with pytest.raises(RejectedError, match="JSON"):
+        put(cache, "k", {1, 2, 3}, ttl=30)
     assert not cache.exists("k")
 
 
@@ -121,20 +130,20 @@ def test_every_set_needs_a_positive_ttl(cache: Cache, ttl: object, candles: pd.D
     with pytest.raises(RejectedError, match="TTL"):
         cache.set_json("k", 1, ttl=ttl)  # type: ignore[arg-type]
     with pytest.raises(RejectedError, match="TTL"):
-        cache.set_frame("k", candles, ttl=ttl)  # type: ignore[arg-type]
+        put(cache, "k", candles, ttl=ttl)  # type: ignore[arg-type]
 
 
 def test_values_expire_after_their_ttl(cache: Cache, candles: pd.DataFrame) -> None:
     start = time.monotonic()
     cache.set_json("short", {"a": 1}, ttl=0.6)
-    cache.set_frame("short-frame", candles, ttl=0.6)
+    put(cache, "short-frame", candles, ttl=0.6)
     cache.set_json("long", {"a": 2}, ttl=30)
     assert cache.get_json("short") == {"a": 1}
     assert cache.exists("short-frame")
     wait_until(start + 0.75)
     assert cache.get_json("short") is None
     assert not cache.exists("short")
-    assert cache.get_frame("short-frame") is None
+    assert frame_of(cache, "short-frame") is None
     assert cache.get_json("long") == {"a": 2}
 
 
@@ -332,62 +341,6 @@ def test_record_rejects_unknown_counters(cache: Cache) -> None:
         cache.record("f", "bogus")
 
 
-# ---- rate limiter ---------------------------------------------------------------------------
-
-
-def test_rate_limit_allows_limit_calls_per_window(cache: Cache) -> None:
-    decisions = [cache.rate_limit("api", limit=3, per_seconds=1.0) for _ in range(4)]
-    assert [d.allowed for d in decisions] == [True, True, True, False]
-    assert [d.remaining for d in decisions] == [2, 1, 0, 0]
-    denied = decisions[-1]
-    assert 0 < denied.retry_after <= 1.0
-    with pytest.raises(RateLimitedError, match="rate limit 'api'") as info:
-        denied.check()
-    assert isinstance(info.value, TemporaryError)
-    assert info.value.retry_after == denied.retry_after
-    decisions[0].check()  # allowed: no error
-    time.sleep(denied.retry_after + 0.05)
-    assert cache.rate_limit("api", limit=3, per_seconds=1.0).allowed
-
-
-def test_rate_limits_are_separate_per_name(cache: Cache) -> None:
-    assert cache.rate_limit("a", limit=1, per_seconds=30).allowed
-    assert not cache.rate_limit("a", limit=1, per_seconds=30).allowed
-    assert cache.rate_limit("b", limit=1, per_seconds=30).allowed
-
-
-def test_rate_limit_rejects_nonsense(cache: Cache) -> None:
-    with pytest.raises(RejectedError):
-        cache.rate_limit("a", limit=0, per_seconds=1)
-    with pytest.raises(RejectedError):
-        cache.rate_limit("a", limit=1, per_seconds=0)
-
-
-def test_rate_limit_is_atomic_across_threads(cache: Cache) -> None:
-    allowed: list[bool] = []
-
-    def worker() -> None:
-        for _ in range(10):
-            allowed.append(cache.rate_limit("shared", limit=17, per_seconds=60).allowed)
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sum(allowed) == 17
-
-
-def test_rate_limit_is_atomic_across_processes(cache: Cache, spawn: Spawn) -> None:
-    children = [spawn("rate", "shared", "13", "60", "10") for _ in range(3)]
-    for child in children:
-        child.expect("ready")
-    for child in children:  # all start together, so their calls interleave
-        child.send()
-    allowed = sum(int(child.finish()) for child in children)
-    assert allowed == 13
-
-
 # ---- locks ----------------------------------------------------------------------------------
 
 
@@ -493,7 +446,7 @@ def test_values_and_counters_are_shared_between_processes(cache: Cache, spawn: S
     spawn("write").finish()
     entry = cache.get_entry("shared-json")
     assert entry is not None and entry.value["from"] == "child"
-    frame = cache.get_frame("shared-frame")
+    frame = frame_of(cache, "shared-frame")
     assert frame is not None
     pd.testing.assert_frame_equal(frame, make_candles(1_000), check_exact=True)
     got = cache.read_through("shared-rt", Upstream(), ttl=60, family="child")

@@ -23,7 +23,7 @@ from workbench.db.models.jobs import JobRun, RunStatus
 from workbench.errors import ValidationError
 from workbench.jobs import add_schedule, check_parameters, execute_run, run_notebook, tick
 from workbench.jobs.runs import create_run, end_run, mark_running
-from workbench.jobs.scrub import REDACTED
+from workbench.redact import REDACTED
 from workbench.settings import Settings
 
 sqlite_only = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)

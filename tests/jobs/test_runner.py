@@ -22,7 +22,7 @@ from workbench.errors import ConflictError, NotFoundError, RejectedError, Valida
 from workbench.jobs import execute_run, get_run, run_notebook
 from workbench.jobs.notebooks import output_index
 from workbench.jobs.runs import create_run
-from workbench.jobs.scrub import REDACTED
+from workbench.redact import REDACTED
 from workbench.settings import Settings, get_settings
 
 sqlite_only = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)

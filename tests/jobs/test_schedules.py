@@ -188,6 +188,8 @@ def test_hourly_job_follows_real_hours_across_dst() -> None:
     assert all(b - a == timedelta(hours=1) for a, b in itertools.pairwise(spring))
 
 
-def test_due_slots_needs_an_aware_now() -> None:
-    with pytest.raises(ValueError, match="timezone-aware"):
-        due_slots(schedule("0 * * * *", last=utc(2024, 1, 1)), datetime(2024, 1, 2))
+def test_due_slots_takes_a_naive_now_as_utc() -> None:
+    hourly = schedule("0 * * * *", last=utc(2024, 1, 1))
+    naive = due_slots(hourly, datetime(2024, 1, 1, 3, 30))
+    assert naive == due_slots(hourly, utc(2024, 1, 1, 3, 30))
+    assert naive and naive[-1] == utc(2024, 1, 1, 3)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from tests.strategies.reference import PARAMS
 from workbench.errors import ValidationError
-from workbench.strategies import STRATEGIES, get_strategy, last_closed_signal
+from workbench.strategies import STRATEGIES, explain_tick, get_strategy, last_closed_signal
 
 FIVE = pd.Timedelta(minutes=5)
 
@@ -81,8 +79,8 @@ def test_bar_length_and_clock(eth: pd.DataFrame) -> None:
     hourly = last_closed_signal(eth, "rsi", None, now, timeframe="1h")
     assert hourly.open_bars_ignored == 12  # bars of an hour opened in the last hour
     assert last_closed_signal(eth, "rsi").open_bars_ignored == 0  # default: the clock now
-    with pytest.raises(ValidationError, match="no timezone"):
-        last_closed_signal(eth, "rsi", None, datetime(2018, 2, 1))
+    naive = now.tz_convert(None).to_pydatetime()  # a naive moment is taken as UTC
+    assert last_closed_signal(eth, "rsi", None, naive) == inferred
     with pytest.raises(ValidationError, match="no bar has closed"):
         last_closed_signal(eth, "rsi", None, eth.index[0] + pd.Timedelta(minutes=4))
     with pytest.raises(ValidationError, match="fewer than two bars"):
@@ -91,3 +89,24 @@ def test_bar_length_and_clock(eth: pd.DataFrame) -> None:
         last_closed_signal(eth.tz_localize(None), "rsi", None, now)
     with pytest.raises(ValidationError, match="less than ema_slow"):
         last_closed_signal(eth, "ema_cross", {"ema_fast": 30, "ema_slow": 20}, now)
+
+
+def test_the_tick_says_why_on_its_last_bar(eth: pd.DataFrame) -> None:
+    """What the live tick adds to its result and event: the strategy's own sentence."""
+    strategy = get_strategy("ema_cross")
+    config = {"strategy": "ema_cross", **PARAMS["ema_cross"]}
+    full = strategy.signals(eth, **PARAMS["ema_cross"])
+    entry = int(np.flatnonzero(full.entries)[0])
+    candles = eth.iloc[: entry + 1]
+    signals = strategy.signals(candles, **PARAMS["ema_cross"])
+    said = explain_tick("", strategy, config, signals, candles)
+    decision = last_closed_signal(
+        candles, "ema_cross", PARAMS["ema_cross"], eth.index[entry] + FIVE
+    )
+    assert said == f"strategy says enter: {decision.reason}"
+    assert "EMA(9) crossed above EMA(21)" in said
+    later = explain_tick("entry dropped", strategy, config, signals, candles)
+    assert later == f"entry dropped; {said}"
+    warm = eth.iloc[:5]
+    early = explain_tick("", strategy, config, strategy.signals(warm, **PARAMS["ema_cross"]), warm)
+    assert early.startswith("strategy says hold: warming up")

@@ -10,6 +10,7 @@ import ipywidgets as w
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
+from traitlets import TraitError
 
 from tests.fakes.binance import FakeBinanceServer
 from workbench.accounts import add_api_key, local_user
@@ -311,3 +312,24 @@ def test_a_user_strategy_gets_controls_from_its_declaration(engine: Engine) -> N
     )
     form.load(bot.id)
     assert form.param_controls["span"].value == 40
+
+
+def test_an_error_inside_a_quiet_update_leaves_the_form_listening(engine: Engine) -> None:
+    form = BotForm(engine, symbols=offline)
+    with pytest.raises(TraitError), form.quiet():
+        form.controls["api_key_id"].value = 12345  # no such key: the update fails midway
+    assert not form.is_quiet
+    fill(form, name="after", symbol="not a symbol")
+    assert "must be like BTC/USDT" in form.field_errors()["symbol"]
+
+
+def test_a_bot_saved_elsewhere_loads_in_an_open_form(engine: Engine) -> None:
+    form = BotForm(engine, symbols=offline)
+    other = BotForm(engine, symbols=offline)
+    fill(other, name="elsewhere", symbol="BTC/USDT")
+    other.save.click()
+    assert other.bot_id is not None
+    form.load(other.bot_id)  # not yet in this form's picker
+    assert form.picker.value == other.bot_id and form.controls["name"].value == "elsewhere"
+    fill(form, symbol="not a symbol")  # and the form still checks what is typed
+    assert "symbol" in form.field_errors()

@@ -7,6 +7,7 @@ import pandas as pd
 
 from workbench.analytics import bar_spacing
 from workbench.errors import ValidationError
+from workbench.timeutil import utc_index
 
 
 def timeframe_of(index: pd.Index) -> str | None:
@@ -29,7 +30,7 @@ def candle_frame(frame: pd.DataFrame) -> pd.DataFrame:
     ms since 1970, or date-times), as ``pd.read_csv`` of a candle file gives it."""
     if isinstance(frame.index, pd.DatetimeIndex):
         index = frame.index
-        index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+        index = utc_index(index)
         out = frame.set_axis(index)
     else:
         out = _indexed_by_time_column(frame)

@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from workbench.backtest.result import BacktestResult, rules_summary
-from workbench.db.models import Backtest, PositionType
+from workbench.db.models import Backtest
 from workbench.rules import RuleParams
+from workbench.types import MarketType
 
 
 def _jsonable(value: Any) -> Any:
@@ -54,7 +55,7 @@ def save_backtest(
         exchange=exchange,
         symbol=symbol,
         timeframe=timeframe,
-        market_type=PositionType.FUTURES if result.rules.futures else PositionType.SPOT,
+        market_type=MarketType.FUTURES if result.rules.futures else MarketType.SPOT,
         strategy=result.strategy,
         parameters={"strategy": result.params, "rules": result.rules.as_dict()},
         strategy_fingerprint=_fingerprint(result.strategy),

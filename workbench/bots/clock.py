@@ -3,8 +3,10 @@ replays, so a replayed tick sees exactly the moments a live one would have seen.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
+
+from workbench.timeutil import from_ms, now_utc, to_ms
 
 
 class Clock(Protocol):
@@ -17,7 +19,7 @@ class SystemClock:
     """The machine's wall clock."""
 
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        return now_utc()
 
 
 SYSTEM_CLOCK = SystemClock()
@@ -25,9 +27,9 @@ SYSTEM_CLOCK = SystemClock()
 
 def now_ms(clock: Clock) -> int:
     """``clock.now()`` in epoch milliseconds."""
-    return int(clock.now().timestamp() * 1000)
+    return to_ms(clock.now())
 
 
 def iso_ms(moment_ms: int) -> str:
     """An epoch-millisecond moment as ISO 8601 UTC text."""
-    return datetime.fromtimestamp(moment_ms / 1000, tz=UTC).isoformat()
+    return from_ms(moment_ms).isoformat()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +25,8 @@ from workbench.market.prices import LivePrices, PriceSource, ReplayPrices
 from workbench.market.sample import SYNTHETIC_EXCHANGE
 from workbench.market.timeframes import timeframe_ms
 from workbench.notify import deliver_after
+from workbench.timeutil import from_ms, to_ms
+from workbench.types import MarketType
 
 
 def offline_prices(engine: Engine, bot: BotConfig, as_of: datetime | None = None) -> ReplayPrices:
@@ -46,7 +48,7 @@ def offline_prices(engine: Engine, bot: BotConfig, as_of: datetime | None = None
         start = as_of
     else:
         last_ms = int(candles.index[-1].value // 1_000_000)
-        start = datetime.fromtimestamp((last_ms + timeframe_ms(bot.timeframe)) / 1000, tz=UTC)
+        start = from_ms(last_ms + timeframe_ms(bot.timeframe))
     return ReplayPrices(
         engine=engine,
         exchange=bot.exchange,
@@ -83,7 +85,7 @@ def exchange_for_bot(
             prices=prices,
             account=f"bot-{bot.id}",
             initial_balances={} if funds_itself else capital,
-            wallet="futures" if futures else "spot",
+            wallet=MarketType.FUTURES if futures else MarketType.SPOT,
             second_wallet_balances=capital if funds_itself else None,
         )
         if futures:
@@ -117,8 +119,8 @@ def _check_as_of(session: Session, bot: BotConfig, as_of: datetime) -> None:
     if last_bar is None:
         return
     last_tick_ms = int(last_bar) + timeframe_ms(bot.timeframe)
-    if as_of.timestamp() * 1000 < last_tick_ms:
-        last_tick = datetime.fromtimestamp(last_tick_ms / 1000, tz=UTC).isoformat()
+    if to_ms(as_of) < last_tick_ms:
+        last_tick = from_ms(last_tick_ms).isoformat()
         raise ValidationError(
             {
                 "as_of": f"{as_of.isoformat()} is before bot {bot.id}'s last tick "

@@ -18,10 +18,10 @@ from sqlalchemy import Connection, Engine
 
 from workbench.db.engine import session_scope
 from workbench.db.models import BotConfig, BotEvent
-from workbench.db.models.bots import PositionType
 from workbench.errors import TemporaryError, ValidationError, WorkbenchError
 from workbench.market.exchange import Exchange, Transfer
 from workbench.market.names import quote_currency
+from workbench.types import MarketType
 
 DECISION = "transfer"
 
@@ -30,7 +30,7 @@ def fund_before_entry(
     engine: Engine | Connection, bot: BotConfig, exchange: Exchange, side: str
 ) -> None:
     """The runner's hook, called before it sends an order: see the module docstring."""
-    if side == "buy" and bot.auto_transfer_funds and bot.position_type == PositionType.FUTURES:
+    if side == "buy" and bot.auto_transfer_funds and bot.position_type == MarketType.FUTURES:
         fund_futures(engine, bot, exchange)
 
 
@@ -67,7 +67,7 @@ def fund_futures(
         session.flush()
         event_id = event.id
     try:
-        transfer = exchange.transfer(asset, amount, "spot", "futures")
+        transfer = exchange.transfer(asset, amount, MarketType.SPOT, MarketType.FUTURES)
     except TemporaryError as error:
         unknown = f"moving {what}: outcome unknown ({error}); check the wallets"
         _set_reason(engine, event_id, unknown)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from workbench.errors import ValidationError
+from workbench.timeutil import parse_moment
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,21 +43,8 @@ def tick(bot_id: Any, *, paper: bool = False, as_of: Any = None) -> TickResult:
             entity="job parameters",
         )
     require_ready(get_settings().database_url)
-    return tick_bot(int(bot_id), engine=default_engine(), paper=paper, as_of=moment(as_of))
-
-
-def moment(value: Any) -> datetime | None:
-    """``as_of`` as an aware UTC datetime (a naive time is UTC); None stays None."""
-    if value is None:
-        return None
-    try:
-        when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    except ValueError:
-        raise ValidationError(
-            {"as_of": f"expected a time like 2024-01-31T12:00 (ISO), got {value!r}"},
-            entity="job parameters",
-        ) from None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    as_of = parse_moment(as_of, "as_of", entity="job parameters")
+    return tick_bot(int(bot_id), engine=default_engine(), paper=paper, as_of=as_of)
 
 
 @dataclass(frozen=True)

@@ -473,7 +473,7 @@ def _sell(exchange: Exchange, bot: BotConfig, amount: Decimal, client_id: str) -
     found = exchange.find_order(bot.symbol, client_id)
     if found is not None and found.status == "closed":
         return found
-    return exchange.create_order(bot.symbol, "sell", "market", amount, client_order_id=client_id)
+    return exchange.create_order(bot.symbol, Side.SELL, "market", amount, client_order_id=client_id)
 
 
 def _record_trade(session: Session, bot: BotConfig, exchange: Exchange, order: Order) -> None:

@@ -61,7 +61,8 @@ from workbench.market.names import base_currency, quote_currency
 from workbench.market.timeframes import timeframe_ms
 from workbench.rules import RuleParams
 from workbench.rules import engine as e
-from workbench.types import DEFAULT_FEE, Decision
+from workbench.strategies import get_strategy
+from workbench.types import DEFAULT_FEE, Decision, RiskRule
 
 log = logging.getLogger(__name__)
 HISTORY_BARS = 1000  # closed bars a live tick reads (EMAs are seeded from the first one)
@@ -98,6 +99,7 @@ class TickResult:
     liquidation: Order | None = None
     liquidation_pnl: float | None = None
     caught_up: CatchUp | None = None
+    risk_rule: RiskRule | None = None  # the rule that closed the position or held the bot
 
     def summary(self) -> str:
         bar = self.bar_time.isoformat() if self.bar_time else "-"
@@ -155,6 +157,8 @@ class Plan:
     liquidation: Liquidation | None = None
     caught_up: CatchUp | None = None
     halt: Halt | None = None  # the gap was too long: nothing decided, the bot halts
+    risk_rule: RiskRule | None = None  # the rule behind the decision, if any
+    said: str = ""  # the strategy's sentence on the newest bar
 
 
 @dataclass(frozen=True)
@@ -305,7 +309,7 @@ def run_steps(
     if plan.halt is not None:
         return record(tick, _halt(tick, plan.halt, plan))
     placed = place(tick, plan)
-    note = "; ".join(n for n in (reconciled.note, placed.note) if n)
+    note = "; ".join(n for n in (reconciled.note, placed.note, plan.said) if n)
     liquidation = plan.liquidation
     result = TickResult(
         bot.id,
@@ -318,6 +322,7 @@ def run_steps(
         liquidation=liquidation.fill if liquidation else None,
         liquidation_pnl=liquidation.pnl if liquidation else None,
         caught_up=plan.caught_up,
+        risk_rule=plan.risk_rule,
     )
     return record(tick, result)
 
@@ -506,9 +511,12 @@ def decide(tick: Tick, bars: Bars, signals: BarSignals, *, catch_up_bars: int) -
     e.begin_bar(book, params, bars.newest_ms + _bar_ms(bot.timeframe), price)
     tick.state.last_bar = bars.newest_ms
     bar_time, indicators = bars.time(newest), signals.indicators_at(newest)
+    said = _strategy_says(bot, bars, signals)
     if pending == e.NONE:
-        why = "liquidated" if liquidation is not None else _hold_reason(book, params)
-        return Plan(Decision.HOLD, why, bar_time, None, indicators, liquidation, caught_up)
+        rule, why = _held_by(book, params, liquidated=liquidation is not None)
+        return Plan(
+            Decision.HOLD, why, bar_time, None, indicators, liquidation, caught_up, None, rule, said
+        )
     side: Literal["buy", "sell"] = "buy" if pending == e.ENTER else "sell"
     why = e.REASONS[reason]
     cid = client_order_id(bot.id, bars.newest_ms, side)
@@ -516,7 +524,9 @@ def decide(tick: Tick, bars: Bars, signals: BarSignals, *, catch_up_bars: int) -
         notional = e.entry_budget(book, params, price) * params[e.P_LEVERAGE]
         if notional <= 0.0:  # as the backtest: no order below the smallest
             why = "account below the smallest order: nothing opens (wiped out)"
-            return Plan(Decision.HOLD, why, bar_time, None, indicators, liquidation, caught_up)
+            return Plan(
+                Decision.HOLD, why, bar_time, None, indicators, liquidation, caught_up, said=said
+            )
         intent = Intent(
             client_order_id=cid,
             side=side,
@@ -529,7 +539,10 @@ def decide(tick: Tick, bars: Bars, signals: BarSignals, *, catch_up_bars: int) -
         intent = Intent(
             client_order_id=cid, side=side, bar=bars.newest_ms, reason=why, amount=amount
         )
-    return Plan(_decision(side), why, bar_time, intent, indicators, liquidation, caught_up)
+    rule = RiskRule.of_exit(why)  # the engine's exit reason names its rule
+    return Plan(
+        _decision(side), why, bar_time, intent, indicators, liquidation, caught_up, None, rule, said
+    )
 
 
 def _gap_halt(tick: Tick, bars: Bars, last_bar: int, limit: int) -> Plan:
@@ -585,24 +598,34 @@ def _sell_amount(tick: Tick, held: float) -> Decimal:
     return min(amount, free)
 
 
-RISK_HOLDS = {
-    "halted for the day: max daily loss reached": "daily_loss",
-    "daily target reached: no new trades today": "daily_target",
-    "max trades per day reached": "max_daily_trades",
-    "liquidated": "liquidation",
-}
-RISK_EXITS = {"stop_loss", "take_profit", "trailing_stop", "daily_loss", "liquidation"}
-HALTS = {"daily_loss", "liquidation"}  # rules that stop a bot trading: alerted
-
-
-def _hold_reason(state: np.ndarray, params: np.ndarray) -> str:
+def _held_by(
+    state: np.ndarray, params: np.ndarray, *, liquidated: bool
+) -> tuple[RiskRule | None, str]:
+    """The risk rule holding the bot back (if any) and the sentence saying so."""
+    if liquidated:
+        return RiskRule.LIQUIDATION, "liquidated"
     if state[e.S_DAY_HALTED]:
-        return "halted for the day: max daily loss reached"
+        return RiskRule.DAILY_LOSS, "halted for the day: max daily loss reached"
     if state[e.S_DAY_TARGET_HIT]:
-        return "daily target reached: no new trades today"
+        return RiskRule.DAILY_TARGET, "daily target reached: no new trades today"
     if state[e.S_DAY_TRADES] >= params[e.P_MAX_DAILY_TRADES]:
-        return "max trades per day reached"
-    return "in position, no exit signal" if state[e.S_QTY] > 0 else "no entry signal"
+        return RiskRule.MAX_DAILY_TRADES, "max trades per day reached"
+    return None, "in position, no exit signal" if state[e.S_QTY] > 0 else "no entry signal"
+
+
+def _strategy_says(bot: BotConfig, bars: Bars, signals: BarSignals) -> str:
+    """The strategy's own sentence on the newest bar (``Strategy.explain``)."""
+    strategy = get_strategy(bot.strategy)
+    i = len(bars) - 1
+    action = "exit" if signals.exits[i] else "enter" if signals.entries[i] else "hold"
+
+    def values(at: int) -> dict[str, float]:
+        if at < 0:
+            return {name: float("nan") for name in (*signals.indicator_names, "close")}
+        return {**signals.indicators_at(at), "close": float(bars.close[at])}
+
+    why = strategy.explain(action, strategy.params_from_config(bot), values(i), values(i - 1))
+    return f"strategy says {action}: {why}"
 
 
 # --- 3. place -------------------------------------------------------------------------------
@@ -684,10 +707,10 @@ def _send(tick: Tick, intent: Intent) -> Order:
 def _place(exchange: Exchange, bot: BotConfig, intent: Intent) -> Order:
     if intent.side == "buy":
         return exchange.create_order(
-            bot.symbol, "buy", "market", cost=intent.cost, client_order_id=intent.client_order_id
+            bot.symbol, Side.BUY, "market", cost=intent.cost, client_order_id=intent.client_order_id
         )
     return exchange.create_order(
-        bot.symbol, "sell", "market", intent.amount, client_order_id=intent.client_order_id
+        bot.symbol, Side.SELL, "market", intent.amount, client_order_id=intent.client_order_id
     )
 
 
@@ -780,7 +803,7 @@ def _record_liquidation(
         id=f"liquidation-{bot.id}-{bar_ms}",
         client_order_id=f"liquidation-{bot.id}-{bar_ms}",
         symbol=bot.symbol,
-        side="sell",
+        side=Side.SELL,
         type="market",
         status="closed",
         amount=_money(quantity),
@@ -861,13 +884,12 @@ def _record_event(tick: Tick, result: TickResult) -> None:
         _add_event(session, bot_id, result.bar_time, "catch_up", result.caught_up.summary())
     if result.decision == Decision.HALT:
         return
-    if result.decision in (Decision.ENTER, Decision.EXIT):
-        rule = result.reason if result.reason in RISK_EXITS else None
-    else:
-        rule = RISK_HOLDS.get(result.reason)
-        if rule is None or state.last_risk == rule:
-            state.last_risk = rule
-            return
+    rule = result.risk_rule
+    if result.decision not in (Decision.ENTER, Decision.EXIT) and (
+        rule is None or state.last_risk == rule
+    ):
+        state.last_risk = rule
+        return
     state.last_risk = rule
     _queue_alerts(session, bot_id, result, rule, tick.clock.now())
     note = f" ({result.note})" if result.note else ""
@@ -883,7 +905,7 @@ def _record_event(tick: Tick, result: TickResult) -> None:
 
 
 def _queue_alerts(
-    session: Session, bot_id: int, result: TickResult, rule: str | None, now: datetime
+    session: Session, bot_id: int, result: TickResult, rule: RiskRule | None, now: datetime
 ) -> None:
     """Alerts for a fill and for a rule that halts the bot, in the tick's own commit."""
     from workbench.notify import AlertKind, queue_alert
@@ -900,7 +922,7 @@ def _queue_alerts(
             f"({result.reason}), bar {bar}, order {order.id}",
             now=now,
         )
-    if rule in HALTS:
+    if rule is not None and rule.halts:
         queue_alert(
             session=session,
             kind=AlertKind.HALT,

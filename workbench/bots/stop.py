@@ -191,7 +191,7 @@ def _close(
             lock.check()
             order = venue.create_order(
                 bot.symbol,
-                "sell",
+                Side.SELL,
                 "market",
                 intent.amount or Decimal(0),
                 client_order_id=intent.client_order_id,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from workbench.db.engine import session_scope
 from workbench.db.models import BotConfig, BotEvent, BotState
 from workbench.errors import RejectedError, ValidationError
+from workbench.types import RiskRule
 
 CHECK_BARS = 6000  # newest stored bars the activation check runs on
 MIN_STORED = 500  # fewer stored bars: check on synthetic candles instead
@@ -98,7 +99,7 @@ def refuse_changed_code(engine: Engine, bot_id: int) -> None:
                 bar_time=datetime.now(UTC),
                 decision="refused",
                 reason=reason[:200],
-                risk_rule="code_changed",
+                risk_rule=RiskRule.CODE_CHANGED,
             )
         )
         state = session.scalar(sa.select(BotState).where(BotState.bot_config_id == bot.id))

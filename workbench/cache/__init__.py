@@ -5,10 +5,10 @@
 >>> got = cache.read_through("BTC/USDT:5m", fetch, ttl=60, family="candles")  # doctest: +SKIP
 >>> got.value, got.stale, got.fetched_at                              # doctest: +SKIP
 
-Values: JSON (``get_json``/``set_json``) and DataFrames as Arrow IPC (``get_frame``/
-``set_frame``), each with a TTL. ``read_through`` serves a last-good copy (``stale=True``)
-when upstream fails; ``stats()`` counts hits/misses per family across processes;
-``rate_limit`` is a sliding window; ``lock`` is exclusive across processes and machines.
+Values: JSON (``get_json``/``set_json``) and, through ``read_through``, DataFrames as Arrow
+IPC, each with a TTL. ``read_through`` serves a last-good copy (``stale=True``)
+when upstream fails; ``stats()`` counts hits/misses per family across processes
+(``workbench data cache`` shows them); ``lock`` is exclusive across processes and machines.
 """
 
 from workbench.cache.base import (
@@ -17,14 +17,13 @@ from workbench.cache.base import (
     HeldLock,
     LockBusyError,
     LockLostError,
-    RateLimit,
-    RateLimitedError,
 )
 from workbench.cache.codecs import Entry
 from workbench.cache.embedded import EmbeddedCache
 from workbench.cache.factory import get_cache
 from workbench.cache.readthrough import Cached, read_through
-from workbench.cache.redis_backend import RedisCache, redact_url
+from workbench.cache.redis_backend import RedisCache
+from workbench.redact import redact_url
 
 __all__ = [
     "Cache",
@@ -35,8 +34,6 @@ __all__ = [
     "HeldLock",
     "LockBusyError",
     "LockLostError",
-    "RateLimit",
-    "RateLimitedError",
     "RedisCache",
     "get_cache",
     "read_through",

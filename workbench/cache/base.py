@@ -1,12 +1,12 @@
-"""The Cache interface: JSON and DataFrame values with TTLs, read-through with a last-good
-fallback, per-family counters, a rate limiter and a cross-process lock.
+"""The Cache interface: JSON values and (through ``read_through``) DataFrames with TTLs,
+read-through with a last-good fallback, per-family counters and a cross-process lock.
 
 A backend implements a handful of byte-level primitives (``_get_raw`` ... ``_lock_impl``) on
 keys that already carry the namespace; everything a caller uses is written once, here, so the
 Redis and the embedded backend behave the same (one contract test suite runs on both).
 
 Keys inside a namespace ``ns``: ``ns:v:KEY`` value, ``ns:g:KEY`` last-good copy,
-``ns:r:NAME`` rate limiter, ``ns:l:NAME`` lock; counters are kept per backend (see there).
+``ns:l:NAME`` lock; counters are kept per backend (see there).
 """
 
 from __future__ import annotations
@@ -23,9 +23,12 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, ClassVar, Protocol, Self
 
-import pandas as pd
-
-from workbench.cache.codecs import Compression, Entry, decode, encode_frame, encode_json
+from workbench.cache.codecs import (
+    Entry,
+    decode,
+    encode_json,
+    encode_value,
+)
 from workbench.cache.readthrough import (
     DEFAULT_FALLBACK_ON,
     DEFAULT_LAST_GOOD_TTL,
@@ -33,18 +36,11 @@ from workbench.cache.readthrough import (
     read_through,
 )
 from workbench.errors import OperationalError, RejectedError, TemporaryError
+from workbench.timeutil import from_epoch
 
 NAMESPACE_PATTERN = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 STAT_FIELDS = ("hits", "misses", "stale_served", "fetch_errors")
 LOCK_POLL_SECONDS = 0.01
-
-
-class RateLimitedError(TemporaryError):
-    """A rate limit is exhausted; ``retry_after`` says how many seconds to wait."""
-
-    def __init__(self, message: str, *, retry_after: float) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class LockBusyError(TemporaryError):
@@ -64,24 +60,6 @@ class FamilyStats:
     stale_served: int = 0
     fetch_errors: int = 0
     last_refresh: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RateLimit:
-    """One decision of the rate limiter; ``retry_after`` is 0 when allowed."""
-
-    name: str
-    allowed: bool
-    remaining: int
-    retry_after: float
-
-    def check(self) -> None:
-        """Raise RateLimitedError (a TemporaryError) when the call was denied."""
-        if not self.allowed:
-            raise RateLimitedError(
-                f"rate limit {self.name!r} reached; retry in {self.retry_after:.2f}s",
-                retry_after=self.retry_after,
-            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,19 +108,19 @@ class Cache(ABC):
         """Store a JSON-serialisable value for ``ttl`` seconds."""
         self._set_raw([(self._key("v", key), encode_json(value), _check_ttl(ttl))])
 
-    def get_frame(self, key: str, *, family: str | None = None) -> pd.DataFrame | None:
-        """The DataFrame under ``key`` (index and dtypes as stored), or None."""
-        entry = self._read(key, family)
-        if entry is None:
-            return None
-        return _expect(entry, "frame", key).value
-
-    def set_frame(
-        self, key: str, frame: pd.DataFrame, *, ttl: float, compression: Compression = None
+    def store_with_last_good(
+        self, key: str, value: Any, *, ttl: float, last_good_ttl: float, at: float | None = None
     ) -> None:
-        """Store a DataFrame as Arrow IPC for ``ttl`` seconds (optionally lz4/zstd)."""
-        data = encode_frame(frame, compression=compression)
-        self._set_raw([(self._key("v", key), data, _check_ttl(ttl))])
+        """Store ``value`` (JSON or a DataFrame, stamped with epoch ``at``, default now) for
+        ``ttl`` seconds and, together with it, as the key's last-good copy for
+        ``last_good_ttl`` (what ``read_through`` writes after a fetch)."""
+        data = encode_value(value, stored_at=time.time() if at is None else at)
+        self._set_raw(
+            [
+                (self._key("v", key), data, _check_ttl(ttl)),
+                (self._key("g", key), data, _check_ttl(last_good_ttl)),
+            ]
+        )
 
     def get_entry(self, key: str, *, last_good: bool = False) -> Entry | None:
         """The value under ``key`` (or its last-good copy) with its kind and stored time."""
@@ -191,9 +169,7 @@ class Cache(ABC):
             refreshed = fields.get("last_refresh")
             out[family] = FamilyStats(
                 **{f: int(fields.get(f, 0)) for f in STAT_FIELDS},
-                last_refresh=None
-                if refreshed is None
-                else datetime.fromtimestamp(refreshed, tz=UTC),
+                last_refresh=None if refreshed is None else from_epoch(refreshed),
             )
         return out
 
@@ -207,19 +183,7 @@ class Cache(ABC):
         """Record that ``family`` was refreshed from upstream now (or at epoch ``at``)."""
         self._stat_refresh(_check_name(family, "family"), time.time() if at is None else at)
 
-    # ---- rate limiting and locks --------------------------------------------------------
-
-    def rate_limit(self, name: str, *, limit: int, per_seconds: float) -> RateLimit:
-        """Count one call against ``limit`` calls per sliding ``per_seconds`` window.
-
-        Atomic across processes; a denied call is not counted. ``.check()`` on the result
-        raises RateLimitedError with ``retry_after``.
-        """
-        if limit < 1:
-            raise RejectedError(f"rate limit must allow at least 1 call, got {limit}")
-        key = self._key("r", _check_name(name, "rate limit name"))
-        allowed, remaining, retry_after = self._rate(key, limit, _check_ttl(per_seconds))
-        return RateLimit(name, allowed, remaining, retry_after)
+    # ---- locks --------------------------------------------------------------------------
 
     @contextmanager
     def lock(
@@ -302,10 +266,6 @@ class Cache(ABC):
     def _stat_read(self) -> dict[str, dict[str, float]]: ...
 
     @abstractmethod
-    def _rate(self, key: str, limit: int, per_seconds: float) -> tuple[bool, int, float]:
-        """(allowed, remaining, retry_after seconds) for one sliding-window call."""
-
-    @abstractmethod
     def _lock_impl(self, key: str, timeout: float) -> LockImpl: ...
 
     # ---- helpers ------------------------------------------------------------------------
@@ -331,7 +291,7 @@ def _lost_lock(name: str, timeout: float, held: float) -> str:
 
 
 def new_token() -> str:
-    """A random owner token for a lock or a rate-limit entry."""
+    """A random owner token for a lock."""
     return uuid.uuid4().hex
 
 

@@ -12,13 +12,14 @@ import json
 import struct
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 import pandas as pd
 import pyarrow as pa
 
 from workbench.errors import OperationalError, RejectedError
+from workbench.timeutil import from_epoch
 
 MAGIC = b"WB"
 VERSION = 1
@@ -89,7 +90,7 @@ def decode(data: bytes) -> Entry:
             f"cached value has an unknown format (magic {magic!r}, version {version})"
         )
     body = memoryview(data)[HEADER_SIZE:]
-    when = datetime.fromtimestamp(stored_at, tz=UTC)
+    when = from_epoch(stored_at)
     if kind == JSON_KIND:
         return Entry(json.loads(bytes(body)), "json", when)
     if kind == FRAME_KIND:

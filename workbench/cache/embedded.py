@@ -1,12 +1,12 @@
 """The embedded backend: diskcache (SQLite in WAL mode plus files) in one local directory.
 
 Every process that opens the same directory - a notebook kernel, a papermill job, the
-scheduler - shares values, counters, rate limits and locks; diskcache's SQLite transactions
+scheduler - shares values, counters and locks; diskcache's SQLite transactions
 make ``incr``, ``add`` and ``transact`` atomic across processes. The directory must be on a
 local disk (SQLite locking is unreliable on network file systems).
 
 Two diskcache stores live under the directory: ``data/`` for values (evicts the least recently
-stored entries past ``size_limit``) and ``control/`` for counters, rate limits and locks
+stored entries past ``size_limit``) and ``control/`` for counters and locks
 (never evicted, so a lock cannot vanish under its holder).
 
 The lock is not diskcache's ``Lock`` recipe: that one releases by deleting the key whatever
@@ -20,7 +20,6 @@ Values are bytes, str, int or float only; the store never pickles or unpickles.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -162,17 +161,6 @@ class EmbeddedCache(Cache):
                     field, family = key[len(prefix) :].split(":", 1)
                     out.setdefault(family, {})[field] = value
         return out
-
-    def _rate(self, key: str, limit: int, per_seconds: float) -> tuple[bool, int, float]:
-        with self._guard(), self._control.transact():
-            now = time.time()
-            raw = self._control.get(key)
-            stamps = [t for t in json.loads(raw) if t > now - per_seconds] if raw else []
-            if len(stamps) < limit:
-                stamps.append(now)
-                self._control.set(key, json.dumps(stamps), expire=per_seconds)
-                return True, limit - len(stamps), 0.0
-            return False, 0, max(0.0, min(stamps) + per_seconds - now)
 
     def _lock_impl(self, key: str, timeout: float) -> _DiskLock:
         return _DiskLock(self, key, timeout)

@@ -26,14 +26,12 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Generic, TypeVar
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
 
-from workbench.cache.codecs import encode_value
+from workbench.cache.codecs import Entry
 from workbench.errors import OperationalError, RejectedError, TemporaryError
-
-if TYPE_CHECKING:
-    from workbench.cache.base import Cache
+from workbench.timeutil import from_epoch
 
 T = TypeVar("T")
 
@@ -53,8 +51,22 @@ class Cached(Generic[T]):
     error: str | None = None
 
 
+class ReadThroughStore(Protocol):
+    """What ``read_through`` needs of a cache (``workbench.cache.Cache`` has it)."""
+
+    def get_entry(self, key: str, *, last_good: bool = False) -> Entry | None: ...
+
+    def record(self, family: str, field: str, amount: int = 1) -> None: ...
+
+    def store_with_last_good(
+        self, key: str, value: Any, *, ttl: float, last_good_ttl: float, at: float | None = None
+    ) -> None: ...
+
+    def mark_refreshed(self, family: str, at: float | None = None) -> None: ...
+
+
 def read_through(
-    cache: Cache,
+    cache: ReadThroughStore,
     key: str,
     fetch: Callable[[], T],
     *,
@@ -85,15 +97,9 @@ def read_through(
             good.value, stale=True, fetched_at=good.stored_at, error=f"{type(e).__name__}: {e}"
         )
     now = time.time()
-    data = encode_value(value, stored_at=now)
-    cache._set_raw(
-        [
-            (cache._key("v", key), data, ttl),
-            (cache._key("g", key), data, last_good_ttl),
-        ]
-    )
+    cache.store_with_last_good(key, value, ttl=ttl, last_good_ttl=last_good_ttl, at=now)
     cache.mark_refreshed(family, now)
-    return Cached(value, stale=False, fetched_at=datetime.fromtimestamp(now, tz=UTC))
+    return Cached(value, stale=False, fetched_at=from_epoch(now))
 
 
 def _positive(seconds: float, what: str) -> float:

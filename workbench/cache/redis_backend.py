@@ -1,11 +1,10 @@
 """The Redis backend (redis-py), shared by every process and machine that reaches the server.
 
 Values are plain strings with a millisecond TTL (``SET ... PX``); counters are one hash per
-family (``HINCRBY``); the rate limiter is a sliding-window log in a sorted set, updated by one
-Lua script that reads the server's clock (atomic, and fair across machines); the lock is
-redis-py's ``Lock`` (random token, ``SET NX PX``, compare-and-delete release), so a crashed
-holder's lock expires after its timeout. Redis errors become TemporaryError (unreachable,
-timeout, loading) or OperationalError (authentication, wrong setup). The URL's password is
+family (``HINCRBY``); the lock is redis-py's ``Lock`` (random token, ``SET NX PX``,
+compare-and-delete release), so a crashed holder's lock expires after its timeout. Redis
+errors become TemporaryError (unreachable, timeout, loading) or OperationalError
+(authentication, wrong setup). The URL's password is
 never shown: ``repr`` and messages use ``redact_url``. Use a ``maxmemory-policy`` that does
 not evict keys without a TTL (``volatile-*`` or ``noeviction``) so counters stay put.
 """
@@ -14,35 +13,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
 from pydantic import SecretStr
 from redis.exceptions import LockNotOwnedError
 from redis.lock import Lock
 
-from workbench.cache.base import Cache, new_token
+from workbench.cache.base import Cache
 from workbench.errors import OperationalError, TemporaryError
+from workbench.redact import redact_url
 
 SOCKET_TIMEOUT = 5.0
 LOCK_SLEEP = 0.02
-
-# KEYS[1] window key; ARGV limit, window ms, unique member. Returns {allowed, remaining, wait ms}.
-_RATE_LUA = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local limit = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local count = redis.call('ZCARD', KEYS[1])
-if count < limit then
-  redis.call('ZADD', KEYS[1], now, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], window)
-  return {1, limit - count - 1, 0}
-end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return {0, 0, math.max(0, tonumber(oldest[2]) + window - now)}
-"""
 
 # KEYS[1] stats hash; ARGV[1] epoch seconds. Keeps the latest refresh time.
 _REFRESH_LUA = """
@@ -52,21 +34,6 @@ if not current or tonumber(current) < tonumber(ARGV[1]) then
 end
 return 0
 """
-
-
-def redact_url(url: str) -> str:
-    """``url`` with any password (in the user part or the query) replaced by ``***``."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, host = netloc.rsplit("@", 1)
-        user, has_password, _ = userinfo.partition(":")
-        if has_password:
-            netloc = f"{user}:***@{host}"
-    query = urlencode(
-        [(k, "***" if k.lower() == "password" else v) for k, v in parse_qsl(parts.query)]
-    )
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 class RedisCache(Cache):
@@ -93,7 +60,6 @@ class RedisCache(Cache):
             )
         except ValueError as e:
             raise OperationalError(f"Redis URL {self.url} is not valid: {e}") from e
-        self._rate_script = self._client.register_script(_RATE_LUA)
         self._refresh_script = self._client.register_script(_REFRESH_LUA)
 
     def __repr__(self) -> str:
@@ -154,14 +120,6 @@ class RedisCache(Cache):
             for key, fields in zip(keys, hashes, strict=True)
             if fields
         }
-
-    def _rate(self, key: str, limit: int, per_seconds: float) -> tuple[bool, int, float]:
-        window_ms = max(1, round(per_seconds * 1000))
-        with self._guard():
-            allowed, remaining, wait_ms = self._rate_script(
-                keys=[key], args=[limit, window_ms, new_token()]
-            )
-        return bool(allowed), int(remaining), int(wait_ms) / 1000
 
     def _lock_impl(self, key: str, timeout: float) -> _RedisLock:
         return _RedisLock(self, key, timeout)

@@ -10,6 +10,7 @@ import typer
 
 from workbench.cli.common import JsonOption, print_json, print_table
 from workbench.errors import NotFoundError, ValidationError
+from workbench.timeutil import parse_moment
 
 app = typer.Typer(
     no_args_is_help=True, help="Candles: import, fetch, sample, list, export, delete."
@@ -21,15 +22,8 @@ Timeframe = typer.Option(..., "--timeframe", help="Bar length, e.g. 1m, 5m, 1h, 
 
 
 def parse_date(value: str, field: str) -> datetime:
-    """ISO date or datetime, taken as UTC when it has no timezone."""
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValidationError(
-            {field: f"{value!r} is not a date; use YYYY-MM-DD or YYYY-MM-DDTHH:MM"},
-            entity="command",
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    """ISO date or datetime typed on the command line, as UTC (see ``workbench.timeutil``)."""
+    return parse_moment(value, field, entity="command")
 
 
 def _report(result: dict[str, object], json_out: bool, text: str) -> None:
@@ -119,6 +113,22 @@ def list_command(json_out: bool = JsonOption) -> None:
     from workbench.market import candles as store
 
     rows = store.summary(engine=default_engine())
+    if json_out:
+        print_json(rows)
+    else:
+        print_table(rows)
+
+
+@app.command("cache")
+def cache_command(json_out: bool = JsonOption) -> None:
+    """How the market-data cache serves: hits, misses, stale copies served, fetch errors
+    and the last refresh, per key family (symbols, candles), as every process counts them."""
+    from dataclasses import asdict
+
+    from workbench.cache import get_cache
+
+    with get_cache() as cache:
+        rows = [{"family": family, **asdict(stats)} for family, stats in cache.stats().items()]
     if json_out:
         print_json(rows)
     else:

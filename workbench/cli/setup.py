@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from workbench.cli.common import JsonOption, db_session, print_json
+from workbench.redact import redact_url
 
 
 def init(json_out: bool = JsonOption) -> None:
@@ -22,7 +23,7 @@ def init(json_out: bool = JsonOption) -> None:
         user = local_user(session=session)
         result = {
             "home": settings.home,
-            "database": _redacted(settings.database_url),
+            "database": redact_url(settings.database_url),
             "revision": migrate.current(settings.database_url),
             "user": user.email,
         }
@@ -31,12 +32,6 @@ def init(json_out: bool = JsonOption) -> None:
     else:
         for key, value in result.items():
             typer.echo(f"{key:9} {value}")
-
-
-def _redacted(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def demo(json_out: bool = JsonOption) -> None:

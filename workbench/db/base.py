@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, Dialect, Enum, MetaData, Numeric, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from workbench.timeutil import utc
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -29,15 +31,13 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware (UTC) datetime")
-        value = value.astimezone(UTC)
+        value = utc(value)  # naive is taken as UTC (workbench.timeutil)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return utc(value)
 
 
 # Money and quantities: exact on PostgreSQL; SQLite keeps ~15 significant digits.

@@ -11,13 +11,14 @@ from sqlalchemy.engine import make_url
 from workbench.db import migrate
 from workbench.db.engine import explain_database_error
 from workbench.errors import ConfigError
+from workbench.redact import redact_url
 
 
 def require_ready(url: str) -> None:
     """Raise ConfigError unless the database at ``url`` exists and is at the newest
     revision (TemporaryError when its server cannot be reached)."""
     parsed = make_url(url)
-    shown = parsed.render_as_string(hide_password=True)
+    shown = redact_url(url)
     file = parsed.database if parsed.get_backend_name() == "sqlite" else None
     if file not in (None, "", ":memory:") and not Path(str(file)).exists():
         raise ConfigError(f"no database at {file}; run `workbench init` first")

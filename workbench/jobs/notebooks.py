@@ -14,7 +14,7 @@ from typing import Any
 import nbformat
 from nbformat import NotebookNode
 
-from workbench.jobs.scrub import scrub_value
+from workbench.redact import scrub_value
 
 # papermill's own marker tag: papermill removes these cells when the output is re-run.
 ERROR_MARKER_TAG = "papermill-error-cell-tag"

@@ -75,8 +75,9 @@ from workbench.jobs.runs import (
     heartbeat,
     mark_running,
 )
-from workbench.jobs.scrub import credential_values, scrub_file, scrub_text, secret_values
+from workbench.jobs.scrub import credential_values, secret_values
 from workbench.jobs.timing import heartbeat_seconds
+from workbench.redact import scrub_file, scrub_text
 from workbench.settings import Settings, get_settings, make_private_dir
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ it are due. What happens to slots missed while nothing was ticking is the schedu
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from workbench.jobs.schemas import ScheduleCreate, ScheduleUpdate
 from workbench.jobs.scrub import secret_values
 from workbench.schemas.base import validate
 from workbench.settings import get_settings
+from workbench.timeutil import now_utc, utc
 
 # run_all never hands out more than this many missed slots at once.
 MAX_CATCH_UP = 100
@@ -69,7 +70,7 @@ def add_schedule(
     )
     _check_parameters(session=session, data=data)
     _check_unique_name(session=session, name=data.name)
-    schedule = JobSchedule(**data.model_dump(), last_slot=_aware(start or _now(), "start"))
+    schedule = JobSchedule(**data.model_dump(), last_slot=utc(start or now_utc()))
     session.add(schedule)
     session.flush()
     return schedule
@@ -101,7 +102,7 @@ def update_schedule(*, session: Session, schedule_id: int, **changes: Any) -> Jo
     if data.name != schedule.name:
         _check_unique_name(session=session, name=data.name)
     if data.enabled and not schedule.enabled:
-        schedule.last_slot = max(schedule.last_slot or _now(), _now())
+        schedule.last_slot = max(schedule.last_slot or now_utc(), now_utc())
     for field, value in data.model_dump().items():
         setattr(schedule, field, value)
     session.flush()
@@ -114,7 +115,7 @@ def set_enabled(
     """Enable or disable a schedule. Slots that passed while it was disabled are not due."""
     schedule = get_schedule(session=session, schedule_id=schedule_id)
     if enabled and not schedule.enabled:
-        now = _aware(now or _now(), "now")
+        now = utc(now or now_utc())
         schedule.last_slot = max(schedule.last_slot, now) if schedule.last_slot else now
     schedule.enabled = enabled
     session.flush()
@@ -145,7 +146,7 @@ def due_slots(schedule: JobSchedule, now: datetime) -> list[datetime]:
     - ``run_all``: every missed slot and the current one, at most MAX_CATCH_UP at once
       (the oldest first; the rest are due on the next call).
     """
-    now = _aware(now, "now")
+    now = utc(now)
     after = schedule.last_slot or schedule.created_at or now
     policy = MissedRuns(schedule.missed_runs)
     if policy is MissedRuns.RUN_ALL:
@@ -193,13 +194,3 @@ def _check_parameters(*, session: Session, data: ScheduleCreate) -> None:
         raise ValidationError(
             {"bot_id": f"there is no bot {bot_id}; see `workbench bot list`"}, entity="schedule"
         )
-
-
-def _aware(moment: datetime, what: str) -> datetime:
-    if moment.tzinfo is None:
-        raise ValueError(f"naive datetime for {what}: pass a timezone-aware datetime")
-    return moment.astimezone(UTC)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)

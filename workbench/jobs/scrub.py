@@ -1,29 +1,26 @@
-"""Keep the workbench's own secrets out of everything a job run writes.
+"""Which secrets a job run must keep out of everything it writes.
 
 A notebook can print its environment or raise an error holding a connection string.
 Every file of a run (output notebook, HTML, log) and the error stored on the row pass
-through :func:`scrub_text` / :func:`scrub_notebook`, which replace each known secret
-value: the Fernet keys, the database and Redis passwords, the values of environment
-variables whose names look like credentials, and (:func:`credential_values`) every
-exchange credential stored in the database, decrypted, since a job may decrypt any.
+through ``workbench.redact`` (``scrub_text``, ``scrub_file``, ``scrub_value``) with the
+secret values listed here: the Fernet keys, the database and Redis passwords, the values
+of environment variables whose names look like credentials, and (:func:`credential_values`)
+every exchange credential stored in the database, decrypted, since a job may decrypt any.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
-from pathlib import Path
-from typing import Any
-from urllib.parse import quote, quote_plus
+from collections.abc import Mapping
 
 from sqlalchemy import Engine, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from workbench.jobs.params import looks_secret
+from workbench.redact import quoted_forms
 from workbench.settings import Settings
 
-REDACTED = "[secret removed]"
 # Environment values shorter than this are too likely to be ordinary words to replace.
 MIN_ENV_SECRET = 8
 MIN_SECRET = 6
@@ -46,11 +43,7 @@ def secret_values(settings: Settings, environ: Mapping[str, str] | None = None) 
             found.update(_split(value))
         elif "://" in value:
             found.update(_url_password(value))
-    variants: set[str] = set()
-    for value in found:
-        if len(value) >= MIN_SECRET:
-            variants.update({value, quote(value, safe=""), quote_plus(value)})
-    return sorted(variants, key=lambda v: (-len(v), v))
+    return _longest_first(quoted_forms(found, min_length=MIN_SECRET))
 
 
 def credential_values(engine: Engine, settings: Settings | None = None) -> list[str]:
@@ -68,16 +61,18 @@ def credential_values(engine: Engine, settings: Settings | None = None) -> list[
             ).all()
     except SQLAlchemyError:
         return []  # no api_keys table (an old or foreign database): nothing to hide
-    found: set[str] = set()
+    found: list[str] = []
     for row in tokens:
         for token in row:
             try:
-                plain = decrypt(token, settings=settings)
+                found.append(decrypt(token, settings=settings))
             except WorkbenchError:
                 continue
-            if len(plain) >= MIN_SECRET:
-                found.update({plain, quote(plain, safe=""), quote_plus(plain)})
-    return sorted(found, key=lambda v: (-len(v), v))
+    return _longest_first(quoted_forms(found, min_length=MIN_SECRET))
+
+
+def _longest_first(values: set[str]) -> list[str]:
+    return sorted(values, key=lambda v: (-len(v), v))
 
 
 def _split(raw: str) -> list[str]:
@@ -92,31 +87,3 @@ def _url_password(url: str) -> list[str]:
     except (ArgumentError, ValueError):
         return []
     return [str(password)] if password else []
-
-
-def scrub_text(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, REDACTED)
-    return text
-
-
-def scrub_value(value: Any, secrets: list[str]) -> Any:
-    """``value`` (JSON-like: dicts, lists, strings) with every secret replaced."""
-    if isinstance(value, str):
-        return scrub_text(value, secrets)
-    if isinstance(value, dict):
-        return {k: scrub_value(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [scrub_value(v, secrets) for v in value]
-    return value
-
-
-def scrub_file(path: Path, secrets: list[str]) -> None:
-    """Rewrite the text file ``path`` without secrets (no-op when it holds none)."""
-    if not path.is_file():
-        return
-    text = path.read_text(encoding="utf-8", errors="replace")
-    clean = scrub_text(text, secrets)
-    if clean != text:
-        path.write_text(clean, encoding="utf-8")

@@ -9,8 +9,10 @@ import pandas as pd
 
 from workbench.cache import Cache, Cached
 from workbench.market.candles import frame_from_ohlcv
-from workbench.market.exchange import Exchange, MarketType
+from workbench.market.exchange import Exchange
 from workbench.market.timeframes import timeframe_ms
+from workbench.timeutil import to_ms
+from workbench.types import MarketType
 
 SYMBOLS_TTL = 3600.0
 
@@ -31,7 +33,7 @@ def cached_symbols(
 def last_closed_open_ms(timeframe: str, now: datetime) -> int:
     """Open time (ms) of the newest bar that has closed by ``now``."""
     step = timeframe_ms(timeframe)
-    return (int(now.timestamp() * 1000) // step - 1) * step
+    return (to_ms(now) // step - 1) * step
 
 
 def recent_candles(
@@ -51,5 +53,5 @@ def recent_candles(
         return frame_from_ohlcv(rows)
 
     # Valid until the next bar closes; the key changes then anyway.
-    ttl = max(1.0, (last_open + 2 * step - now.timestamp() * 1000) / 1000)
+    ttl = max(1.0, (last_open + 2 * step - to_ms(now)) / 1000)
     return cache.read_through(key, fetch, ttl=ttl, family="candles").value

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -26,6 +26,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from workbench.db.models import Candle, CandleSeries
 from workbench.errors import ValidationError
 from workbench.market.timeframes import describe_ms, pandas_freq, timeframe_ms
+from workbench.timeutil import from_ms, to_ms, utc_index
 
 COLUMNS = ["open", "high", "low", "close", "volume"]
 _PG_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
@@ -153,7 +154,7 @@ def _check_unique(times: np.ndarray, where: Callable[[int], str]) -> None:
     if len(same):
         a, b = int(order[same[0]]), int(order[same[0] + 1])
         raise ValidationError(
-            {"time": f"{_dt(int(times[a]))} appears twice ({where(a)} and {where(b)})"},
+            {"time": f"{from_ms(int(times[a]))} appears twice ({where(a)} and {where(b)})"},
             entity="candles",
         )
 
@@ -169,7 +170,7 @@ def _check_grid(times: np.ndarray, timeframe: str, where: Callable[[int], str]) 
     if len(off):
         i = int(off[0])
         raise ValidationError(
-            {where(i): f"{_dt(int(times[i]))} is not on the {timeframe} grid"},
+            {where(i): f"{from_ms(int(times[i]))} is not on the {timeframe} grid"},
             entity="candles",
         )
 
@@ -287,10 +288,10 @@ def _range_sql(start: datetime | None, end: datetime | None) -> tuple[str, list[
     clauses, args = [], []
     if start is not None:
         clauses.append(" AND open_time >= {}")
-        args.append(_ms(start))
+        args.append(to_ms(start))
     if end is not None:
         clauses.append(" AND open_time < {}")
-        args.append(_ms(end))
+        args.append(to_ms(end))
     return "".join(clauses), args
 
 
@@ -349,9 +350,9 @@ def stored_open_times(
             return np.array([], dtype="int64")
         query = sa.select(Candle.open_time).where(Candle.series_id == sid)
         if start is not None:
-            query = query.where(Candle.open_time >= _ms(start))
+            query = query.where(Candle.open_time >= to_ms(start))
         if end is not None:
-            query = query.where(Candle.open_time < _ms(end))
+            query = query.where(Candle.open_time < to_ms(end))
         times = conn.execute(query.order_by(Candle.open_time)).scalars().all()
     return np.array(times, dtype="int64")
 
@@ -365,8 +366,8 @@ def find_gaps(times_ms: np.ndarray, timeframe: str) -> list[Gap]:
     where = np.nonzero(deltas > step)[0]
     return [
         Gap(
-            start=_dt(int(times_ms[i]) + step),
-            end=_dt(int(times_ms[i + 1]) - step),
+            start=from_ms(int(times_ms[i]) + step),
+            end=from_ms(int(times_ms[i + 1]) - step),
             missing=int(deltas[i] // step) - 1,
         )
         for i in where
@@ -405,8 +406,8 @@ def summary(*, engine: Engine) -> list[dict[str, Any]]:
                 "exchange": exchange,
                 "symbol": symbol,
                 "timeframe": timeframe,
-                "first": _dt(first),
-                "last": _dt(last),
+                "first": from_ms(first),
+                "last": from_ms(last),
                 "count": count,
                 "missing": max(0, int(expected - count)),
             }
@@ -429,8 +430,8 @@ def missing_ranges(
     is not part of any range (fetch it live, never store it).
     """
     step = timeframe_ms(timeframe)
-    first = -(-_ms(since) // step) * step  # first bar open at or after since
-    stop = (_ms(until) // step) * step  # bars opening before this are closed by until
+    first = -(-to_ms(since) // step) * step  # first bar open at or after since
+    stop = (to_ms(until) // step) * step  # bars opening before this are closed by until
     if stop <= first:
         return []
     have = stored_open_times(
@@ -438,8 +439,8 @@ def missing_ranges(
         exchange=exchange,
         symbol=symbol,
         timeframe=timeframe,
-        start=_dt(first),
-        end=_dt(stop),
+        start=from_ms(first),
+        end=from_ms(stop),
     )
     wanted = np.arange(first, stop, step, dtype="int64")
     absent = wanted[~np.isin(wanted, have)]
@@ -544,7 +545,7 @@ def _file_times(column: pd.Series, where: Callable[[int], str]) -> np.ndarray:
     """Open times in ms from a timestamp column (s, ms, µs or ISO 8601; see read_file)."""
     if pd.api.types.is_datetime64_any_dtype(column):
         stamps = pd.DatetimeIndex(column)
-        stamps = stamps.tz_localize("UTC") if stamps.tz is None else stamps.tz_convert("UTC")
+        stamps = utc_index(stamps)
         return np.asarray(stamps.as_unit("ms").asi8, dtype="int64")
     numbers = pd.to_numeric(column, errors="coerce")
     if numbers.notna().any():
@@ -616,13 +617,3 @@ def delete_series(*, engine: Engine, exchange: str, symbol: str, timeframe: str)
         removed = conn.execute(sa.delete(Candle).where(Candle.series_id == sid)).rowcount
         conn.execute(sa.delete(CandleSeries).where(CandleSeries.id == sid))
     return int(removed)
-
-
-def _ms(value: datetime) -> int:
-    if value.tzinfo is None:
-        raise ValidationError({"time": f"{value} has no timezone; use UTC"}, entity="range")
-    return int(value.timestamp() * 1000)
-
-
-def _dt(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)

@@ -14,7 +14,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -33,17 +33,17 @@ from workbench.errors import (
 from workbench.market.exchange import (
     Balance,
     Market,
-    MarketType,
     Order,
     OrderType,
     OrderUnknownError,
-    Side,
     Ticker,
     Transfer,
 )
 from workbench.market.names import base_currency
 from workbench.market.retry import RetryPolicy
-from workbench.redact import RedactFilter
+from workbench.redact import MASK, RedactFilter, scrub_text
+from workbench.timeutil import from_ms
+from workbench.types import MarketType, Side
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -62,9 +62,10 @@ _TRANSLATION: list[tuple[type[Exception], type[WorkbenchError]]] = [
 _URL_QUERY = re.compile(r"(https?://[^\s?\"']+)\?[^\s\"']*")
 
 
-# ccxt logs request headers at DEBUG level, API key included: mask known secrets.
-_redactor = RedactFilter()
-logging.getLogger("ccxt.base.exchange").addFilter(_redactor)
+# ccxt logs request headers at DEBUG level, API key included: mask the keys of every
+# client while it lives.
+LOG_REDACTOR = RedactFilter()
+logging.getLogger("ccxt.base.exchange").addFilter(LOG_REDACTOR)
 
 
 def _unreachable(error: Exception) -> bool:
@@ -86,8 +87,8 @@ def _decimal(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
-def _dt(ms: Any) -> datetime | None:
-    return None if ms is None else datetime.fromtimestamp(int(ms) / 1000, tz=UTC)
+def _stamp(ms: Any) -> datetime | None:
+    return None if ms is None else from_ms(ms)
 
 
 class CcxtExchange:
@@ -128,7 +129,7 @@ class CcxtExchange:
             config["apiKey"] = credentials.api_key
             config["secret"] = credentials.secret
         self._secrets = [credentials.api_key, credentials.secret] if credentials else []
-        _redactor.secrets.update(self._secrets)
+        LOG_REDACTOR.track(self, self._secrets)
         self.client: ccxt.Exchange = getattr(ccxt, exchange_id)(config)
         if sandbox:
             self.client.set_sandbox_mode(True)
@@ -152,8 +153,7 @@ class CcxtExchange:
     def _scrub(self, message: str) -> str:
         """``binance: ...`` with query strings cut and any key or secret masked."""
         message = _URL_QUERY.sub(r"\1?…", message).removeprefix(f"{self.id} ")
-        for secret in self._secrets:
-            message = message.replace(secret, "***")
+        message = scrub_text(message, self._secrets, MASK)
         return f"{self.id}: {message[:500]}"
 
     def _translate(self, fn: Callable[[], T]) -> T:
@@ -186,9 +186,9 @@ class CcxtExchange:
         out: dict[str, Market] = {}
         for symbol, m in raw.items():
             kind: MarketType | None = (
-                "spot"
+                MarketType.SPOT
                 if m.get("spot")
-                else ("futures" if m.get("swap") or m.get("future") else None)
+                else (MarketType.FUTURES if m.get("swap") or m.get("future") else None)
             )
             if kind is not None:
                 out[symbol] = Market(
@@ -222,7 +222,7 @@ class CcxtExchange:
             last=last,
             bid=_decimal(raw.get("bid")),
             ask=_decimal(raw.get("ask")),
-            timestamp=_dt(raw.get("timestamp")),
+            timestamp=_stamp(raw.get("timestamp")),
         )
 
     # --- account -------------------------------------------------------------------------
@@ -331,7 +331,7 @@ class CcxtExchange:
     def fetch_orders(self, symbol: str) -> list[Order]:
         raw = self._call(lambda: self.client.fetch_orders(symbol))
         orders = [self._order(o, symbol) for o in raw]
-        return sorted(orders, key=lambda o: o.timestamp or datetime.min.replace(tzinfo=UTC))
+        return sorted(orders, key=lambda o: o.timestamp or from_ms(0))
 
     def fetch_holding(self, symbol: str) -> Decimal:
         if ":" not in symbol:  # spot: what the account holds of the base asset
@@ -369,7 +369,7 @@ class CcxtExchange:
             amount=amount,
             from_wallet=from_wallet,
             to_wallet=to_wallet,
-            timestamp=_dt(raw.get("timestamp")),
+            timestamp=from_ms(raw["timestamp"]) if raw.get("timestamp") else None,
         )
 
     def _order(self, raw: dict[str, Any], symbol: str) -> Order:
@@ -389,5 +389,5 @@ class CcxtExchange:
             price=_decimal(raw.get("average") or raw.get("price")),
             fee=fee_cost,
             fee_currency=(fees[0].get("currency") if fees else None),
-            timestamp=_dt(raw.get("timestamp")),
+            timestamp=_stamp(raw.get("timestamp")),
         )

@@ -12,10 +12,9 @@ from decimal import Decimal
 from typing import Literal, Protocol, runtime_checkable
 
 from workbench.errors import TemporaryError
+from workbench.types import MarketType, Side
 
-Side = Literal["buy", "sell"]
 OrderType = Literal["market", "limit"]
-MarketType = Literal["spot", "futures"]
 OrderStatus = Literal["open", "closed", "canceled", "rejected", "expired"]
 
 

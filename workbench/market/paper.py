@@ -24,20 +24,11 @@ from sqlalchemy.orm import Session
 from workbench.db.engine import session_scope
 from workbench.db.models import PaperAccount, PaperBalance, PaperOrder, PaperPosition
 from workbench.errors import NotFoundError, OrderRejectedError, RejectedError
-from workbench.market.exchange import (
-    Balance,
-    Market,
-    MarketType,
-    Order,
-    OrderType,
-    Side,
-    Ticker,
-    Transfer,
-)
+from workbench.market.exchange import Balance, Market, Order, OrderType, Ticker, Transfer
 from workbench.market.margin import liquidation_price
 from workbench.market.names import split_symbol
 from workbench.market.prices import PriceSource
-from workbench.types import DEFAULT_FEE
+from workbench.types import DEFAULT_FEE, MarketType, Side
 
 PLACES = Decimal("1e-10")  # the scale of every stored amount (Numeric(28, 10))
 ZERO = Decimal(0)
@@ -78,7 +69,7 @@ class PaperExchange:
         account: str = "default",
         terms: PaperTerms | None = None,
         initial_balances: dict[str, Decimal] | None = None,
-        wallet: MarketType = "spot",
+        wallet: MarketType = MarketType.SPOT,
         second_wallet_balances: dict[str, Decimal] | None = None,
     ) -> None:
         self.engine = engine

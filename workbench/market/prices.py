@@ -15,6 +15,8 @@ from workbench.market.candles import read_candles
 from workbench.market.exchange import Exchange, Market
 from workbench.market.names import split_symbol
 from workbench.market.timeframes import timeframe_ms
+from workbench.timeutil import from_ms, to_ms
+from workbench.types import MarketType
 
 
 class PriceSource(Protocol):
@@ -100,7 +102,7 @@ class ReplayPrices:
 
     def price(self, symbol: str) -> Decimal:
         times, values = self._series(symbol)
-        now_ms = _ms(self.clock)
+        now_ms = to_ms(self.clock)
         i = int(np.searchsorted(times, now_ms, side="left"))
         if i < len(times) and times[i] == now_ms:
             return Decimal(repr(float(values[i, 0])))  # the open of the bar starting now
@@ -110,8 +112,8 @@ class ReplayPrices:
 
     def range_since(self, symbol: str, since: datetime) -> tuple[Decimal, Decimal] | None:
         times, values = self._series(symbol)
-        lo = int(np.searchsorted(times, _ms(since), side="left"))
-        hi = int(np.searchsorted(times, _ms(self.clock) - self.step, side="right"))
+        lo = int(np.searchsorted(times, to_ms(since), side="left"))
+        hi = int(np.searchsorted(times, to_ms(self.clock) - self.step, side="right"))
         if hi <= lo:
             return None
         window = values[lo:hi]
@@ -123,7 +125,7 @@ class ReplayPrices:
         if timeframe != self.timeframe:
             raise NotFoundError(f"this replay holds {self.timeframe} candles, not {timeframe}")
         times, values = self._series(symbol)
-        end = int(np.searchsorted(times, _ms(self.clock) - self.step, side="right"))
+        end = int(np.searchsorted(times, to_ms(self.clock) - self.step, side="right"))
         start = 0 if since_ms is None else int(np.searchsorted(times, since_ms, side="left"))
         if limit is not None and since_ms is None:
             start = max(0, end - limit)
@@ -137,7 +139,7 @@ class ReplayPrices:
     def closed_bars(self, symbol: str) -> tuple[np.ndarray, np.ndarray]:
         """(open times, OHLCV rows) of every bar closed by now, without copying."""
         times, values = self._series(symbol)
-        end = int(np.searchsorted(times, _ms(self.clock) - self.step, side="right"))
+        end = int(np.searchsorted(times, to_ms(self.clock) - self.step, side="right"))
         return times[:end], values[:end]
 
     def markets(self) -> dict[str, Market]:
@@ -145,17 +147,16 @@ class ReplayPrices:
         for symbol in self._bars:
             base, quote, settle = split_symbol(symbol)
             out[symbol] = Market(
-                symbol=symbol, type="futures" if settle else "spot", base=base, quote=quote
+                symbol=symbol,
+                type=MarketType.FUTURES if settle else MarketType.SPOT,
+                base=base,
+                quote=quote,
             )
         return out
 
     def bar_times(self, symbol: str) -> list[datetime]:
         times, _ = self._series(symbol)
-        return [datetime.fromtimestamp(t / 1000, tz=UTC) for t in times.tolist()]
+        return [from_ms(t) for t in times.tolist()]
 
     def bar_length(self) -> timedelta:
         return timedelta(milliseconds=self.step)
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)

@@ -14,6 +14,7 @@ import pandas as pd
 from workbench.errors import ValidationError
 from workbench.market.candles import COLUMNS
 from workbench.market.timeframes import timeframe_ms
+from workbench.timeutil import to_ms
 
 SYNTHETIC_EXCHANGE = "synthetic"
 DEFAULT_START = datetime(2024, 1, 1, tzinfo=UTC)
@@ -54,7 +55,7 @@ def sample_candles(
     high = np.maximum(open_, close) + wick[0]
     low = np.maximum(np.minimum(open_, close) - wick[1], np.minimum(open_, close) * 0.5)
     volume = rng.lognormal(mean=3.0, sigma=0.6, size=bars) * (1 + 40 * np.abs(returns))
-    start_ms = int(start.timestamp() * 1000) // step * step
+    start_ms = to_ms(start) // step * step
     index = pd.DatetimeIndex(
         pd.to_datetime(start_ms + step * np.arange(bars, dtype="int64"), unit="ms", utc=True),
         name="time",

@@ -19,9 +19,9 @@ from typing import Annotated, Any
 
 from pydantic import Field, create_model, field_validator, model_validator
 
-from workbench.db.models.bots import PositionType
 from workbench.errors import ValidationError
 from workbench.schemas.base import Schema, cross_field_error
+from workbench.types import MarketType
 
 Perc = Annotated[Decimal, Field(ge=0, le=100, max_digits=18, decimal_places=8)]
 Money = Annotated[Decimal, Field(gt=0, max_digits=28, decimal_places=10)]
@@ -59,7 +59,7 @@ class BotConfigCreate(Schema):
     is_active: bool = False
     dry_run: bool = True
     api_key_id: int | None = None
-    position_type: PositionType = PositionType.SPOT
+    position_type: MarketType = MarketType.SPOT
 
     initial_capital: Money = Decimal(1000)
     daily_target_perc: Annotated[Decimal, Field(ge=0, le=1000)] | None = None
@@ -156,15 +156,15 @@ class BotConfigCreate(Schema):
             errors["position_size_perc"] = (
                 "give exactly one of position_size_perc or position_size_fixed"
             )
-        if self.position_type is PositionType.SPOT and self.leverage != 1:
+        if self.position_type is MarketType.SPOT and self.leverage != 1:
             errors["leverage"] = "must be 1 for spot; use position_type=futures for leverage"
         futures_symbol = ":" in self.symbol
-        if self.position_type is PositionType.FUTURES and not futures_symbol:
+        if self.position_type is MarketType.FUTURES and not futures_symbol:
             errors["symbol"] = (
                 f"{self.symbol} is a spot market; a futures bot needs a futures symbol "
                 f"like {self.symbol}:{self.symbol.split('/')[1]}"
             )
-        if self.position_type is PositionType.SPOT and futures_symbol:
+        if self.position_type is MarketType.SPOT and futures_symbol:
             errors["position_type"] = (
                 f"{self.symbol} is a futures market; use position_type=futures"
             )

@@ -15,7 +15,7 @@ from workbench.strategies import indicators
 from workbench.strategies.base import Params, Signals, Strategy, StrategyError
 from workbench.strategies.define import strategy
 from workbench.strategies.files import save_strategy
-from workbench.strategies.live import Decision, last_closed_signal
+from workbench.strategies.live import Decision, explain_tick, last_closed_signal
 from workbench.strategies.params import Bool, Choice, Float, Int, Param
 from workbench.strategies.registry import STRATEGIES, all_strategies, get_strategy
 from workbench.strategies.sweep import SweepSignals, expand_grid, sweep_signals
@@ -35,6 +35,7 @@ __all__ = [
     "SweepSignals",
     "all_strategies",
     "expand_grid",
+    "explain_tick",
     "get_strategy",
     "indicators",
     "last_closed_signal",

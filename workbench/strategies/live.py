@@ -4,6 +4,9 @@ A bar is closed when ``open time + timeframe <= now``. Bars that are still open 
 only the newest row an exchange returns) are dropped before deciding; the decision is
 then read off ``Strategy.signals`` on the closed bars: the same function the backtest
 runs, so a bot replayed over history decides exactly what the backtest did.
+
+The tick computes the signals itself and asks ``explain_tick`` for the sentence it adds to
+its result (and to the bot's event): what the strategy said on the last bar, and why.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from workbench.errors import ValidationError
 from workbench.market.timeframes import timeframe_ms
 from workbench.strategies.base import Params, Signals, Strategy
 from workbench.strategies.registry import get_strategy
+from workbench.timeutil import now_utc, utc
 
 Action = Literal["enter", "exit", "hold"]
 
@@ -44,15 +48,6 @@ class Decision:
     previous: dict[str, float] = field(default_factory=dict)
     open_bars_ignored: int = 0
     signals: Signals | None = field(default=None, repr=False, compare=False)
-
-
-def _utc(now: datetime | pd.Timestamp | None) -> pd.Timestamp:
-    if now is None:
-        return pd.Timestamp.now(tz="UTC")
-    stamp = pd.Timestamp(now)
-    if stamp.tzinfo is None:
-        raise ValidationError({"now": f"{now} has no timezone; use UTC"}, entity="decision")
-    return stamp.tz_convert("UTC")
 
 
 def _bar_length(index: pd.DatetimeIndex, timeframe: str | pd.Timedelta | None) -> pd.Timedelta:
@@ -89,8 +84,8 @@ def last_closed_signal(
     """The decision on the newest closed bar of ``candles`` ("enter", "exit" or "hold"),
     with the indicator values and a reason a person can read.
 
-    ``now`` defaults to the current UTC time; ``timeframe`` (e.g. "5m") to the smallest
-    step of the index. Rows whose bar has not closed by ``now`` are ignored.
+    ``now`` defaults to the current time (naive is taken as UTC); ``timeframe`` (e.g.
+    "5m") to the smallest step of the index. Rows whose bar has not closed by ``now`` are ignored.
     """
     chosen = get_strategy(strategy)
     values = chosen.validate(params)
@@ -100,7 +95,7 @@ def last_closed_signal(
             {"candles": "the index must be UTC bar open times (a tz-aware DatetimeIndex)"},
             entity="candles",
         )
-    moment = _utc(now)
+    moment = pd.Timestamp(utc(now) if now is not None else now_utc())
     length = _bar_length(index, timeframe)
     n_closed = int(index.searchsorted(moment - length, side="right"))
     if n_closed == 0:
@@ -110,22 +105,7 @@ def last_closed_signal(
     closed = candles.iloc[:n_closed]
     signals = chosen.signals(closed, **values)
     last = n_closed - 1
-    now_values = _values(signals, closed["close"], last)
-    before = _values(signals, closed["close"], last - 1)
-    action: Action
-    if bool(signals.exits.iloc[last]):
-        action = "exit"
-    elif bool(signals.entries.iloc[last]):
-        action = "enter"
-    else:
-        action = "hold"
-    if n_closed <= signals.warmup:
-        reason = (
-            f"warming up: {chosen.name} signals from closed bar {signals.warmup + 1} on; "
-            f"{n_closed} closed so far"
-        )
-    else:
-        reason = chosen.explain(action, values, now_values, before)
+    action, reason = explain_last_bar(chosen, values, signals, closed["close"])
     bar_time = closed.index[last]
     return Decision(
         action=action,
@@ -134,8 +114,42 @@ def last_closed_signal(
         params=values,
         bar_time=bar_time,
         closed_at=bar_time + length,
-        indicators=now_values,
-        previous=before,
+        indicators=_values(signals, closed["close"], last),
+        previous=_values(signals, closed["close"], last - 1),
         open_bars_ignored=len(candles) - n_closed,
         signals=signals,
     )
+
+
+def explain_last_bar(
+    strategy: Strategy, params: Params, signals: Signals, close: pd.Series
+) -> tuple[Action, str]:
+    """The strategy's signal on the last bar of ``close`` and a sentence saying why (or
+    that it is still warming up)."""
+    last = len(close) - 1
+    action: Action
+    if bool(signals.exits.iloc[last]):
+        action = "exit"
+    elif bool(signals.entries.iloc[last]):
+        action = "enter"
+    else:
+        action = "hold"
+    if last + 1 <= signals.warmup:
+        return action, (
+            f"warming up: {strategy.name} signals from closed bar {signals.warmup + 1} on; "
+            f"{last + 1} closed so far"
+        )
+    now, before = _values(signals, close, last), _values(signals, close, last - 1)
+    return action, strategy.explain(action, params, now, before)
+
+
+def explain_tick(
+    note: str, strategy: Strategy, config: Any, signals: Signals, candles: pd.DataFrame
+) -> str:
+    """``note`` (what else a tick has to say) followed by the strategy's sentence on the last
+    of ``candles``, as ``strategy says enter: EMA(9) crossed above EMA(21): ...``."""
+    action, why = explain_last_bar(
+        strategy, strategy.params_from_config(config), signals, candles["close"]
+    )
+    said = f"strategy says {action}: {why}"
+    return f"{note}; {said}" if note else said

@@ -27,23 +27,17 @@ from workbench.bots.configs import (
 )
 from workbench.cache import get_cache
 from workbench.db import session_scope
-from workbench.db.models.bots import PositionType
 from workbench.errors import ValidationError, WorkbenchError
 from workbench.market.cached import cached_symbols
 from workbench.market.candles import summary
 from workbench.market.ccxt_adapter import CcxtExchange
-from workbench.market.exchange import MarketType
 from workbench.market.sample import SYNTHETIC_EXCHANGE
 from workbench.schemas import BotConfigCreate, validate
 from workbench.strategies import STRATEGIES, all_strategies, get_strategy
+from workbench.types import MarketType
 from workbench.widgets.common import Message, engine_or_default
-from workbench.widgets.fields import (
-    control_for,
-    field_specs,
-    observe_value,
-    param_control,
-    to_schema,
-)
+from workbench.widgets.fields import field_specs, observe_value, param_control, to_schema
+from workbench.widgets.form import FormView, error_box, schema_controls
 
 SymbolSource = Callable[[str, str], list[str]]
 
@@ -97,14 +91,13 @@ def exchange_symbols(exchange: str, market_type: str) -> list[str]:
     """The exchange's symbol list through the cache (TTL, last good value when it fails)."""
     if exchange not in ccxt.exchanges:
         return []
-    kind: MarketType = "futures" if market_type == PositionType.FUTURES else "spot"
-    return cached_symbols(get_cache(), CcxtExchange(exchange), kind).value
+    return cached_symbols(get_cache(), CcxtExchange(exchange), MarketType(market_type)).value
 
 
 STOP, CONFIRM_STOP = "Stop bot", "Confirm stop"
 
 
-class BotForm(w.VBox):
+class BotForm(FormView):
     """Create, load, edit, clone, (de)activate and delete bot configurations.
 
     ``symbols(exchange, position_type)`` lists the symbols offered for an exchange; by
@@ -115,8 +108,6 @@ class BotForm(w.VBox):
         self.engine = engine_or_default(engine)
         self.symbols = symbols or exchange_symbols
         self.bot_id: int | None = None
-        self._shown: dict[str, str] = {}
-        self._loading = False
         self.specs = {
             n: s for n, s in field_specs(BotConfigCreate).items() if n != "strategy_params"
         }
@@ -124,8 +115,10 @@ class BotForm(w.VBox):
         self.param_errors: dict[str, w.HTML] = {}
         self.param_box = w.VBox()
         self.strategy_note = w.HTML()
-        self.controls: dict[str, Any] = {n: self._control(n) for n in self.specs}
-        self.errors = {n: w.HTML(layout=w.Layout(margin="0 0 0 8px")) for n in self.specs}
+        self.controls: dict[str, Any] = schema_controls(
+            BotConfigCreate, label, special=self._special_controls(), exclude=("strategy_params",)
+        )
+        self.errors = {n: error_box() for n in self.specs}
         self.symbol_note = w.HTML()
         self.message = Message()
         self.rows: dict[str, w.HBox] = {}
@@ -164,24 +157,27 @@ class BotForm(w.VBox):
 
     # -- building -------------------------------------------------------------------------
 
-    def _control(self, name: str) -> Any:
+    def _special_controls(self) -> dict[str, Callable[[], w.Widget]]:
+        """The fields whose control offers known choices (the rest follow the schema)."""
         style = {"description_width": "initial"}
-        if name == "exchange":
-            return w.Combobox(
+        return {
+            "exchange": lambda: w.Combobox(
                 description="exchange",
                 options=[SYNTHETIC_EXCHANGE, *ccxt.exchanges],
                 ensure_option=False,
                 style=style,
-            )
-        if name == "symbol":
-            return w.Combobox(description="symbol", placeholder="BTC/USDT", style=style)
-        if name == "timeframe":
-            return w.Combobox(description="timeframe", options=TIMEFRAMES, style=style)
-        if name == "strategy":
-            return w.Dropdown(description="strategy", options=self._strategies(), style=style)
-        if name == "api_key_id":
-            return w.Dropdown(description="API key", options=[("none", None)], style=style)
-        return control_for(self.specs[name], label(name))
+            ),
+            "symbol": lambda: w.Combobox(description="symbol", placeholder="BTC/USDT", style=style),
+            "timeframe": lambda: w.Combobox(
+                description="timeframe", options=TIMEFRAMES, style=style
+            ),
+            "strategy": lambda: w.Dropdown(
+                description="strategy", options=self._strategies(), style=style
+            ),
+            "api_key_id": lambda: w.Dropdown(
+                description="API key", options=[("none", None)], style=style
+            ),
+        }
 
     def _group(self, names: tuple[str, ...]) -> w.VBox:
         rows: list[w.Widget] = []
@@ -204,9 +200,8 @@ class BotForm(w.VBox):
         return values
 
     def set_values(self, values: dict[str, Any]) -> None:
-        self._loading = True
         params = values.get("strategy_params") or {}
-        try:
+        with self.quiet():
             for name, value in values.items():
                 if name == "strategy_params":
                     continue
@@ -220,20 +215,14 @@ class BotForm(w.VBox):
                     control.value = value
                 else:
                     control.value = value
-        finally:
-            self._loading = False
         self._show_strategy()
-        self._loading = True
-        try:
+        with self.quiet():
             for name, value in params.items():
                 if name in self.param_controls:
                     self.param_controls[name].value = value
-        finally:
-            self._loading = False
 
-    def field_errors(self) -> dict[str, str]:
-        """The errors shown beside the fields now."""
-        return dict(self._shown)
+    def error_boxes(self) -> dict[str, w.HTML]:
+        return {**self.errors, **self.param_errors}
 
     def check(self) -> dict[str, str]:
         """Validate the form with the schema and show each error beside its field."""
@@ -242,18 +231,11 @@ class BotForm(w.VBox):
             errors: dict[str, str] = {}
         except ValidationError as e:
             errors = e.errors
-        self._show_errors(errors)
+        self.show_errors(errors)
         return errors
 
-    def _show_errors(self, errors: dict[str, str]) -> None:
-        boxes = {**self.errors, **self.param_errors}
-        self._shown = {n: m for n, m in errors.items() if n in boxes}
-        for name, box in boxes.items():
-            text = html.escape(errors.get(name, ""))
-            box.value = f"<span style='color:#cf222e'>{text}</span>" if text else ""
-
     def _changed(self, _change: dict[str, Any]) -> None:
-        if not self._loading:
+        if not self.is_quiet:
             self.check()
 
     # -- actions --------------------------------------------------------------------------
@@ -272,10 +254,9 @@ class BotForm(w.VBox):
         }
         self.set_values(defaults)
         self._refresh_symbols()
-        self._show_errors({})
-        self._loading = True
-        self.picker.index = 0
-        self._loading = False
+        self.show_errors({})
+        with self.quiet():
+            self.picker.index = 0
         self._show_buttons()
 
     def load(self, bot_id: int) -> None:
@@ -286,9 +267,10 @@ class BotForm(w.VBox):
         self.set_values(fields)
         self._refresh_symbols()
         self.check()
-        self._loading = True
-        self.picker.value = bot_id
-        self._loading = False
+        if bot_id not in {value for _, value in self.picker.options}:
+            self._refresh_picker()  # created elsewhere since the list was read
+        with self.quiet():
+            self.picker.value = bot_id
         self.confirm_delete.value = False
         self._show_buttons()
         self.message.clear()
@@ -296,18 +278,21 @@ class BotForm(w.VBox):
     def save_bot(self) -> int | None:
         """Create the bot, or update the loaded one; field errors are shown, nothing saved."""
         values = self.values()
-        try:
+
+        def store() -> tuple[int, str]:
             with session_scope(self.engine) as session:
                 if self.bot_id is None:
                     owner = local_user(session=session).id
                     bot = create_bot(session=session, user_id=owner, **values)
                 else:
                     bot = update_bot(session=session, bot_id=self.bot_id, **values)
-                bot_id, name, created = bot.id, bot.name, self.bot_id is None
-        except WorkbenchError as e:
-            self._show_errors(getattr(e, "errors", {}))
-            self.message.error(e)
+                return bot.id, bot.name
+
+        created = self.bot_id is None
+        stored = self.act(store)
+        if stored is None:
             return None
+        bot_id, name = stored
         self._refresh_picker()
         self.load(bot_id)
         self.message.ok(f"{'created' if created else 'saved'} bot {bot_id} ({name})")
@@ -321,11 +306,10 @@ class BotForm(w.VBox):
         source = self.bot_id
         name = f"{self.controls['name'].value} (copy)"
         self.bot_id = None
-        self._loading = True
-        self.picker.index = 0
-        self.controls["name"].value = name
-        self.controls["is_active"].value = False
-        self._loading = False
+        with self.quiet():
+            self.picker.index = 0
+            self.controls["name"].value = name
+            self.controls["is_active"].value = False
         self._show_buttons()
         self.message.ok(f"copy of bot {source}: change what you like, then Save")
 
@@ -334,12 +318,14 @@ class BotForm(w.VBox):
         if self.bot_id is None:
             self.message.error("save the bot before activating it")
             return
-        active = not self.controls["is_active"].value
-        try:
+        bot_id, active = self.bot_id, not self.controls["is_active"].value
+
+        def switch() -> bool:
             with session_scope(self.engine) as session:
-                update_bot(session=session, bot_id=self.bot_id, is_active=active)
-        except WorkbenchError as e:
-            self.message.error(e)
+                update_bot(session=session, bot_id=bot_id, is_active=active)
+            return True
+
+        if not self.act(switch):
             return
         self.load(self.bot_id)
         self.message.ok(f"bot {self.bot_id} {'activated' if active else 'deactivated'}")
@@ -359,12 +345,13 @@ class BotForm(w.VBox):
         from workbench.bots.stop import stop_bot
 
         self.stop.description = STOP
-        try:
-            result = stop_bot(self.bot_id, engine=self.engine, close=self.close_position.value)
-        except WorkbenchError as e:
-            self.message.error(e)
+        bot_id = self.bot_id
+        result = self.act(
+            lambda: stop_bot(bot_id, engine=self.engine, close=self.close_position.value)
+        )
+        if result is None:
             return
-        self.load(self.bot_id)
+        self.load(bot_id)
         self.message.ok(result.summary())
 
     def delete_bot(self) -> None:
@@ -373,7 +360,8 @@ class BotForm(w.VBox):
             self.message.error("load a bot to delete first")
             return
         bot_id = self.bot_id
-        try:
+
+        def remove() -> int | None:
             with session_scope(self.engine) as session:
                 trades = trade_count(session=session, bot_id=bot_id)
                 if trades and not self.confirm_delete.value:
@@ -381,10 +369,11 @@ class BotForm(w.VBox):
                         f"bot {bot_id} has {trades} trades; tick 'delete even with trades' "
                         "and click Delete again (the trades are kept, detached from the bot)"
                     )
-                    return
-                kept = delete_bot(session=session, bot_id=bot_id, force=bool(trades))
-        except WorkbenchError as e:
-            self.message.error(e)
+                    return None
+                return delete_bot(session=session, bot_id=bot_id, force=bool(trades))
+
+        kept = self.act(remove)
+        if kept is None:
             return
         self._refresh_picker()
         self.new_bot()
@@ -394,7 +383,7 @@ class BotForm(w.VBox):
     # -- helpers --------------------------------------------------------------------------
 
     def _picked(self, change: dict[str, Any]) -> None:
-        if self._loading:
+        if self.is_quiet:
             return
         if change["new"] is None:
             self.new_bot()
@@ -402,15 +391,14 @@ class BotForm(w.VBox):
             self.load(change["new"])
 
     def _market_changed(self, _change: dict[str, Any]) -> None:
-        if not self._loading:
+        if not self.is_quiet:
             self._refresh_symbols()
 
     def _refresh_picker(self) -> None:
         with session_scope(self.engine) as session:
             bots = [(f"{b.id}: {b.name}", b.id) for b in list_bots(session=session)]
-        self._loading = True
-        self.picker.options = [(NEW_BOT, None), *bots]
-        self._loading = False
+        with self.quiet():
+            self.picker.options = [(NEW_BOT, None), *bots]
         self._refresh_keys()
 
     def _refresh_keys(self) -> None:
@@ -462,7 +450,7 @@ class BotForm(w.VBox):
         """Controls for a user strategy's declared parameters, an error beside each."""
         params = () if strategy.builtin else strategy.params
         self.param_controls = {p.name: param_control(p) for p in params}
-        self.param_errors = {p.name: w.HTML(layout=w.Layout(margin="0 0 0 8px")) for p in params}
+        self.param_errors = {p.name: error_box() for p in params}
         for control in self.param_controls.values():
             control.observe(self._changed, "value")
         self.param_box.children = [

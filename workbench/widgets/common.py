@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 import ipywidgets as w
@@ -10,7 +11,6 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from workbench.db import default_engine
-from workbench.errors import ValidationError, WorkbenchError
 
 
 def engine_or_default(engine: Engine | None) -> Engine:
@@ -36,9 +36,12 @@ class Message(w.HTML):
     @property
     def text(self) -> str:
         """The message without its markup (what a test or a reader checks)."""
-        import re
+        return plain_text(self.value)
 
-        return html.unescape(re.sub(r"<[^>]+>", "", self.value))
+
+def plain_text(markup: str) -> str:
+    """``markup`` without its tags and entities."""
+    return html.unescape(re.sub(r"<[^>]+>", "", markup))
 
 
 def frame_html(frame: pd.DataFrame, *, max_rows: int = 200) -> str:
@@ -57,12 +60,3 @@ def show_figure(output: w.Output, figure: Any) -> None:
 
     bundle = pio.renderers["plotly_mimetype"].to_mimebundle(figure.to_dict())
     output.outputs = ({"output_type": "display_data", "data": bundle, "metadata": {}},)
-
-
-def report(message: Message, error: Exception) -> dict[str, str]:
-    """Show a WorkbenchError in ``message``; returns its field errors (empty if none).
-    Anything that is not a WorkbenchError is a bug and is raised, not hidden."""
-    if not isinstance(error, WorkbenchError):
-        raise error
-    message.error(error)
-    return error.errors if isinstance(error, ValidationError) else {}

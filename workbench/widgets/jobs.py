@@ -10,6 +10,7 @@ import html
 import json
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -39,7 +40,8 @@ from workbench.jobs import (
 from workbench.jobs.notebooks import PLOTLY_JS, notebooks_folder
 from workbench.jobs.runs import create_run, finish_run
 from workbench.jobs.schedules import schedule_input
-from workbench.widgets.common import Message, engine_or_default, frame_html, report
+from workbench.widgets.common import Message, engine_or_default, frame_html
+from workbench.widgets.form import FormView, error_box
 
 NEW = "(new schedule)"
 TIMEZONES = ["UTC", *sorted(available_timezones() - {"UTC"})]
@@ -47,10 +49,9 @@ SCHEDULE_COLUMNS = ["id", "name", "notebook", "parameters", "cron", "timezone", 
 RUN_COLUMNS = ["id", "schedule", "notebook", "status", "started", "seconds", "error_cell", "error"]
 # Set by ``workbench lab`` (workbench.cli.lab.LAB_ROOT_ENV): the folder the server serves.
 LAB_ROOT_ENV = "WORKBENCH_LAB_ROOT"
-ERROR_STYLE = "color:#cf222e"
 
 
-class JobDashboard(w.VBox):
+class JobDashboard(FormView):
     """Schedules (notebook, parameters, cron, timezone, enabled) with edit and run-now;
     recent runs with status, duration and error, and links to their outputs.
 
@@ -102,7 +103,7 @@ class JobDashboard(w.VBox):
             "timeout_seconds": self.timeout,
             "enabled": self.enabled,
         }
-        self.errors = {n: w.HTML(layout=w.Layout(margin="0 0 0 8px")) for n in self.controls}
+        self.errors = {n: error_box() for n in self.controls}
         self.save = w.Button(description="Save", button_style="primary", icon="save")
         self.toggle = w.Button(description="Disable", icon="pause")
         self.remove = w.Button(description="Remove", button_style="danger", icon="trash")
@@ -115,7 +116,6 @@ class JobDashboard(w.VBox):
         self.show_html = w.Button(description="Show HTML here", icon="eye")
         self.viewer = w.HTML()
         self.message = Message()
-        self._quiet = False  # True while refresh() rebuilds the picker
         self.schedule.observe(self._picked, "value")
         self.run.observe(lambda _: self._show_links(), "value")
         self.save.on_click(lambda _: self.save_schedule())
@@ -144,13 +144,10 @@ class JobDashboard(w.VBox):
             schedules = [schedule_fields(s) for s in list_schedules(session=session)]
             runs = [run_fields(r) for r in list_runs(session=session, limit=self.limit)]
         chosen, chosen_run = self.schedule.value, self.run.value
-        self._quiet = True  # keep unsaved edits in the form
-        try:
+        with self.quiet():  # keep unsaved edits in the form
             picks = [(f"{s['id']}: {s['name']}", s["id"]) for s in schedules]
             self.schedule.options = [(NEW, None), *picks]
             self.schedule.value = chosen if chosen in {s["id"] for s in schedules} else None
-        finally:
-            self._quiet = False
         if self.schedule.value != chosen:  # removed elsewhere
             self.load()
         table = pd.DataFrame(schedules, columns=[*SCHEDULE_COLUMNS[:-1], "next_slot"])
@@ -185,13 +182,16 @@ class JobDashboard(w.VBox):
                 "enabled": True,
             }
         else:
-            try:
+            schedule_id = self.schedule.value
+
+            def read() -> dict[str, Any]:
                 with session_scope(self.engine) as session:
-                    row = get_schedule(session=session, schedule_id=self.schedule.value)
-                    fields = schedule_input(row)
-            except WorkbenchError as e:  # removed elsewhere
-                report(self.message, e)
+                    return schedule_input(get_schedule(session=session, schedule_id=schedule_id))
+
+            found = self.act(read)  # None: removed elsewhere
+            if found is None:
                 return
+            fields = found
         self.name.value, self.notebook.value = fields["name"], fields["notebook"]
         params = fields["parameters"]
         self.parameters.value = json.dumps(params, indent=1, default=str) if params else ""
@@ -204,11 +204,7 @@ class JobDashboard(w.VBox):
         self.toggle.icon = "pause" if fields["enabled"] else "play"
         for button in (self.toggle, self.remove, self.run_now):
             button.disabled = self.schedule.value is None
-        self._show_errors({})
-
-    def field_errors(self) -> dict[str, str]:
-        """The errors shown beside the fields now."""
-        return {n: _plain(box.value) for n, box in self.errors.items() if box.value}
+        self.show_errors({})
 
     # -- changing -------------------------------------------------------------------------
 
@@ -242,7 +238,8 @@ class JobDashboard(w.VBox):
     def save_schedule(self) -> int | None:
         """Add a schedule, or update the chosen one, through the schedule schema; errors
         are shown beside their fields and nothing is saved."""
-        try:
+
+        def store() -> tuple[int, str]:
             values = self.values()
             with session_scope(self.engine) as session:
                 if self.schedule.value is None:
@@ -253,16 +250,12 @@ class JobDashboard(w.VBox):
                     row = update_schedule(
                         session=session, schedule_id=self.schedule.value, **values
                     )
-                schedule_id, name = row.id, row.name
-        except WorkbenchError as e:
-            errors = report(self.message, e)
-            # Parameters are checked one by one: their errors are named by parameter.
-            fields = {n: m for n, m in errors.items() if n in self.errors}
-            others = "; ".join(f"{n}: {m}" for n, m in errors.items() if n not in self.errors)
-            if others:
-                fields["parameters"] = "; ".join(filter(None, (fields.get("parameters"), others)))
-            self._show_errors(fields)
+                return row.id, row.name
+
+        stored = self.act(store)
+        if stored is None:
             return None
+        schedule_id, name = stored
         self.refresh()
         self.schedule.value = schedule_id
         self.load()
@@ -275,12 +268,15 @@ class JobDashboard(w.VBox):
         if schedule_id is None:
             self.message.error("choose a saved schedule first")
             return None
-        try:
+
+        def switch() -> bool:
             with session_scope(self.engine) as session:
                 enabled = not get_schedule(session=session, schedule_id=schedule_id).enabled
                 set_enabled(session=session, schedule_id=schedule_id, enabled=enabled)
-        except WorkbenchError as e:
-            report(self.message, e)
+            return enabled
+
+        enabled = self.act(switch)
+        if enabled is None:
             return None
         self.refresh()
         self.load()
@@ -293,11 +289,13 @@ class JobDashboard(w.VBox):
         if schedule_id is None:
             self.message.error("choose a saved schedule first")
             return
-        try:
+
+        def remove() -> bool:
             with session_scope(self.engine) as session:
                 remove_schedule(session=session, schedule_id=schedule_id)
-        except WorkbenchError as e:
-            report(self.message, e)
+            return True
+
+        if not self.act(remove):
             return
         self.schedule.value = None
         self.refresh()
@@ -306,12 +304,14 @@ class JobDashboard(w.VBox):
     def start_run(self) -> int | None:
         """Queue a run of the chosen (saved) schedule and hand it to the executor; returns
         its id at once. The run shows as queued or running until it ends; Refresh."""
-        if self.schedule.value is None:
+        schedule_id = self.schedule.value
+        if schedule_id is None:
             self.message.error("save the schedule before running it")
             return None
-        try:
+
+        def start() -> int:
             with session_scope(self.engine) as session:
-                schedule = get_schedule(session=session, schedule_id=self.schedule.value)
+                schedule = get_schedule(session=session, schedule_id=schedule_id)
                 run_id = create_run(
                     session=session,
                     notebook=schedule.notebook,
@@ -324,11 +324,13 @@ class JobDashboard(w.VBox):
                 error = f"{type(e).__name__}: {e}"
                 finish_run(engine=self.engine, run_id=run_id, status=RunStatus.FAILED, error=error)
                 raise
-        except WorkbenchError as e:
-            self.refresh()
-            report(self.message, e)
-            return None
+            return run_id
+
+        started = self.act(start)
         self.refresh()
+        if started is None:
+            return None
+        run_id = started
         self.run.value = run_id
         self.message.ok(f"started run {run_id}; click Refresh to follow it")
         return run_id
@@ -349,13 +351,17 @@ class JobDashboard(w.VBox):
     # -- helpers --------------------------------------------------------------------------
 
     def _picked(self, _change: dict[str, Any]) -> None:
-        if not self._quiet:
+        if not self.is_quiet:
             self.load()
 
-    def _show_errors(self, errors: dict[str, str]) -> None:
-        for name, box in self.errors.items():
-            text = errors.get(name, "")
-            box.value = f"<span style='{ERROR_STYLE}'>{html.escape(text)}</span>" if text else ""
+    def show_errors(self, errors: Mapping[str, str]) -> None:
+        """Beside their fields; parameters are checked one by one, so an error named by a
+        parameter goes beside the parameters field."""
+        fields = {n: m for n, m in errors.items() if n in self.errors}
+        others = "; ".join(f"{n}: {m}" for n, m in errors.items() if n not in self.errors)
+        if others:
+            fields["parameters"] = "; ".join(filter(None, (fields.get("parameters"), others)))
+        super().show_errors(fields)
 
     def _path(self, column: str) -> Path | None:
         """The chosen run's file in ``column`` when it exists."""
@@ -465,7 +471,3 @@ def _inline_plotly(page: str, path: Path) -> str:
         return page
     inline = f"<script>{script.read_text(encoding='utf-8')}</script>"
     return tag.sub(lambda _: inline, page, count=1)
-
-
-def _plain(markup: str) -> str:
-    return html.unescape(re.sub(r"<[^>]+>", "", markup))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +24,7 @@ from workbench.bots.trades import (
 from workbench.db import session_scope
 from workbench.db.models import BotConfig
 from workbench.errors import WorkbenchError
+from workbench.timeutil import day_start
 from workbench.widgets.common import Message, engine_or_default, frame_html, show_figure
 
 ANY = "any"
@@ -160,13 +160,6 @@ class TradeBrowser(w.VBox):
 
 def _cursor(rows: pd.DataFrame, position: int) -> Cursor:
     return cursor_of(rows.iloc[position])
-
-
-def day_start(day: date | None, offset: int = 0) -> datetime | None:
-    """The UTC start of ``day`` plus ``offset`` days (a DatePicker's value as a bound)."""
-    if day is None:
-        return None
-    return datetime.combine(day, time(), tzinfo=UTC) + timedelta(days=offset)
 
 
 def _plain(value: Decimal | None) -> str:

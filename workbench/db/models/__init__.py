@@ -2,12 +2,13 @@
 
 from workbench.db.models.accounts import ApiKey, User
 from workbench.db.models.backtests import Backtest
-from workbench.db.models.bots import BotConfig, BotEvent, BotState, PositionType
+from workbench.db.models.bots import BotConfig, BotEvent, BotState
 from workbench.db.models.jobs import JobRun, JobSchedule, MissedRuns, RunStatus
 from workbench.db.models.market import Candle, CandleSeries
 from workbench.db.models.notify import Alert, Notifier
 from workbench.db.models.paper import PaperAccount, PaperBalance, PaperOrder, PaperPosition
-from workbench.db.models.trades import Side, Trade
+from workbench.db.models.trades import Trade
+from workbench.types import MarketType, Side  # the vocabulary of these rows
 
 __all__ = [
     "Alert",
@@ -20,13 +21,13 @@ __all__ = [
     "CandleSeries",
     "JobRun",
     "JobSchedule",
+    "MarketType",
     "MissedRuns",
     "Notifier",
     "PaperAccount",
     "PaperBalance",
     "PaperOrder",
     "PaperPosition",
-    "PositionType",
     "RunStatus",
     "Side",
     "Trade",

@@ -10,7 +10,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from workbench.db.base import Base, Timestamps, str_enum
-from workbench.db.models.bots import PositionType
+from workbench.types import MarketType
 
 
 class Backtest(Timestamps, Base):
@@ -26,7 +26,7 @@ class Backtest(Timestamps, Base):
     exchange: Mapped[str] = mapped_column(String(64))
     symbol: Mapped[str] = mapped_column(String(64))
     timeframe: Mapped[str] = mapped_column(String(8))
-    market_type: Mapped[PositionType] = mapped_column(str_enum(PositionType, "market_type"))
+    market_type: Mapped[MarketType] = mapped_column(str_enum(MarketType, "market_type"))
     strategy: Mapped[str] = mapped_column(String(64))
     parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # The strategy's code fingerprint when the backtest ran (see ``workbench strategy list``).

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -11,11 +10,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column
 
 from workbench.db.base import Base, Timestamps, str_enum
-
-
-class PositionType(enum.StrEnum):
-    SPOT = "spot"
-    FUTURES = "futures"
+from workbench.types import MarketType
 
 
 def _perc(column: str, low: str = "0", high: str = "100") -> CheckConstraint:
@@ -85,10 +80,10 @@ class BotConfig(Timestamps, Base):
     is_active: Mapped[bool] = mapped_column(default=False, server_default="0")
     dry_run: Mapped[bool] = mapped_column(default=True, server_default="1")
     strategy: Mapped[str] = mapped_column(String(64))
-    position_type: Mapped[PositionType] = mapped_column(
-        str_enum(PositionType, "position_type"),
-        default=PositionType.SPOT,
-        server_default=PositionType.SPOT.value,
+    position_type: Mapped[MarketType] = mapped_column(
+        str_enum(MarketType, "position_type"),
+        default=MarketType.SPOT,
+        server_default=MarketType.SPOT.value,
     )
 
     initial_capital: Mapped[Decimal]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from decimal import Decimal
 
@@ -10,11 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column
 
 from workbench.db.base import Base, Timestamps, str_enum
-
-
-class Side(enum.StrEnum):
-    BUY = "buy"
-    SELL = "sell"
+from workbench.types import Side
 
 
 class Trade(Timestamps, Base):
