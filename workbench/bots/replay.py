@@ -92,7 +92,7 @@ def replay_bot(
         )
     with tempfile.TemporaryDirectory(prefix="workbench-replay-") as scratch_dir:
         scratch = make_engine(f"sqlite:///{Path(scratch_dir) / 'replay.db'}")
-        # A scratch file thrown away at the end: no fsync, no journal on disk.
+        # A scratch file thrown away at the end: no fsync.
         sa.event.listen(scratch, "connect", _scratch_pragmas)
         try:
             return _replay(scratch, Path(scratch_dir), fields, candles, fee, slippage, progress)
@@ -181,8 +181,7 @@ def _replay(
 
 def _scratch_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA synchronous=OFF")
-    cur.execute("PRAGMA journal_mode=MEMORY")
+    cur.execute("PRAGMA synchronous=OFF")  # WAL stays: a second connection may read meanwhile
     cur.close()
 
 
