@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from tests.bots.conftest import Setup, make_setup
 from workbench.bots import update_bot
-from workbench.bots.drift_compare import alert_divergences, bot_drift
+from workbench.bots.drift_compare import alert_divergences, alert_frame, bot_drift
 from workbench.bots.report import daily_report
 from workbench.bots.runner import TickResult, run_tick
 from workbench.cli import app
@@ -132,6 +132,11 @@ def test_a_stored_candle_changed_after_the_tick_is_a_candle_divergence(
     assert row["divergences"] == 1
     other_day = [d for d in {t.date() for t in setup.times} if d != bar.date()]
     assert daily_report(engine=setup.engine, day=other_day[0]).drift.empty
+    # Found only now, alerted by the report, once.
+    assert divergence_alerts(setup.engine) == []
+    assert alert_frame(engine=setup.engine, frame=report.drift) == 1
+    assert alert_frame(engine=setup.engine, frame=report.drift) == 0
+    assert divergence_alerts(setup.engine) == [f"divergence:{setup.bot_id}:{bar.isoformat()}"]
 
 
 def test_fills_beyond_the_slippage_are_fill_divergences_alerted_once_per_bar(

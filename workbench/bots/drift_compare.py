@@ -36,6 +36,7 @@ CAUSES = ("candles", "fill", "fees", "missed_tick", "halt", "unexplained")
 PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 FEE_TOLERANCE = 1e-3  # relative: a fee rounded by the exchange still matches its rate
 PRICE_TOLERANCE = 1e-6  # relative: rounding of stored prices, not slippage
+CONTEXT = timedelta(days=7)  # earlier bars read to explain a report's divergences
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,8 @@ def bot_drift(
     end: datetime | None = None,
 ) -> DriftReport:
     """Compare bot ``bot_id``'s live decisions with its backtest's; the divergences of bars
-    in [start, end) (all by default), classified with every earlier bar as context."""
+    in [start, end) (all by default), classified with the week before ``start`` as context
+    (a difference there explains later ones); candles are checked in [start, end) only."""
     from workbench.market.candles import read_candles
 
     with Session(engine) as session:
@@ -125,24 +127,26 @@ def bot_drift(
         query = sa.select(BotDrift).where(BotDrift.bot_id == bot_id)
         if end is not None:
             query = query.where(BotDrift.bar_time < end)
+        if start is not None:
+            query = query.where(BotDrift.bar_time >= start - CONTEXT)
         rows = list(session.scalars(query.order_by(BotDrift.bar_time)))
         market = (bot.exchange, bot.symbol, bot.timeframe)
         session.expunge_all()
     report = DriftReport(bot_id)
-    if not rows:
+    compared = [r for r in rows if _in(r, start, end)]
+    if not compared:
         return report
     stored = read_candles(
         engine=engine,
         exchange=market[0],
         symbol=market[1],
         timeframe=market[2],
-        start=min(r.window_start for r in rows),
-        end=rows[-1].bar_time + timedelta(milliseconds=1),
+        start=min(r.window_start for r in rows[-len(compared) - 1 :]),  # and the bar before
+        end=compared[-1].bar_time + timedelta(milliseconds=1),
     )
     check = StoredCandles(stored)
-    found = classify(rows, check)
-    report.candles_unchecked = sum(1 for r in rows if _in(r, start, end) and not check.covers(r))
-    compared = [r for r in rows if _in(r, start, end)]
+    found = classify(rows, check, checked_from=compared[0].bar_time)
+    report.candles_unchecked = sum(1 for r in compared if not check.covers(r))
     report.divergences = [d for d in found if _in_time(d.bar_time, start, end)]
     report.bars = len(compared)
     report.agreeing = report.bars - report.diverging
@@ -200,15 +204,23 @@ def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def classify(rows: Sequence[BotDrift], stored: StoredCandles | None = None) -> list[Divergence]:
-    """The divergences of ``rows`` (one bot's, oldest first); candles are checked only
-    against ``stored`` when given."""
+def classify(
+    rows: Sequence[BotDrift],
+    stored: StoredCandles | None = None,
+    *,
+    checked_from: datetime | None = None,
+) -> list[Divergence]:
+    """The divergences of ``rows`` (one bot's, oldest first); candles are checked against
+    ``stored`` when given, for bars from ``checked_from`` on."""
     found: list[Divergence] = []
     root: Divergence | None = None  # the last divergence with a cause of its own
-    window_ok = True
+    checked = [i for i, r in enumerate(rows) if checked_from is None or r.bar_time >= checked_from]
+    # A window already different at the bar before the first one checked is no news.
+    before = checked[0] - 1 if checked else -1
+    window_ok = stored is None or before < 0 or not stored.window_differs(rows[before])
     for row in rows:
         causes: list[tuple[str, str]] = []
-        if stored is not None:
+        if stored is not None and (checked_from is None or row.bar_time >= checked_from):
             bar = stored.bar_difference(row)
             if bar is not None:
                 causes.append(("candles", f"this bar differs: {bar}"))
@@ -329,6 +341,26 @@ def alert_divergences(*, session: Session, divergences: Iterable[Divergence]) ->
             ),
         )
     return new
+
+
+def alert_frame(*, engine: Engine, frame: pd.DataFrame) -> int:
+    """Queue the alerts of a table of divergences (a daily report's ``drift``) that were
+    not queued yet, e.g. candles found different only now; returns how many are new."""
+    from workbench.db.engine import session_scope
+
+    found = [
+        Divergence(
+            int(r.bot_id),
+            pd.Timestamp(r.bar_time).to_pydatetime(),
+            str(r.cause),
+            str(r.live),
+            str(r.backtest),
+            str(r.detail),
+        )
+        for r in frame.itertuples()
+    ]
+    with session_scope(engine) as session:
+        return alert_divergences(session=session, divergences=found)
 
 
 def divergences_of(
