@@ -49,17 +49,18 @@ class Watch(NamedTuple):
 def record(*, session: Session, watch: Watch, result: TickResult) -> None:
     """Record the backtest's decision beside the tick's ``result`` for the bar it decided,
     stepping the shadow over the bars since its last one, and queue an alert for each
-    divergence found. Part of the tick's transaction; a failure here is logged with its
-    traceback and rolled back to a savepoint, never the tick's failure (as a notifier's)."""
+    divergence found. Part of the tick's transaction (no savepoint of its own: on SQLite
+    one would commit early). The rows are computed before anything is written, and a
+    failure there is logged with its traceback, never the tick's (as a notifier's)."""
     bot, candles, rules = watch
     if result.decision not in DECIDED or result.bar_time is None or candles.empty:
         return
     try:
-        with session.begin_nested():
-            rows = _record(session, bot, candles, rules, result)
-            alert_divergences(session=session, divergences=classify(rows))
+        rows = _record(session, bot, candles, rules, result)
     except Exception:  # an observer's bug must not stop trading; logged in full
         log.exception("drift of bot %s at %s not recorded", bot.id, result.bar_time)
+        return
+    alert_divergences(session=session, divergences=classify(rows))
 
 
 def _decided_ms(result: TickResult) -> int:
@@ -133,7 +134,8 @@ def _record(
     base, quote = base_currency(bot.symbol), quote_currency(bot.symbol)
     fee_rate, slippage = _dec(rules.fee), _dec(rules.slippage)
 
-    rows: list[BotDrift] = [last] if last is not None else []
+    new: list[BotDrift] = []
+    last_fill: tuple[Decimal, Decimal] | None = None  # the last row's fill, known now
     previous = last
     for t in range(first, end):
         o, h, lo, c, v = (float(x) for x in values[t])
@@ -143,7 +145,9 @@ def _record(
             e.apply_entry(state, params, price, qty, fee)
         elif side == e.EXIT:
             e.apply_exit(state, params, price, fee)
-        if side != e.NONE and previous is not None:  # the previous bar's order filled now
+        if side != e.NONE and previous is last:  # the previous bar's order filled now
+            last_fill = _dec(price), _dec(fee)
+        elif side != e.NONE and previous is not None:
             previous.backtest_price, previous.backtest_fee = _dec(price), _dec(fee)
         liquidated = e.on_close(state, params, h, lo, c, entries[t], exits[t]) == e.R_LIQUIDATION
         pending = float(state[e.S_PENDING])
@@ -172,11 +176,13 @@ def _record(
         )
         if t == end - 1:
             _set_live(row, bot, result, base=base, quote=quote)
-        session.add(row)
-        rows.append(row)
+        new.append(row)
         previous = row
-    session.flush()
-    return rows
+    # Written only now, all computed: a failure above leaves nothing half-recorded.
+    if last is not None and last_fill is not None:
+        last.backtest_price, last.backtest_fee = last_fill
+    session.add_all(new)
+    return ([last] if last is not None else []) + new
 
 
 def _hold_reason(state: np.ndarray, params: np.ndarray) -> str:

@@ -103,7 +103,7 @@ def window_hash(times: np.ndarray, values: np.ndarray) -> str:
 def candle_arrays(candles: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """(open times in ms, OHLCV rows) of a candle frame."""
     times = candles.index.as_unit("ms").asi8.astype(np.int64)
-    return times, candles[list(PRICE_COLUMNS)].to_numpy(dtype=np.float64)
+    return times, np.column_stack([candles[c].to_numpy(dtype=np.float64) for c in PRICE_COLUMNS])
 
 
 def bot_drift(
