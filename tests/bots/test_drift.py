@@ -207,3 +207,23 @@ def test_drift_of_an_unknown_bot_is_a_clear_error(settings: Settings) -> None:
     result = CliRunner().invoke(app, ["bot", "drift", "999"])
     assert result.exit_code == 2  # rejected: bad input
     assert "no bot with id 999" in result.stderr
+
+
+def test_an_order_settled_by_the_next_tick_after_a_crash_still_agrees(setup: Setup) -> None:
+    """A tick that dies after the exchange took its order records nothing; the tick run
+    again settles the order and records it at the bar it was decided for."""
+    from tests.bots.test_runner import Crash, CrashingExchange
+
+    entered = False
+    for moment in setup.times[1:]:
+        setup.prices.advance_to(moment)
+        exchange = setup.paper if entered else CrashingExchange(setup.paper, "after_accept")
+        try:
+            run_tick(setup.bot_id, engine=setup.engine, exchange=exchange)
+        except Crash:
+            entered = True  # the scheduler runs the tick again, in the same bar
+            again = run_tick(setup.bot_id, engine=setup.engine, exchange=setup.paper)
+            assert again.decision == "enter" and again.order is not None
+    assert entered
+    report = bot_drift(engine=setup.engine, bot_id=setup.bot_id)
+    assert report.bars == BARS - 1 and report.divergences == []
