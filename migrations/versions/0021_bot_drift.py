@@ -1,7 +1,7 @@
 """Live vs backtest: what the backtest would have decided at each bar a bot ticked.
 
 Revision ID: 0021_bot_drift
-Revises: 0017_seed_names
+Revises: 0020_key_sandbox
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0021_bot_drift"
-down_revision: str | None = "0017_seed_names"
+down_revision: str | None = "0020_key_sandbox"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -40,7 +40,6 @@ def upgrade() -> None:
         sa.Column("high", sa.Float(), nullable=False),
         sa.Column("low", sa.Float(), nullable=False),
         sa.Column("close", sa.Float(), nullable=False),
-        sa.Column("volume", sa.Float(), nullable=False),
         sa.Column("window_start", sa.DateTime(timezone=True), nullable=False),
         sa.Column("window_bars", sa.Integer(), nullable=False),
         sa.Column("window_hash", sa.String(length=64), nullable=False),

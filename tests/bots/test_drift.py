@@ -227,3 +227,23 @@ def test_an_order_settled_by_the_next_tick_after_a_crash_still_agrees(setup: Set
     assert entered
     report = bot_drift(engine=setup.engine, bot_id=setup.bot_id)
     assert report.bars == BARS - 1 and report.divergences == []
+
+
+def test_a_tick_gap_that_halts_the_bot_is_a_halt_not_alerted_twice(setup: Setup) -> None:
+    for moment in setup.times[1:31]:
+        setup.prices.advance_to(moment)
+        run_tick(setup.bot_id, engine=setup.engine, exchange=setup.paper)
+    setup.prices.advance_to(setup.times[42])
+    halted = run_tick(setup.bot_id, engine=setup.engine, exchange=setup.paper, catch_up_bars=10)
+    assert halted.decision == "halt"
+
+    report = bot_drift(engine=setup.engine, bot_id=setup.bot_id)
+    at_halt = [d for d in report.divergences if d.bar_time == halted.bar_time]
+    assert [d.cause for d in at_halt] == ["halt"] and at_halt[0].live.startswith("halt (")
+    assert report.bars == 42  # bars 0 to 41: the 11 no tick decided are compared too
+    with setup.engine.connect() as conn:
+        kinds = list(conn.scalars(sa.select(Alert.kind)))
+    assert kinds.count("halt") == 1
+    assert f"divergence:{setup.bot_id}:{halted.bar_time.isoformat()}" not in divergence_alerts(
+        setup.engine
+    )

@@ -1,15 +1,19 @@
 """Live vs backtest, watched: each live tick records what the backtest would have decided.
 
-The backtest runs beside the bot as its *shadow*: the same strategy over the candles the
-tick read, through the same rule engine the backtest loop runs (``rules.simulate``: begin
-the bar, fill the pending order at its open, close it), carried from bar to bar in its own
-state with its own fills, as a backtest started at the bot's first bar would be. A tick
+The backtest runs beside the bot as its *shadow*: the strategy's signals on the bars the
+tick read (from its own feed), through the same rule engine the backtest loop runs
+(``rules.simulate``: begin the bar, fill the pending order at its open, close it),
+carried from bar to bar in its own state with its own fills, as a backtest started at the
+bot's first bar would be. A tick
 steps the shadow over every closed bar since its last one: a bar the shadow steps without
 a live decision is a bar no tick decided. Each bar becomes a ``BotDrift`` row, written in
 the tick's own commit; ``drift_compare`` classifies the differences and alerts.
 
-Cost per tick: the strategy's signals over the candles read (as the tick computes them)
-and a few engine calls per new bar; the engine is the one the tick already loaded.
+Cost per tick: the feed's signals on the bars read (a live feed computes them again, a
+replay's are precomputed) and a few engine calls per new bar; the engine is the one the
+tick already loaded. A tick that halts the bot records "halt" as its decision; the ticks of
+a bot already halted read no bars and record nothing (the tick after the resolve steps
+over those bars).
 """
 
 from __future__ import annotations
@@ -21,29 +25,29 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from workbench.bots.drift_compare import alert_divergences, candle_arrays, classify, window_hash
+from workbench.bots.drift_compare import alert_divergences, classify, window_hash
 from workbench.db.models import BotConfig, BotDrift
 from workbench.market.names import base_currency, quote_currency
 
 if TYPE_CHECKING:
+    from workbench.bots.bars import BarFeed, Bars
     from workbench.bots.runner import TickResult
-    from workbench.rules import RuleParams
 
 log = logging.getLogger(__name__)
 _CLIENT_BAR = re.compile(r"^wb\d+-(\d+)-")  # runner.client_order_id: wb{bot}-{bar ms}-{side}
-DECIDED = ("enter", "exit", "hold")
+DECIDED = ("enter", "exit", "hold", "halt")
 
 
 class Watch(NamedTuple):
     """What a tick read and ran under: all the shadow needs besides the tick's result."""
 
     bot: BotConfig
-    candles: pd.DataFrame
-    rules: RuleParams
+    bars: Bars
+    feed: BarFeed  # gives the strategy's signals on ``bars``
+    params: np.ndarray  # the rule engine's parameters the tick ran under
 
 
 def record(*, session: Session, watch: Watch, result: TickResult) -> None:
@@ -52,11 +56,11 @@ def record(*, session: Session, watch: Watch, result: TickResult) -> None:
     divergence found. Part of the tick's transaction (no savepoint of its own: on SQLite
     one would commit early). The rows are computed before anything is written, and a
     failure there is logged with its traceback, never the tick's (as a notifier's)."""
-    bot, candles, rules = watch
-    if result.decision not in DECIDED or result.bar_time is None or candles.empty:
+    bot = watch.bot
+    if result.decision not in DECIDED or result.bar_time is None or not len(watch.bars):
         return
     try:
-        rows = _record(session, bot, candles, rules, result)
+        rows = _record(session, watch, result)
     except Exception:  # an observer's bug must not stop trading; logged in full
         log.exception("drift of bot %s at %s not recorded", bot.id, result.bar_time)
         return
@@ -82,14 +86,13 @@ def _time(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
-def _record(
-    session: Session, bot: BotConfig, candles: pd.DataFrame, rules: RuleParams, result: TickResult
-) -> list[BotDrift]:
+def _record(session: Session, watch: Watch, result: TickResult) -> list[BotDrift]:
     from workbench.rules import engine as e
-    from workbench.strategies import get_strategy
 
+    bot, bars, params = watch.bot, watch.bars, watch.params
     decided_ms = _decided_ms(result)
-    times, values = candle_arrays(candles)
+    times = np.asarray(bars.times, dtype=np.int64)
+    values = np.column_stack([bars.open, bars.high, bars.low, bars.close]).astype(np.float64)
     end = int(np.searchsorted(times, decided_ms, side="right"))
     if end == 0 or times[end - 1] != decided_ms:
         log.warning("bot %s decided bar %s, which it did not read", bot.id, _time(decided_ms))
@@ -111,7 +114,6 @@ def _record(
         _set_live(row, bot, result)
         return [row]
 
-    params = rules.to_array()
     first, state = end - 1, e.new_state(params)  # a new shadow starts at the decided bar
     if last is not None:
         following = int(np.searchsorted(times, _ms(last.bar_time), side="right"))
@@ -127,18 +129,16 @@ def _record(
                 last.bar_time,
             )
             last = None
-    strategy = get_strategy(bot.strategy)
-    signals = strategy.signals(candles, **strategy.params_from_config(bot))
-    entries = signals.entries.to_numpy(dtype=bool)
-    exits = signals.exits.to_numpy(dtype=bool)
+    signals = watch.feed.signals(bars)
+    entries, exits = signals.entries, signals.exits
     base, quote = base_currency(bot.symbol), quote_currency(bot.symbol)
-    fee_rate, slippage = _dec(rules.fee), _dec(rules.slippage)
+    fee_rate, slippage = _dec(params[e.P_FEE]), _dec(params[e.P_SLIPPAGE])
 
     new: list[BotDrift] = []
     last_fill: tuple[Decimal, Decimal] | None = None  # the last row's fill, known now
     previous = last
     for t in range(first, end):
-        o, h, lo, c, v = (float(x) for x in values[t])
+        o, h, lo, c = (float(x) for x in values[t])
         e.begin_bar(state, params, int(times[t]), o)
         side, price, qty, fee = e.fill_pending(state, params, o)
         if side == e.ENTER:
@@ -168,7 +168,6 @@ def _record(
             high=h,
             low=lo,
             close=c,
-            volume=v,
             window_start=_time(int(times[0])),
             window_bars=t + 1,
             window_hash=window_hash(times[: t + 1], values[: t + 1]),
@@ -208,7 +207,7 @@ def _set_live(
 ) -> None:
     base = base or base_currency(bot.symbol)
     quote = quote or quote_currency(bot.symbol)
-    row.live_decision = result.decision
+    row.live_decision = str(result.decision)
     row.live_reason = result.reason[:200]
     order = result.order
     if order is None or order.price is None:

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from workbench.db.models import BotConfig, BotDrift
 
 CAUSES = ("candles", "fill", "fees", "missed_tick", "halt", "unexplained")
-PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
+PRICE_COLUMNS = ("open", "high", "low", "close")
 FEE_TOLERANCE = 1e-3  # relative: a fee rounded by the exchange still matches its rate
 PRICE_TOLERANCE = 1e-6  # relative: rounding of stored prices, not slippage
 CONTEXT = timedelta(days=7)  # earlier bars read to explain a report's divergences
@@ -94,14 +94,14 @@ class DriftReport:
 
 
 def window_hash(times: np.ndarray, values: np.ndarray) -> str:
-    """A fingerprint of closed bars: open times (ms) and OHLCV, exactly as read."""
+    """A fingerprint of closed bars: open times (ms) and OHLC, exactly as read."""
     digest = hashlib.sha256(np.ascontiguousarray(times, dtype=np.int64).tobytes())
     digest.update(np.ascontiguousarray(values, dtype=np.float64).tobytes())
     return digest.hexdigest()
 
 
 def candle_arrays(candles: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(open times in ms, OHLCV rows) of a candle frame."""
+    """(open times in ms, OHLC rows) of a candle frame."""
     times = candles.index.as_unit("ms").asi8.astype(np.int64)
     return times, np.column_stack([candles[c].to_numpy(dtype=np.float64) for c in PRICE_COLUMNS])
 
@@ -184,7 +184,7 @@ class StoredCandles:
         if span is None:
             return None
         stored = self.values[span[1] - 1]
-        read = [row.open, row.high, row.low, row.close, row.volume]
+        read = [row.open, row.high, row.low, row.close]
         changed = [
             f"{name} {was!r} read, {now!r} stored"
             for name, was, now in zip(PRICE_COLUMNS, read, stored.tolist(), strict=True)
@@ -258,6 +258,7 @@ def _own_causes(row: BotDrift) -> list[tuple[str, str]]:
         return causes
     if live != shadow:
         halted = [r for r in (row.live_reason or "", row.backtest_reason) if _is_halt(r)]
+        halted += [f"halted: {row.live_reason}"] if live == "halt" and not halted else []
         if halted:
             causes.append(("halt", f"{live} live, {shadow} in the backtest: {halted[0]}"))
         else:
@@ -321,11 +322,14 @@ def _pct(value: Decimal) -> str:
 
 def alert_divergences(*, session: Session, divergences: Iterable[Divergence]) -> int:
     """Queue one alert per bot and bar that diverged (a repeat is a no-op); returns how
-    many are new. Part of the caller's transaction."""
+    many are new. A tick that halted the bot is not alerted again here: its halt was.
+    Part of the caller's transaction."""
     from workbench.notify import AlertKind, queue_alert
 
     by_bar: dict[tuple[int, datetime], list[Divergence]] = {}
     for d in divergences:
+        if d.live.startswith("halt ("):
+            continue
         by_bar.setdefault((d.bot_id, d.bar_time), []).append(d)
     new = 0
     for (bot_id, bar_time), found in by_bar.items():

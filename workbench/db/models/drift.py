@@ -42,7 +42,6 @@ class BotDrift(Base):
     high: Mapped[float] = mapped_column(Float)
     low: Mapped[float] = mapped_column(Float)
     close: Mapped[float] = mapped_column(Float)
-    volume: Mapped[float] = mapped_column(Float)
     window_start: Mapped[datetime]
     window_bars: Mapped[int]
     window_hash: Mapped[str] = mapped_column(String(64))
