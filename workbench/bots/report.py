@@ -1,4 +1,5 @@
-"""The daily report of bots: PnL, trades, equity and drawdown, and risk-rule events."""
+"""The daily report of bots: PnL, trades, equity and drawdown, risk-rule events, and where
+live trading diverged from the backtest."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from plotly.subplots import make_subplots
 from sqlalchemy import Engine
 
 from workbench.analytics.returns import max_drawdown
+from workbench.bots.drift_compare import divergences_of
 from workbench.db.models import BotConfig, BotEvent, Trade
 
 
@@ -22,6 +24,7 @@ class DailyReport:
     trades: pd.DataFrame  # the day's trades
     events: pd.DataFrame  # the day's orders and risk-rule events
     equity: pd.DataFrame  # one column per bot: capital + realized PnL, up to the day's end
+    drift: pd.DataFrame  # the day's divergences from the backtest, with their cause
 
     @property
     def drawdown(self) -> pd.DataFrame:
@@ -113,6 +116,7 @@ def daily_report(
     todays = history[history["timestamp"] >= start]
     names = {} if bots.empty else dict(zip(bots["id"], bots["name"], strict=True))
     equity = _equity(history, bots, start)
+    drift = divergences_of(engine=engine, bot_ids=names, start=start, end=end)
     rows = []
     for bot_id, name in names.items():
         mine = todays[todays["bot_config_id"] == bot_id]
@@ -130,9 +134,12 @@ def daily_report(
                 "equity_end": curve.iloc[-1] if len(curve) else None,
                 "max_drawdown": max_drawdown(curve.dropna().to_numpy(dtype="float64")),
                 "risk_events": len(risk),
+                "divergences": int((drift["bot_id"] == bot_id).sum()),
             }
         )
-    return DailyReport(day, pd.DataFrame(rows), todays.reset_index(drop=True), events, equity)
+    return DailyReport(
+        day, pd.DataFrame(rows), todays.reset_index(drop=True), events, equity, drift
+    )
 
 
 def _equity(history: pd.DataFrame, bots: pd.DataFrame, start: datetime) -> pd.DataFrame:

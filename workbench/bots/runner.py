@@ -45,8 +45,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from workbench.bots import drift, strategy_guard
 from workbench.bots import reconcile as exchange_truth
-from workbench.bots import strategy_guard
 from workbench.bots.bars import BarFeed, Bars, BarSignals, ExchangeFeed
 from workbench.bots.clock import SYSTEM_CLOCK, Clock, iso_ms, now_ms
 from workbench.bots.funding import fund_before_entry
@@ -300,14 +300,15 @@ def run_steps(
     if halted is not None:  # the exchange disagrees in a way the tick cannot explain
         return record(tick, halted)
     bars = feed.closed(clock.now())
+    watch = drift.Watch(bot, bars, feed, params)  # what the backtest beside it needs
     reconciled = reconcile(tick, bars)
     if reconciled.result is not None:
-        return record(tick, reconciled.result)
+        return record(tick, reconciled.result, watch)
     if tick.state.last_bar is not None and tick.state.last_bar >= bars.newest_ms:
         return record(tick, TickResult(bot.id, Decision.WAIT, "no new closed bar", bars.time(-1)))
     plan = decide(tick, bars, feed.signals(bars), catch_up_bars=catch_up_bars)
     if plan.halt is not None:
-        return record(tick, _halt(tick, plan.halt, plan))
+        return record(tick, _halt(tick, plan.halt, plan), watch)
     placed = place(tick, plan)
     note = "; ".join(n for n in (reconciled.note, placed.note, plan.said) if n)
     liquidation = plan.liquidation
@@ -324,7 +325,7 @@ def run_steps(
         caught_up=plan.caught_up,
         risk_rule=plan.risk_rule,
     )
-    return record(tick, result)
+    return record(tick, result, watch)
 
 
 class SessionTicker:
@@ -837,9 +838,11 @@ def _record_liquidation(
 # --- 4. record ------------------------------------------------------------------------------
 
 
-def record(tick: Tick, result: TickResult) -> TickResult:
+def record(tick: Tick, result: TickResult, watch: drift.Watch | None = None) -> TickResult:
     """Store the bot's state, its events and alerts and the outcome in one commit."""
     _record_event(tick, result)
+    if watch is not None:
+        drift.record(session=tick.session, watch=watch, result=result)
     _store(tick, running=False, status=result.summary()[:2000])
     tick.session.commit()
     return result

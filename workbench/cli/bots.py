@@ -564,6 +564,31 @@ def resolve(
     typer.echo(resolve_halt(engine=engine, bot_id=bot_id, exchange=exchange, mode=mode))
 
 
+@app.command("drift")
+def drift_command(
+    bot_id: int,
+    start: str | None = Start,
+    end: str | None = End,
+    json_out: bool = JsonOption,
+) -> None:
+    """Live vs backtest: each bar where the bot's live decision, fill or fee differs from
+    its backtest's, with its cause (candles, fill, fees, missed_tick, halt)."""
+    from workbench.bots.drift_compare import bot_drift
+    from workbench.db import default_engine
+
+    first, last = _window(start, end)
+    report = bot_drift(engine=default_engine(), bot_id=bot_id, start=first, end=last)
+    if json_out:
+        print_json(report.to_dict())
+        return
+    typer.echo(report.summary())
+    if report.candles_unchecked:
+        typer.echo(f"{report.candles_unchecked} bars not checked against stored candles")
+    if report.divergences:
+        rows = [d.to_dict() for d in report.divergences]
+        print_table(rows, ["bar_time", "cause", "live", "backtest", "detail"])
+
+
 def register(root: typer.Typer) -> None:
     root.add_typer(app, name="bot")
     root.command()(backtest)

@@ -3,6 +3,7 @@
 from workbench.db.models.accounts import ApiKey, User
 from workbench.db.models.backtests import Backtest
 from workbench.db.models.bots import BotConfig, BotEvent, BotState
+from workbench.db.models.drift import BotDrift
 from workbench.db.models.jobs import JobRun, JobSchedule, MissedRuns, RunStatus
 from workbench.db.models.market import Candle, CandleSeries
 from workbench.db.models.notify import Alert, Notifier
@@ -15,6 +16,7 @@ __all__ = [
     "ApiKey",
     "Backtest",
     "BotConfig",
+    "BotDrift",
     "BotEvent",
     "BotState",
     "Candle",

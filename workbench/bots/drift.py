@@ -1,0 +1,223 @@
+"""Live vs backtest, watched: each live tick records what the backtest would have decided.
+
+The backtest runs beside the bot as its *shadow*: the strategy's signals on the bars the
+tick read (from its own feed), through the same rule engine the backtest loop runs
+(``rules.simulate``: begin the bar, fill the pending order at its open, close it),
+carried from bar to bar in its own state with its own fills, as a backtest started at the
+bot's first bar would be. A tick
+steps the shadow over every closed bar since its last one: a bar the shadow steps without
+a live decision is a bar no tick decided. Each bar becomes a ``BotDrift`` row, written in
+the tick's own commit; ``drift_compare`` classifies the differences and alerts.
+
+Cost per tick: the feed's signals on the bars read (a live feed computes them again, a
+replay's are precomputed) and a few engine calls per new bar; the engine is the one the
+tick already loaded. A tick that halts the bot records "halt" as its decision; the ticks of
+a bot already halted read no bars and record nothing (the tick after the resolve steps
+over those bars).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from workbench.bots.drift_compare import alert_divergences, classify, window_hash
+from workbench.db.models import BotConfig, BotDrift
+from workbench.market.names import base_currency, quote_currency
+
+if TYPE_CHECKING:
+    from workbench.bots.bars import BarFeed, Bars
+    from workbench.bots.runner import TickResult
+
+log = logging.getLogger(__name__)
+_CLIENT_BAR = re.compile(r"^wb\d+-(\d+)-")  # runner.client_order_id: wb{bot}-{bar ms}-{side}
+DECIDED = ("enter", "exit", "hold", "halt")
+
+
+class Watch(NamedTuple):
+    """What a tick read and ran under: all the shadow needs besides the tick's result."""
+
+    bot: BotConfig
+    bars: Bars
+    feed: BarFeed  # gives the strategy's signals on ``bars``
+    params: np.ndarray  # the rule engine's parameters the tick ran under
+
+
+def record(*, session: Session, watch: Watch, result: TickResult) -> None:
+    """Record the backtest's decision beside the tick's ``result`` for the bar it decided,
+    stepping the shadow over the bars since its last one, and queue an alert for each
+    divergence found. Part of the tick's transaction (no savepoint of its own: on SQLite
+    one would commit early). The rows are computed before anything is written, and a
+    failure there is logged with its traceback, never the tick's (as a notifier's)."""
+    bot = watch.bot
+    if result.decision not in DECIDED or result.bar_time is None or not len(watch.bars):
+        return
+    try:
+        rows = _record(session, watch, result)
+    except Exception:  # an observer's bug must not stop trading; logged in full
+        log.exception("drift of bot %s at %s not recorded", bot.id, result.bar_time)
+        return
+    alert_divergences(session=session, divergences=classify(rows))
+
+
+def _decided_ms(result: TickResult) -> int:
+    """The bar the live decision belongs to: an order's own bar (a late fill settles an
+    earlier bar's order), else the tick's bar."""
+    order = result.order or result.liquidation
+    match = _CLIENT_BAR.match(order.client_order_id or "") if order is not None else None
+    if match is not None:
+        return int(match.group(1))
+    assert result.bar_time is not None
+    return _ms(result.bar_time)
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _time(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def _record(session: Session, watch: Watch, result: TickResult) -> list[BotDrift]:
+    from workbench.rules import engine as e
+
+    bot, bars, params = watch.bot, watch.bars, watch.params
+    decided_ms = _decided_ms(result)
+    times = np.asarray(bars.times, dtype=np.int64)
+    values = np.column_stack([bars.open, bars.high, bars.low, bars.close]).astype(np.float64)
+    end = int(np.searchsorted(times, decided_ms, side="right"))
+    if end == 0 or times[end - 1] != decided_ms:
+        log.warning("bot %s decided bar %s, which it did not read", bot.id, _time(decided_ms))
+        return []
+    last = session.scalars(
+        sa.select(BotDrift)
+        .where(BotDrift.bot_id == bot.id)
+        .order_by(BotDrift.bar_time.desc())
+        .limit(1)
+    ).first()
+    if last is not None and _ms(last.bar_time) >= decided_ms:  # stepped already
+        row = session.scalar(
+            sa.select(BotDrift).where(
+                BotDrift.bot_id == bot.id, BotDrift.bar_time == _time(decided_ms)
+            )
+        )
+        if row is None or row.live_decision is not None:
+            return []
+        _set_live(row, bot, result)
+        return [row]
+
+    first, state = end - 1, e.new_state(params)  # a new shadow starts at the decided bar
+    if last is not None:
+        following = int(np.searchsorted(times, _ms(last.bar_time), side="right"))
+        seen = following > 0 and times[following - 1] == _ms(last.bar_time)
+        if seen and len(last.shadow_state) == len(state):
+            first, state = following, np.array(last.shadow_state, dtype=float)
+        else:
+            log.warning(
+                "bot %s: the backtest beside it starts again at %s (its last bar %s is not "
+                "among the bars read, or the engine's state changed)",
+                bot.id,
+                _time(decided_ms),
+                last.bar_time,
+            )
+            last = None
+    signals = watch.feed.signals(bars)
+    entries, exits = signals.entries, signals.exits
+    base, quote = base_currency(bot.symbol), quote_currency(bot.symbol)
+    fee_rate, slippage = _dec(params[e.P_FEE]), _dec(params[e.P_SLIPPAGE])
+
+    new: list[BotDrift] = []
+    last_fill: tuple[Decimal, Decimal] | None = None  # the last row's fill, known now
+    previous = last
+    for t in range(first, end):
+        o, h, lo, c = (float(x) for x in values[t])
+        e.begin_bar(state, params, int(times[t]), o)
+        side, price, qty, fee = e.fill_pending(state, params, o)
+        if side == e.ENTER:
+            e.apply_entry(state, params, price, qty, fee)
+        elif side == e.EXIT:
+            e.apply_exit(state, params, price, fee)
+        if side != e.NONE and previous is last:  # the previous bar's order filled now
+            last_fill = _dec(price), _dec(fee)
+        elif side != e.NONE and previous is not None:
+            previous.backtest_price, previous.backtest_fee = _dec(price), _dec(fee)
+        liquidated = e.on_close(state, params, h, lo, c, entries[t], exits[t]) == e.R_LIQUIDATION
+        pending = float(state[e.S_PENDING])
+        if pending == e.NONE:
+            decision = "hold"
+            reason = "liquidated" if liquidated else _hold_reason(state, params)
+        else:
+            decision = "enter" if pending == e.ENTER else "exit"
+            reason = e.REASONS[int(state[e.S_PENDING_REASON])]
+        row = BotDrift(
+            bot_id=bot.id,
+            bar_time=_time(int(times[t])),
+            backtest_decision=decision,
+            backtest_reason=reason,
+            fee_rate=fee_rate,
+            slippage=slippage,
+            open=o,
+            high=h,
+            low=lo,
+            close=c,
+            window_start=_time(int(times[0])),
+            window_bars=t + 1,
+            window_hash=window_hash(times[: t + 1], values[: t + 1]),
+            shadow_state=[float(x) for x in state],
+        )
+        if t == end - 1:
+            _set_live(row, bot, result, base=base, quote=quote)
+        new.append(row)
+        previous = row
+    # Written only now, all computed: a failure above leaves nothing half-recorded.
+    if last is not None and last_fill is not None:
+        last.backtest_price, last.backtest_fee = last_fill
+    session.add_all(new)
+    return ([last] if last is not None else []) + new
+
+
+def _hold_reason(state: np.ndarray, params: np.ndarray) -> str:
+    """Why the backtest holds, in the tick's words."""
+    from workbench.rules import engine as e
+
+    if state[e.S_DAY_HALTED]:
+        return "halted for the day: max daily loss reached"
+    if state[e.S_DAY_TARGET_HIT]:
+        return "daily target reached: no new trades today"
+    if state[e.S_DAY_TRADES] >= params[e.P_MAX_DAILY_TRADES]:
+        return "max trades per day reached"
+    return "in position, no exit signal" if state[e.S_QTY] > 0 else "no entry signal"
+
+
+def _set_live(
+    row: BotDrift,
+    bot: BotConfig,
+    result: TickResult,
+    *,
+    base: str | None = None,
+    quote: str | None = None,
+) -> None:
+    base = base or base_currency(bot.symbol)
+    quote = quote or quote_currency(bot.symbol)
+    row.live_decision = str(result.decision)
+    row.live_reason = result.reason[:200]
+    order = result.order
+    if order is None or order.price is None:
+        return
+    row.live_price, row.live_cost = order.price, order.cost
+    if order.fee_currency == base:  # charged in the base asset: its value in quote
+        row.live_fee = order.fee * order.price
+    elif order.fee_currency in (None, quote):
+        row.live_fee = order.fee
+
+
+def _dec(value: float) -> Decimal:
+    return Decimal(repr(round(float(value), 12)))
