@@ -7,7 +7,7 @@
 - ``all_strategies()``: built-ins, strategy files (``$WORKBENCH_HOME/strategies``,
   ``WORKBENCH_STRATEGY_PATH``) and this process's definitions.
 - ``sweep_signals(candles, strategy, grid)`` -> the same flags for many parameter sets.
-- ``last_closed_signal(candles, strategy, params, now)`` -> the live bot's ``Decision``.
+- ``last_closed_signal(candles, strategy, params, now)`` -> the live bot's ``StrategySignal``.
 - ``indicators``: ``ema``, ``rsi`` and their many-period forms ``ema_many``, ``rsi_many``.
 """
 
@@ -15,7 +15,7 @@ from workbench.strategies import indicators
 from workbench.strategies.base import Params, Signals, Strategy, StrategyError
 from workbench.strategies.define import strategy
 from workbench.strategies.files import save_strategy
-from workbench.strategies.live import Decision, explain_tick, last_closed_signal
+from workbench.strategies.live import StrategySignal, explain_tick, last_closed_signal
 from workbench.strategies.params import Bool, Choice, Float, Int, Param
 from workbench.strategies.registry import STRATEGIES, all_strategies, get_strategy
 from workbench.strategies.sweep import SweepSignals, expand_grid, sweep_signals
@@ -24,7 +24,6 @@ __all__ = [
     "STRATEGIES",
     "Bool",
     "Choice",
-    "Decision",
     "Float",
     "Int",
     "Param",
@@ -32,6 +31,7 @@ __all__ = [
     "Signals",
     "Strategy",
     "StrategyError",
+    "StrategySignal",
     "SweepSignals",
     "all_strategies",
     "expand_grid",

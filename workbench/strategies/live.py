@@ -29,7 +29,7 @@ Action = Literal["enter", "exit", "hold"]
 
 
 @dataclass(frozen=True)
-class Decision:
+class StrategySignal:
     """What the strategy says at the close of ``bar_time`` (that bar's open time).
 
     ``action`` is the signal, not an order: "enter" while already in a position (or
@@ -80,7 +80,7 @@ def last_closed_signal(
     now: datetime | pd.Timestamp | None = None,
     *,
     timeframe: str | pd.Timedelta | None = None,
-) -> Decision:
+) -> StrategySignal:
     """The decision on the newest closed bar of ``candles`` ("enter", "exit" or "hold"),
     with the indicator values and a reason a person can read.
 
@@ -107,7 +107,7 @@ def last_closed_signal(
     last = n_closed - 1
     action, reason = explain_last_bar(chosen, values, signals, closed["close"])
     bar_time = closed.index[last]
-    return Decision(
+    return StrategySignal(
         action=action,
         reason=reason,
         strategy=chosen.name,
