@@ -154,20 +154,20 @@ def run_sweep(
     fields given (``stop_loss_perc=2, max_daily_trades=20, ...``) and the bot's
     (``bot=ID``), exactly as :func:`run_backtest` would run each; best total return first.
     ``table.attrs["rules"]`` lists the rules every row ran under."""
-    from workbench.backtest import run_sweep as sweep_table
-    from workbench.backtest.configs import sweep_grid, with_params
-    from workbench.rules import RuleParams
+    from workbench.backtest import sweep_config
 
     ranges = {k: v for k, v in fields.items() if _is_range(v)}
     fixed = {k: v for k, v in fields.items() if k not in ranges}
     frame = None if frame is None else _candle_frame(frame)
     config, chosen, own = _run_config(frame, bot, strategy, fixed)
-    base = with_params(config, own) if own else config
-    return sweep_table(
+    return sweep_config(
         _frame_of(frame, config),
+        config,
+        ranges,
+        fee=fee,
+        slippage=slippage,
         strategy=chosen,
-        grid=sweep_grid(chosen, base, ranges),
-        rules=RuleParams.from_config(config, fee=fee, slippage=slippage),
+        params=own or None,
         progress=progress,
     )
 

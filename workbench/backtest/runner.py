@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -149,7 +149,7 @@ def run_sweep(
 def sweep_config(
     candles: pd.DataFrame,
     config: Any,
-    ranges: dict[str, Iterable[Any]],
+    ranges: Mapping[str, Iterable[Any]],
     *,
     fee: float = DEFAULT_FEE,
     slippage: float = 0.0,

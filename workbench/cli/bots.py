@@ -419,19 +419,18 @@ def sweep(
 ) -> None:
     """Backtest every combination of parameter ranges; prints (and saves) the best sets.
     A user strategy's sets run on all cores; the speed is reported in bar-sets/s."""
-    from workbench.backtest import run_sweep
-    from workbench.backtest.configs import save_sweep_best, sweep_grid
+    from workbench.backtest import sweep_config
+    from workbench.backtest.configs import save_sweep_best
     from workbench.rules import RuleParams
-    from workbench.strategies import get_strategy
     from workbench.strategies.sweep import parse_range
 
     config = _config(bot, exchange, symbol, timeframe, strategy, fields)
     candles = _candles(config.exchange, config.symbol, config.timeframe, start, end)
-    grid = sweep_grid(get_strategy(config.strategy), config, dict(parse_range(r) for r in ranges))
-    rules = RuleParams.from_config(config, fee=fees, slippage=slippage)
-    table = run_sweep(
-        candles, strategy=config.strategy, grid=grid, rules=rules, progress=not json_out
+    ranges_of = dict(parse_range(r) for r in ranges)
+    table = sweep_config(
+        candles, config, ranges_of, fee=fees, slippage=slippage, progress=not json_out
     )
+    rules = RuleParams.from_config(config, fee=fees, slippage=slippage)
     best = table.head(top)
     saved: list[int] = []
     if save:
