@@ -39,6 +39,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from workbench.bots.fills import record_trade
 from workbench.bots.halts import halt_bot
 from workbench.bots.state import Intent, TickState
 from workbench.db.models import BotConfig, BotEvent, BotState, Side, Trade
@@ -407,7 +408,7 @@ def resolve(*, engine: Engine, bot_id: int, exchange: Exchange, mode: Mode) -> s
             )
         done: list[str] = []
         for order in found.unknown_fills:
-            _record_trade(session, bot, exchange, order)
+            record_trade(session, bot, exchange, order, now=datetime.now(UTC))
         if found.unknown_fills:
             done.append(f"recorded {_ids(found.unknown_fills)} as the bot's trades")
         if mode == "adopt":
@@ -429,7 +430,7 @@ def resolve(*, engine: Engine, bot_id: int, exchange: Exchange, mode: Mode) -> s
             if gap > 0:
                 halted_ms = int(state.halted_at.timestamp() * 1000)
                 sold = _sell(exchange, bot, gap, f"{client_prefix(bot.id)}{halted_ms}-resolve-sell")
-                _record_trade(session, bot, exchange, sold)
+                record_trade(session, bot, exchange, sold, now=datetime.now(UTC))
                 done.append(
                     f"sold {_num(sold.filled)} {found.base} at {_num(sold.price)} "
                     f"({sold.client_order_id})"
@@ -474,26 +475,3 @@ def _sell(exchange: Exchange, bot: BotConfig, amount: Decimal, client_id: str) -
     if found is not None and found.status == "closed":
         return found
     return exchange.create_order(bot.symbol, Side.SELL, "market", amount, client_order_id=client_id)
-
-
-def _record_trade(session: Session, bot: BotConfig, exchange: Exchange, order: Order) -> None:
-    session.add(
-        Trade(
-            bot_config_id=bot.id,
-            user_id=bot.user_id,
-            exchange=exchange.id,
-            account=exchange.account,
-            exchange_order_id=order.id,
-            client_order_id=order.client_order_id,
-            symbol=bot.symbol,
-            side=Side(order.side),
-            order_type=order.type,
-            price=order.price or Decimal(0),
-            quantity_filled=order.filled,
-            quote_quantity_filled=order.cost,
-            commission_amount=order.fee,
-            commission_asset=order.fee_currency,
-            timestamp=order.timestamp or datetime.now(UTC),
-        )
-    )
-    session.flush()

@@ -49,13 +49,14 @@ from workbench.bots import drift, strategy_guard
 from workbench.bots import reconcile as exchange_truth
 from workbench.bots.bars import BarFeed, Bars, BarSignals, ExchangeFeed
 from workbench.bots.clock import SYSTEM_CLOCK, Clock, iso_ms, now_ms
+from workbench.bots.fills import record_trade, sell_amount
 from workbench.bots.funding import fund_before_entry
 from workbench.bots.halts import halt_bot, halted_message
 from workbench.bots.state import Halt, Intent, TickState
 from workbench.bots.tick_lock import HeldTickLock, tick_lock
 from workbench.db.engine import session_scope
 from workbench.db.models import BotConfig, BotEvent, BotState, Side, Trade
-from workbench.errors import NotFoundError, OperationalError, WorkbenchError
+from workbench.errors import NotFoundError, WorkbenchError
 from workbench.market.exchange import Exchange, Order, OrderUnknownError
 from workbench.market.names import base_currency, quote_currency
 from workbench.market.timeframes import timeframe_ms
@@ -536,7 +537,7 @@ def decide(tick: Tick, bars: Bars, signals: BarSignals, *, catch_up_bars: int) -
             cost=Decimal(repr(float(notional))),
         )
     else:
-        amount = _sell_amount(tick, float(book[e.S_QTY]))
+        amount = sell_amount(tick.exchange, bot, float(book[e.S_QTY]))
         intent = Intent(
             client_order_id=cid, side=side, bar=bars.newest_ms, reason=why, amount=amount
         )
@@ -579,24 +580,6 @@ def _bar_ms(timeframe: str) -> int:
 
 def _decision(side: str) -> Decision:
     return Decision.ENTER if side == "buy" else Decision.EXIT
-
-
-def _sell_amount(tick: Tick, held: float) -> Decimal:
-    """What a spot exit sells: the position, but never more than the account holds (a fee
-    charged in the base asset, rounding); the exchange rounds it to the market's step."""
-    bot, exchange = tick.bot, tick.exchange
-    amount = Decimal(repr(held))
-    if ":" in bot.symbol:  # futures: the position, not a balance, is closed
-        return amount
-    base = base_currency(bot.symbol)
-    balance = exchange.fetch_balance().get(base)
-    free = balance.free if balance is not None else Decimal(0)
-    if free <= 0:
-        raise OperationalError(
-            f"bot {bot.id} holds {amount} {base} by its records but the {exchange.id} account "
-            f"has no free {base}; check the account's trades before ticking again"
-        )
-    return min(amount, free)
 
 
 def _held_by(
@@ -677,7 +660,7 @@ def _follow(
         side="sell",
         bar=last_ms,
         reason=intent.reason,
-        amount=_sell_amount(tick, float(tick.book[e.S_QTY])),
+        amount=sell_amount(tick.exchange, tick.bot, float(tick.book[e.S_QTY])),
     )
     if not rest_now:
         tick.state.intent = rest  # due, not sent: the next tick sends it
@@ -737,36 +720,8 @@ def _apply_fill(tick: Tick, intent: Intent, order: Order) -> None:
         pnl = _apply_partial_exit(book, params, price, qty, fee)
     else:
         pnl = e.apply_exit(book, params, price, fee)
-    exists = tick.session.scalar(
-        sa.select(Trade.id).where(
-            Trade.exchange == exchange.id,
-            Trade.account == exchange.account,
-            Trade.client_order_id == order.client_order_id,
-        )
-    )
-    if exists is None:
-        tick.session.add(
-            Trade(
-                bot_config_id=bot.id,
-                user_id=bot.user_id,
-                exchange=exchange.id,
-                account=exchange.account,
-                exchange_order_id=order.id,
-                client_order_id=order.client_order_id,
-                symbol=bot.symbol,
-                side=Side(intent.side),
-                order_type=order.type,
-                price=order.price or Decimal(0),
-                quantity_filled=order.filled,
-                quote_quantity_filled=order.cost,
-                commission_amount=order.fee,
-                commission_asset=order.fee_currency,
-                pnl=None if pnl is None else _money(pnl),
-                realized_pnl=None if pnl is None else _money(pnl),
-                timestamp=order.timestamp or tick.clock.now(),
-            )
-        )
-        tick.session.flush()
+    money = None if pnl is None else _money(pnl)
+    record_trade(tick.session, bot, exchange, order, now=tick.clock.now(), pnl=money)
 
 
 def _apply_partial_exit(

@@ -26,11 +26,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from workbench.bots.configs import deactivate_bot, get_bot, list_bots
+from workbench.bots.fills import record_trade, sell_amount
 from workbench.bots.state import Intent, TickState
 from workbench.bots.tick_lock import HeldTickLock, tick_lock
 from workbench.cache.base import LockBusyError
 from workbench.db.engine import session_scope
-from workbench.db.models import BotConfig, BotEvent, BotState, Side, Trade
+from workbench.db.models import BotConfig, BotEvent, BotState, Side
 from workbench.errors import ConflictError, OperationalError, TemporaryError, WorkbenchError
 from workbench.market.exchange import Exchange, Order
 from workbench.market.names import base_currency, quote_currency
@@ -181,7 +182,7 @@ def _close(
                 side="sell",
                 bar=last_bar,
                 reason=STOP_REASON,
-                amount=_amount(venue, bot, held),
+                amount=sell_amount(venue, bot, held),
             )
         if order is None:  # write ahead, prove the lock, send
             intent = intent.model_copy(update={"written_ms": _now_ms(), "fate": "sending"})
@@ -240,22 +241,6 @@ def _settled(venue: Exchange, bot: BotConfig, intent: Intent) -> Order | None:
     return None
 
 
-def _amount(venue: Exchange, bot: BotConfig, held: float) -> Decimal:
-    """The position, but on spot never more than the account's free base balance."""
-    amount = Decimal(repr(held))
-    if ":" in bot.symbol:
-        return amount
-    base = base_currency(bot.symbol)
-    balance = venue.fetch_balance().get(base)
-    free = balance.free if balance is not None else Decimal(0)
-    if free <= 0:
-        raise OperationalError(
-            f"bot {bot.id} holds {amount} {base} by its records but the {venue.id} account "
-            f"has no free {base}; resolve the difference (`workbench bot resolve {bot.id}`)"
-        )
-    return min(amount, free)
-
-
 def _record_fill(
     session: Session,
     bot: BotConfig,
@@ -272,35 +257,7 @@ def _record_fill(
     elif order.fee_currency not in (None, quote_currency(bot.symbol)):
         fee = 0.0
     pnl = Decimal(repr(round(e.apply_exit(state, params, price, fee), 10)))
-    exists = session.scalar(
-        sa.select(Trade.id).where(
-            Trade.exchange == venue.id,
-            Trade.account == venue.account,
-            Trade.client_order_id == order.client_order_id,
-        )
-    )
-    if exists is None:
-        session.add(
-            Trade(
-                bot_config_id=bot.id,
-                user_id=bot.user_id,
-                exchange=venue.id,
-                account=venue.account,
-                exchange_order_id=order.id,
-                client_order_id=order.client_order_id,
-                symbol=bot.symbol,
-                side=Side.SELL,
-                order_type=order.type,
-                price=order.price or Decimal(0),
-                quantity_filled=order.filled,
-                quote_quantity_filled=order.cost,
-                commission_amount=order.fee,
-                commission_asset=order.fee_currency,
-                pnl=pnl,
-                realized_pnl=pnl,
-                timestamp=order.timestamp or datetime.now(UTC),
-            )
-        )
+    record_trade(session, bot, venue, order, now=datetime.now(UTC), pnl=pnl)
     return pnl
 
 
