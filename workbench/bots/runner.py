@@ -286,19 +286,22 @@ def run_steps(
     clock: Clock,
     feed: BarFeed,
     catch_up_bars: int = CATCH_UP_BARS,
+    check_exchange: bool = True,
 ) -> TickResult:
     """The tick's steps (reconcile, decide, place, record) for a loaded bot, its state row
-    and its rule parameters, under its tick lock."""
+    and its rule parameters, under its tick lock. ``check_exchange=False`` skips comparing
+    the records with the exchange's (a replay's own scratch account, which nothing else
+    touches)."""
     state = TickState.load(row.state_data, bot_id=bot.id)
     tick = Tick(session, row, bot, exchange, clock, lock, params, state, state.engine_array(params))
     if row.halt_reason is not None:  # until `workbench bot resolve`: no exchange call
         rule = str((row.halt_evidence or {}).get("rule", "halt"))
         message = halted_message(bot.id, rule, row.halt_reason)
         return record(tick, TickResult(bot.id, Decision.HALT, message))
-    halted = exchange_truth.check(
+    halted = check_exchange and exchange_truth.check(
         session=session, bot=bot, row=row, state=state, exchange=exchange, now=clock.now()
     )
-    if halted is not None:  # the exchange disagrees in a way the tick cannot explain
+    if halted:  # the exchange disagrees in a way the tick cannot explain
         return record(tick, halted)
     bars = feed.closed(clock.now())
     watch = drift.Watch(bot, bars, feed, params)  # what the backtest beside it needs
@@ -378,6 +381,7 @@ class SessionTicker:
                 clock=self.clock,
                 feed=self.feed,
                 catch_up_bars=self.catch_up_bars,
+                check_exchange=False,  # the replay's scratch account: nothing else trades it
             )
         except Exception:
             self.session.rollback()
