@@ -265,13 +265,19 @@ def binance_server() -> Iterator[FakeBinanceServer]:
 @pytest.fixture
 def binance(binance_server: FakeBinanceServer) -> CcxtExchange:
     """An adapter with its markets loaded, so every later request is the one under test."""
+    return fake_binance_client(binance_server)
+
+
+def fake_binance_client(server: FakeBinanceServer, *, settle_seconds: float = 3.0) -> CcxtExchange:
+    """The real ccxt adapter on ``server``, markets loaded; ``settle_seconds``: how long an
+    order of unknown fate is looked for before its tick fails."""
     exchange = CcxtExchange(
         "binance",
         credentials=Credentials(API_KEY, SECRET),
-        api_urls=binance_server.api_urls(),
+        api_urls=server.api_urls(),
         retry=FAST_RETRY,
         timeout_ms=500,
-        settle_seconds=3.0,
+        settle_seconds=settle_seconds,
     )
     exchange.load_markets()
     return exchange

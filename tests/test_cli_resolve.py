@@ -10,8 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from workbench.accounts import local_user
-from workbench.bots import create_bot
+from tests.conftest import MakeBot
 from workbench.bots.exchanges import exchange_for_bot
 from workbench.bots.reconcile import held_quantity
 from workbench.cli import app
@@ -22,25 +21,22 @@ from workbench.settings import Settings
 
 
 def test_resolve_asks_then_adopts_and_the_bot_ticks_again(
-    settings: Settings, engine: Engine, shared_data: Path
+    settings: Settings, engine: Engine, shared_data: Path, make_bot: MakeBot
 ) -> None:
     frame = read_file(shared_data / "ETH_BTC-5m.csv").iloc[:300]
     upsert_candles(
         engine=engine, exchange="synthetic", symbol="ETH/BTC", timeframe="5m", frame=frame
     )
-    with session_scope(engine) as session:
-        bot_id = create_bot(
-            session=session,
-            user_id=local_user(session=session).id,
-            name="resolve-me",
-            exchange="synthetic",
-            symbol="ETH/BTC",
-            timeframe="5m",
-            strategy="ema_cross",
-            ema_fast=5,
-            ema_slow=13,
-            initial_capital="10",
-        ).id
+    bot_id = make_bot(
+        name="resolve-me",
+        exchange="synthetic",
+        symbol="ETH/BTC",
+        timeframe="5m",
+        strategy="ema_cross",
+        ema_fast=5,
+        ema_slow=13,
+        initial_capital="10",
+    ).id
     runner = CliRunner()
     first = runner.invoke(app, ["bot", "tick", str(bot_id), "--inactive"])
     assert first.exit_code == 0 and "halted" not in first.output, first.output

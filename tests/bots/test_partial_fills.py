@@ -10,12 +10,10 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
+from tests.conftest import MakeBot
 from tests.fakes.binance import FakeBinanceServer
-from workbench.accounts import local_user
-from workbench.bots import create_bot
 from workbench.bots.runner import TickResult, run_tick
 from workbench.bots.state import TickState
-from workbench.db import session_scope
 from workbench.db.models import BotState, Trade
 from workbench.market.ccxt_adapter import CcxtExchange
 from workbench.types import Decision
@@ -52,24 +50,24 @@ def state(engine: Engine, bot_id: int) -> TickState:
 
 
 def test_partial_fills_are_followed_cancelled_at_the_next_bar_and_recorded_as_filled(
-    engine: Engine, binance: CcxtExchange, binance_server: FakeBinanceServer
+    engine: Engine,
+    binance: CcxtExchange,
+    binance_server: FakeBinanceServer,
+    make_bot: MakeBot,
 ) -> None:
     fake = binance_server.state
     fake.balances["BTC"] = Decimal(0)  # only what the bot buys
-    with session_scope(engine) as session:
-        bot_id = create_bot(
-            session=session,
-            user_id=local_user(session=session).id,
-            name="partial",
-            exchange="binance",
-            symbol="BTC/USDT",
-            timeframe="1d",
-            strategy="ema_cross",
-            ema_fast=3,
-            ema_slow=8,
-            initial_capital="1000",
-            dry_run=False,
-        ).id
+    bot_id = make_bot(
+        name="partial",
+        exchange="binance",
+        symbol="BTC/USDT",
+        timeframe="1d",
+        strategy="ema_cross",
+        ema_fast=3,
+        ema_slow=8,
+        initial_capital="1000",
+        dry_run=False,
+    ).id
 
     def tick() -> TickResult:
         return run_tick(bot_id, engine=engine, exchange=binance)

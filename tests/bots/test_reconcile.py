@@ -24,10 +24,9 @@ from tests.bots.test_live_faults import (
     rising_market,
     trade_ids,
 )
-from tests.conftest import FAST_RETRY
-from tests.fakes.binance import API_KEY, SECRET, FakeBinanceServer
+from tests.conftest import MakeBot, fake_binance_client
+from tests.fakes.binance import FakeBinanceServer
 from workbench.accounts import local_user
-from workbench.accounts.api_keys import Credentials
 from workbench.bots import create_bot
 from workbench.bots.reconcile import client_prefix, held_quantity, resolve
 from workbench.bots.runner import TickResult, run_tick
@@ -78,16 +77,7 @@ def last_closed_day_ms() -> int:
 
 def impatient(server: FakeBinanceServer) -> CcxtExchange:
     """An adapter that gives up on an order of unknown fate quickly (its tick fails)."""
-    exchange = CcxtExchange(
-        "binance",
-        credentials=Credentials(API_KEY, SECRET),
-        api_urls=server.api_urls(),
-        retry=FAST_RETRY,
-        timeout_ms=500,
-        settle_seconds=0.2,
-    )
-    exchange.load_markets()
-    return exchange
+    return fake_binance_client(server, settle_seconds=0.2)
 
 
 def fake_orders(server: FakeBinanceServer) -> list[dict[str, Any]]:
@@ -300,24 +290,24 @@ def test_a_pending_entry_the_account_cannot_pay_halts_until_adopt_drops_it(
 
 
 def test_a_futures_position_the_records_lack_halts_the_live_bot_until_adopted(
-    engine: Engine, binance: CcxtExchange, binance_server: FakeBinanceServer
+    engine: Engine,
+    binance: CcxtExchange,
+    binance_server: FakeBinanceServer,
+    make_bot: MakeBot,
 ) -> None:
-    with session_scope(engine) as session:
-        bot_id = create_bot(
-            session=session,
-            user_id=local_user(session=session).id,
-            name="futures-live",
-            exchange="binance",
-            symbol="BTC/USDT:USDT",
-            timeframe="1d",
-            strategy="ema_cross",
-            ema_fast=3,
-            ema_slow=8,
-            position_type="futures",
-            leverage=3,
-            initial_capital="1000",
-            dry_run=False,
-        ).id
+    bot_id = make_bot(
+        name="futures-live",
+        exchange="binance",
+        symbol="BTC/USDT:USDT",
+        timeframe="1d",
+        strategy="ema_cross",
+        ema_fast=3,
+        ema_slow=8,
+        position_type="futures",
+        leverage=3,
+        initial_capital="1000",
+        dry_run=False,
+    ).id
     binance_server.state.positions["BTCUSDT"] = Decimal("0.25")  # opened by hand
 
     assert_halted(run_tick(bot_id, engine=engine, exchange=binance), "holds more", "0.25 BTC")
