@@ -147,7 +147,7 @@ def test_a_killed_execute_process_takes_its_notebook_along_and_the_run_expires(
         execute = _execute(engine, run_id)
         output = _wait_until_sleeping(run_id)
         below = psutil.Process(execute.pid).children(recursive=True)
-        assert len(below) >= 2  # the papermill child and its kernel
+        assert below  # its kernel (papermill runs in the execute process itself)
         execute.send_signal(signal.SIGKILL)
         execute.wait(timeout=10)
         killed_at = time.monotonic()

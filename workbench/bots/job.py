@@ -27,6 +27,33 @@ PLOTLY_MIME = "application/vnd.plotly.v1+json"
 CHART_BARS = 120
 
 
+def warm_up() -> None:
+    """Load what a tick uses before it is asked for one: the job notebook names this as
+    its kernel's warm-up (``metadata.workbench.warm_up``), run while the job's process
+    starts papermill. Imports the tick's modules and reads the rule engine's and the
+    built-in indicators' compiled code from numba's on-disk cache, exercising each on
+    scratch arrays with the argument types a tick passes."""
+    import numpy as np
+
+    from workbench.bots import exchanges  # noqa: F401  (the tick, the ORM, pandas)
+    from workbench.db import ready  # noqa: F401
+    from workbench.rules import RuleParams
+    from workbench.rules import engine as e
+    from workbench.strategies import indicators
+
+    params = RuleParams().to_array()
+    book = e.new_state(params)
+    e.begin_bar(book, params, 0, 1.0)
+    e.fill_pending(book, params, 1.0)
+    e.on_close(book, params, 1.0, 1.0, 1.0, False, False)
+    e.entry_budget(book, params, 1.0)
+    e.apply_entry(book, params, 1.0, 1.0, 0.0)
+    e.apply_exit(book, params, 1.0, 0.0)
+    closes = np.ones(16)
+    indicators.ema(closes, 3)
+    indicators.rsi(closes, 3)
+
+
 def tick(bot_id: Any, *, paper: bool = False, as_of: Any = None) -> TickResult:
     """One tick of the active bot ``bot_id`` (the job's parameter: exactly that bot, never
     a guess), as ``wb.tick`` runs it, on the database as it is (nothing created, migrated

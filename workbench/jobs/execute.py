@@ -2,7 +2,7 @@
 
 Exit status 0 when the run succeeded, 1 when it failed, timed out or was cancelled, 2 when
 it could not be started (not queued any more, missing notebook). SIGTERM ends the run as
-failed; SIGKILL takes its notebook along (the papermill child dies with it) and the
+failed; SIGKILL takes its notebook along (its kernel dies with it) and the
 scheduler's reaper ends the run once its heartbeat expires.
 """
 

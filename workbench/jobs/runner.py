@@ -1,9 +1,10 @@
 """Run one notebook with papermill and record it in ``job_runs`` from queued to its end.
 
-The notebook runs in a child process (:mod:`workbench.jobs.child`) that this process
-waits for; past the run's timeout the child and its kernel are killed, so a run never
-hangs. Whatever happens, the run's folder holds the output notebook (the failing cell
-visible, with its error), its HTML export and the child's log, all cleaned of secrets.
+The notebook runs in a kernel started for it, papermill in this process
+(:func:`~workbench.jobs.kernel.run_in_kernel`); past the run's timeout the kernel is
+killed, so a run never hangs. Whatever happens, the run's folder holds the output notebook
+(the failing cell visible, with its error), its HTML export and the kernel's log, all
+cleaned of secrets.
 
     runs/<run id>-<notebook name>/output.ipynb
                                   output.html
@@ -17,30 +18,21 @@ None when no cell had started.
 A :class:`~workbench.jobs.warm.WarmKernel` can run the notebook instead (``launch=``): in
 a kernel kept between runs, with the same record, outputs, timeout and cancel.
 
-While the child runs, this process renews the run's heartbeat (see
+While the kernel runs, this process renews the run's heartbeat (see
 :mod:`workbench.jobs.timing`); when the row says the run ended meanwhile (cancelled by
-the user, expired by the reaper) the child and its kernel are killed and the output
-notebook shows that end, so output and row always agree. The child dies with this
-process. Files are owner-only; the values of the workbench's secrets and of every stored
-exchange credential are scrubbed from them and from the recorded error.
+the user, expired by the reaper) the kernel is killed and the output notebook shows that
+end, so output and row always agree. The kernel dies with this process. Files are
+owner-only; the values of the workbench's secrets and of every stored exchange credential
+are scrubbed from them and from the recorded error.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import re
-import signal
-import subprocess
-import sys
-import tempfile
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import nbformat
 from sqlalchemy import Engine
@@ -55,17 +47,18 @@ from workbench.errors import (
     TemporaryError,
     ValidationError,
 )
+from workbench.jobs.kernel import run_in_kernel
 from workbench.jobs.notebooks import (
     export_html,
     find_failing_cell,
     has_error_header,
     mark_failure,
-    prepare_html_export,
     read_notebook,
     scrub_notebook,
     source_position,
     write_notebook,
 )
+from workbench.jobs.outcome import Launch, Outcome
 from workbench.jobs.params import check_against_notebook, check_parameters
 from workbench.jobs.runs import (
     create_run,
@@ -76,7 +69,6 @@ from workbench.jobs.runs import (
     mark_running,
 )
 from workbench.jobs.scrub import credential_values, secret_values
-from workbench.jobs.timing import heartbeat_seconds
 from workbench.redact import scrub_file, scrub_text
 from workbench.settings import Settings, get_settings, make_private_dir
 
@@ -85,32 +77,6 @@ log = logging.getLogger(__name__)
 OUTPUT_NAME = "output.ipynb"
 HTML_NAME = "output.html"
 LOG_NAME = "run.log"
-KILL_WAIT_SECONDS = 10
-
-
-@dataclass(frozen=True)
-class Outcome:
-    status: RunStatus
-    cell: int | None = None
-    ename: str = ""
-    evalue: str = ""
-
-
-class Launch(Protocol):
-    """Executes a notebook for a run and says how it ended: :func:`run_in_child` (a new
-    papermill process and kernel) or :meth:`workbench.jobs.warm.WarmKernel.launch`."""
-
-    def __call__(
-        self,
-        path: Path,
-        output: Path,
-        params: dict[str, Any],
-        *,
-        timeout: float | None,
-        log_path: Path,
-        env: dict[str, str],
-        alive: Callable[[], bool],
-    ) -> Outcome: ...
 
 
 def run_notebook(
@@ -130,7 +96,8 @@ def run_notebook(
     scheduler): then that row is run, and ``notebook``/``parameters`` must match it.
     ``timeout`` (seconds) bounds the whole run, kernel start included; past it the run
     ends ``timed_out``. A failing cell or a dying kernel ends it ``failed``. ``launch``
-    executes the notebook (default: :func:`run_in_child`, a new process and kernel).
+    executes the notebook (default: :func:`~workbench.jobs.kernel.run_in_kernel`, a new
+    kernel).
 
     Raises NotFoundError for a missing notebook, ValidationError for secret-looking or
     invalid parameters, ConflictError when ``run_id`` is not queued any more.
@@ -163,7 +130,7 @@ def run_notebook(
         engine=engine,
         settings=settings,
         secrets=secrets,
-        launch=launch or run_in_child,
+        launch=launch or run_in_kernel,
     )
 
 
@@ -253,7 +220,6 @@ def _execute(
         "WORKBENCH_DATABASE_URL": engine.url.render_as_string(hide_password=False),
         "WORKBENCH_HOME": str(settings.home),
     }
-    prepare_html_export()  # while the notebook runs
     try:
         outcome = launch(
             path,
@@ -264,7 +230,7 @@ def _execute(
             env=env,
             alive=lambda: _still_running(engine, run_id),
         )
-    except BaseException as e:  # interrupted while waiting (Ctrl-C, SIGTERM): the child is gone
+    except BaseException as e:  # interrupted while waiting (Ctrl-C, SIGTERM): the kernel is gone
         _finish(
             run_id,
             path,
@@ -277,90 +243,6 @@ def _execute(
     return _finish(run_id, path, folder, outcome, engine=engine, secrets=secrets, timeout=timeout)
 
 
-def run_in_child(
-    path: Path,
-    output: Path,
-    params: dict[str, Any],
-    *,
-    timeout: float | None,
-    log_path: Path,
-    env: dict[str, str],
-    alive: Callable[[], bool],
-) -> Outcome:
-    with tempfile.TemporaryDirectory(prefix="workbench-run-") as tmp:
-        spec_path = Path(tmp) / "spec.json"
-        result_path = Path(tmp) / "result.json"
-        spec = {
-            "input": str(path),
-            "output": str(output),
-            "parameters": params,
-            "cwd": str(path.parent),
-            "result": str(result_path),
-            "parent_pid": os.getpid(),  # the child dies with this process
-        }
-        spec_path.write_text(json.dumps(spec))
-        # Kernel connection files (they hold the kernel's HMAC key) stay in the temp folder.
-        env = dict(
-            os.environ, **env, JUPYTER_RUNTIME_DIR=str(Path(tmp) / "runtime"), PYTHONUNBUFFERED="1"
-        )
-        log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        with os.fdopen(log_fd, "ab") as log_file:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "workbench.jobs.child", str(spec_path)],
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,  # a Ctrl-C in the terminal reaches only this process
-            )
-        try:
-            ended = _wait(proc, timeout=timeout, alive=alive)
-        except BaseException:
-            _kill_tree(proc)
-            raise
-        if ended is not None:  # timed out, or ended elsewhere (cancelled, expired)
-            _kill_tree(proc)
-            return ended
-        _kill_tree(proc)  # a kernel left behind by a child that crashed
-        if not result_path.is_file():
-            return Outcome(
-                RunStatus.FAILED,
-                None,
-                "ChildProcessError",
-                f"the papermill process exited with code {proc.returncode} without a result; "
-                f"see {log_path}",
-            )
-        result = json.loads(result_path.read_text())
-    return outcome_of(result)
-
-
-def outcome_of(result: dict[str, Any]) -> Outcome:
-    """The outcome :func:`workbench.jobs.child.run` reported."""
-    if result["status"] == RunStatus.SUCCEEDED:
-        return Outcome(RunStatus.SUCCEEDED)
-    return Outcome(RunStatus.FAILED, result.get("cell"), result["ename"], result["evalue"])
-
-
-def _wait(
-    proc: subprocess.Popen[bytes], *, timeout: float | None, alive: Callable[[], bool]
-) -> Outcome | None:
-    """Wait for ``proc``, renewing the heartbeat; None when it exited by itself, else why
-    it must be stopped: its timeout passed, or its row was ended meanwhile."""
-    beat = heartbeat_seconds()
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while True:
-        step = beat if deadline is None else min(beat, deadline - time.monotonic())
-        try:
-            proc.wait(timeout=max(step, 0))
-            return None
-        except subprocess.TimeoutExpired:
-            pass
-        if deadline is not None and time.monotonic() >= deadline:
-            return Outcome(RunStatus.TIMED_OUT)
-        if not alive():
-            return Outcome(RunStatus.CANCELLED)  # placeholder: _finish reads the row's end
-
-
 def _still_running(engine: Engine, run_id: int) -> bool:
     """Renew the heartbeat; a database briefly out of reach does not stop the run."""
     try:
@@ -368,25 +250,6 @@ def _still_running(engine: Engine, run_id: int) -> bool:
     except SQLAlchemyError as e:
         log.warning("job run %s: heartbeat not recorded (%s); retrying", run_id, e)
         return True
-
-
-def _kill_tree(proc: subprocess.Popen[bytes]) -> None:
-    """Kill ``proc`` and every process under it (its kernel runs in a session of its own)."""
-    import psutil
-
-    try:
-        children = psutil.Process(proc.pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        children = []
-    for child in children:
-        try:
-            child.send_signal(signal.SIGKILL)
-        except psutil.NoSuchProcess:
-            continue
-    if proc.poll() is None:
-        proc.kill()
-    proc.wait(timeout=KILL_WAIT_SECONDS)
-    psutil.wait_procs(children, timeout=KILL_WAIT_SECONDS)
 
 
 def _finish(

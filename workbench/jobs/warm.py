@@ -37,17 +37,18 @@ from pathlib import Path
 from queue import Empty
 from typing import Any
 
-from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 
 from workbench.db.models.jobs import RunStatus
 from workbench.errors import RejectedError
-from workbench.jobs.runner import Outcome, execute_run, outcome_of
+from workbench.jobs.kernel import start_kernel
+from workbench.jobs.notebooks import prepare_html_export
+from workbench.jobs.outcome import Outcome, outcome_of
+from workbench.jobs.runner import execute_run
 from workbench.jobs.timing import heartbeat_seconds
 
 log = logging.getLogger(__name__)
 
-KERNEL_NAME = "python3"
 START_TIMEOUT = 60.0
 RESET_TIMEOUT = 30.0
 MAX_RUNS = 500  # a new kernel after this many runs (bounds whatever a kernel accumulates)
@@ -71,9 +72,8 @@ RESET = f'exec({RESET_BODY!r}, {{"ip": get_ipython()}})'
 class WarmKernel:
     """One kernel that executes runs one after another (not thread-safe: one caller)."""
 
-    def __init__(self, *, max_runs: int = MAX_RUNS, kernel_name: str = KERNEL_NAME) -> None:
+    def __init__(self, *, max_runs: int = MAX_RUNS) -> None:
         self.max_runs = max_runs
-        self.kernel_name = kernel_name
         self.started = 0  # kernels started so far
         self._km: Any = None
         self._pid = 0
@@ -93,7 +93,7 @@ class WarmKernel:
         alive: Callable[[], bool],
     ) -> Outcome:
         """Execute ``path`` into ``output`` in the warm kernel (a runner ``Launch``)."""
-        from workbench.jobs.child import run
+        from workbench.jobs.papermill_run import run
 
         try:
             self._ready(path.parent, env)
@@ -110,6 +110,7 @@ class WarmKernel:
             daemon=True,
         )
         watchdog.start()
+        prepare_html_export()  # for the runner's export at the end
         spec = {"input": str(path), "output": str(output), "parameters": params}
         try:
             result = run(
@@ -166,22 +167,13 @@ class WarmKernel:
 
     def _start_kernel(self, cwd: Path, env: dict[str, str]) -> None:
         self.started += 1
-        km = _Manager(
-            kernel_name=self.kernel_name,
-            connection_file=str(self._folder / f"kernel-{self.started}.json"),
+        self._km, self._pid = start_kernel(
+            connection_file=self._folder / f"kernel-{self.started}.json",
+            cwd=cwd,
+            env=env,
+            out=sys.stderr,  # stdout of a worker is its answers to the executor
         )
-        km.clients = []
-        run_sync(km.start_kernel)(
-            cwd=str(cwd),
-            env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
-            stdout=sys.stderr,  # stdout of a worker is its answers to the executor
-            stderr=sys.stderr,
-        )
-        pid = getattr(km.provisioner, "pid", None)  # a local kernel: killed by pid on timeout
-        if pid is None:
-            run_sync(km.shutdown_kernel)(now=True)
-            raise RuntimeError(f"kernel {self.kernel_name!r} has no local process to supervise")
-        self._km, self._pid, self._runs = km, int(pid), 0  # papermill waits until it is ready
+        self._runs = 0  # papermill waits until it is ready
 
     def _alive(self) -> bool:
         return bool(run_sync(self._km.is_alive)())
@@ -222,18 +214,6 @@ class WarmKernel:
             run_sync(km.shutdown_kernel)(now=True)
         except Exception:  # already dead: its process is reaped below
             log.warning("warm kernel did not shut down cleanly", exc_info=True)
-
-
-class _Manager(AsyncKernelManager):
-    """Remembers the clients papermill makes, so each run's are closed after it (async,
-    as papermill's own: a blocking client would stall its event loop on a dead kernel)."""
-
-    clients: list[Any]
-
-    def client(self, **kwargs: Any) -> Any:
-        made = super().client(**kwargs)
-        self.clients.append(made)
-        return made
 
 
 def _append(path: Path, line: str) -> None:

@@ -1,33 +1,22 @@
-"""The process that runs papermill for one job run: ``python -m workbench.jobs.child SPEC``.
+"""papermill over one notebook, in this process, for a job run (:func:`run`).
 
-It is a separate process so the parent can enforce a whole-run timeout by killing it
-(and its kernel) and always regain control. SPEC is a JSON file naming the input and
-output notebooks, the parameters and the working folder; the outcome is written as JSON
-to the spec's ``result`` path:
+The kernel is started by the caller (:mod:`workbench.jobs.kernel` for one run,
+:mod:`workbench.jobs.warm` for runs one after another) and passed as ``km``. The output
+notebook is written as the run goes (at each cell start and end), never half a file
+(:class:`AtomicWrites`, owner-only), and on any failure it shows the failing cell with its
+error. The outcome is a small dict:
 
     {"status": "succeeded"}
     {"status": "failed", "cell": 3, "ename": "ValueError", "evalue": "..."}
-
-The output notebook is written by papermill as the run goes (at each cell start and end)
-and, on any failure, shows the failing cell with its error.
-
-It dies with its parent: a watchdog thread notices when the process that started it (and
-waits for its result) is gone, kills the kernel and exits, so a killed execute process
-or worker never leaves a notebook running unsupervised. Everything it writes (and its
-kernel) is owner-only (umask 077).
+    {"status": "stopped"}       (the caller killed the kernel: timeout, cancel, stop)
 """
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import sys
-import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from workbench.jobs.notebooks import (
     cell_error,
@@ -35,14 +24,15 @@ from workbench.jobs.notebooks import (
     mark_failure,
     read_notebook,
     write_notebook,
+    write_private_text,
 )
 
 
 class AtomicWrites:
     """A papermill I/O handler for one path that never leaves half a file behind.
 
-    papermill rewrites the output at every cell start and end; when the parent kills this
-    process at the run's timeout, the last complete notebook must still be there.
+    papermill rewrites the output at every cell start and end; when a run is stopped
+    mid-write, the last complete notebook must still be there.
     """
 
     @staticmethod
@@ -55,10 +45,7 @@ class AtomicWrites:
 
     @staticmethod
     def write(buf: str, path: str) -> None:
-        target = Path(path)
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_text(buf, encoding="utf-8")
-        os.replace(tmp, target)
+        write_private_text(buf, Path(path))
 
     @staticmethod
     def pretty_path(path: str) -> str:
@@ -66,10 +53,14 @@ class AtomicWrites:
 
 
 def run(
-    spec: dict[str, Any], *, stopped: Callable[[], bool] = lambda: False, **options: Any
+    spec: dict[str, Any],
+    *,
+    stopped: Callable[[], bool] = lambda: False,
+    log: IO[str] | None = None,
+    **options: Any,
 ) -> dict[str, Any]:
     """Execute the spec's notebook with papermill; ``options`` go to papermill's engine
-    (``km``: a running kernel's manager to use instead of starting one). When the run
+    (``km``: the running kernel's manager). When the run
     fails because it was ``stopped()`` (its kernel killed at its timeout or cancel), the
     output is left for the caller to mark: ``{"status": "stopped"}``."""
     import papermill as pm
@@ -105,7 +96,7 @@ def run(
     except Exception as e:  # the kernel died, did not start, or papermill itself failed
         if stopped():
             return {"status": "stopped"}
-        traceback.print_exc()  # into the run's log
+        traceback.print_exc(file=log)  # into the run's log
         ename = type(e).__name__
         evalue = str(e) or ename
         if ename == "DeadKernelError":
@@ -129,52 +120,3 @@ def register_atomic_writes(path: Path) -> None:
 
     if not isinstance(papermill_io.get_handler(str(path)), AtomicWrites):  # once per folder
         papermill_io.register(str(path), AtomicWrites())
-
-
-PARENT_POLL_SECONDS = 0.5
-
-
-def die_with_parent(parent_pid: int) -> None:
-    """Start a thread that kills this process tree once ``parent_pid`` is not our parent."""
-
-    def watch() -> None:
-        while os.getppid() == parent_pid:
-            threading.Event().wait(PARENT_POLL_SECONDS)
-        print(f"parent process {parent_pid} is gone: stopping the kernel and exiting", flush=True)
-        kill_descendants()
-        os._exit(1)
-
-    if os.getppid() != parent_pid:  # gone before we started
-        os._exit(1)
-    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
-
-
-def kill_descendants() -> None:
-    import psutil
-
-    try:
-        children = psutil.Process().children(recursive=True)
-    except psutil.NoSuchProcess:
-        return
-    for child in children:
-        try:
-            child.send_signal(signal.SIGKILL)
-        except psutil.NoSuchProcess:
-            continue
-    psutil.wait_procs(children, timeout=5)
-
-
-def main(argv: list[str]) -> int:
-    spec = json.loads(Path(argv[1]).read_text())
-    os.umask(0o077)
-    if spec.get("parent_pid"):
-        die_with_parent(int(spec["parent_pid"]))
-    result = run(spec)
-    tmp = Path(spec["result"] + ".tmp")
-    tmp.write_text(json.dumps(result))
-    tmp.replace(spec["result"])
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))

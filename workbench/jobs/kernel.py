@@ -1,0 +1,251 @@
+"""A job run executed by this process: papermill here, the notebook in a kernel started
+for the run (:func:`run_in_kernel`, the default ``Launch`` of
+:func:`workbench.jobs.runner.run_notebook`), and the kernel start shared with
+:mod:`workbench.jobs.warm`.
+
+The kernel is started first. A notebook may name a warm-up in its metadata,
+
+    "metadata": {"workbench": {"warm_up": "workbench.bots.job:warm_up"}}
+
+a function the kernel runs, silently, as soon as it is up: it loads what the cells will
+use while this process loads papermill and records the run, so both cores work at once.
+It leaves no name and no output; when it fails, the cell that loads the same thing fails
+visibly.
+
+papermill runs in a worker thread while this thread supervises the run: it renews the
+heartbeat and, past the timeout, when the run was ended elsewhere (cancelled, expired) or
+when this process is told to stop (SIGTERM, Ctrl-C), kills the kernel's process group,
+lets papermill write what it had, and returns (or re-raises). The kernel writes owner-only
+files (umask 077) and its output goes to the run's log; it dies with this process
+(ipykernel polls its parent: jupyter_client gives it our pid).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+from workbench.db.models.jobs import RunStatus
+from workbench.errors import RejectedError, ValidationError
+from workbench.jobs.notebooks import prepare_html_export
+from workbench.jobs.outcome import Outcome, outcome_of
+from workbench.jobs.timing import heartbeat_seconds
+
+KERNEL_NAME = "python3"
+START_TIMEOUT = 60.0  # papermill's wait for the kernel (and its warm-up) to answer
+STOP_WAIT_SECONDS = 30.0  # for papermill to notice its killed kernel and write its output
+WARM_UP = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
+
+
+def start_kernel(
+    *, connection_file: Path, cwd: Path, env: dict[str, str], out: IO[Any] | int | None
+) -> tuple[Any, int]:
+    """Start a local ``python3`` kernel in ``cwd``; return its manager (which remembers
+    the clients made from it, see :class:`Manager`) and its pid."""
+    from jupyter_core.utils import run_sync
+
+    km = manager_class()(kernel_name=KERNEL_NAME, connection_file=str(connection_file))
+    km.clients = []
+    run_sync(km.start_kernel)(
+        cwd=str(cwd),
+        env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
+        stdout=out,
+        stderr=out,
+        umask=0o077,  # what the notebook writes is its owner's only
+    )
+    pid = getattr(km.provisioner, "pid", None)  # a local kernel: killed by pid
+    if pid is None:
+        run_sync(km.shutdown_kernel)(now=True)
+        raise RuntimeError(f"kernel {KERNEL_NAME!r} has no local process to supervise")
+    return km, int(pid)
+
+
+def manager_class() -> type:
+    """jupyter_client's async kernel manager, remembering the clients papermill makes so
+    a caller can close them after a run (async, as papermill's own: a blocking client
+    would stall its event loop on a dead kernel)."""
+    global _MANAGER
+    if _MANAGER is None:
+        from jupyter_client.manager import AsyncKernelManager
+
+        class Manager(AsyncKernelManager):  # type: ignore[misc]
+            clients: list[Any]
+
+            def client(self, **kwargs: Any) -> Any:
+                made = super().client(**kwargs)
+                self.clients.append(made)
+                return made
+
+        _MANAGER = Manager
+    return _MANAGER
+
+
+_MANAGER: type | None = None
+
+
+def warm_up_code(notebook: Path) -> str | None:
+    """The code running the warm-up ``notebook`` declares (``metadata.workbench.warm_up``,
+    "module:function"), or None. Raises ValidationError for a malformed declaration."""
+    meta = json.loads(notebook.read_text(encoding="utf-8")).get("metadata", {})
+    target = (meta.get("workbench") or {}).get("warm_up")
+    if target is None:
+        return None
+    if not isinstance(target, str) or not WARM_UP.fullmatch(target):
+        raise ValidationError(
+            {"metadata.workbench.warm_up": f"{target!r} is not 'module:function'"},
+            entity=f"notebook {notebook.name}",
+        )
+    module, function = target.split(":")
+    return f"__import__('importlib').import_module({module!r}).{function}()"
+
+
+def send_warm_up(connection_file: Path, code: str) -> Any:
+    """Ask the kernel to run ``code`` silently (queued until it is up); return the client,
+    to be closed once the run is over (closing it at once could drop the request)."""
+    from jupyter_client.blocking import BlockingKernelClient
+
+    client = BlockingKernelClient(connection_file=str(connection_file))
+    client.load_connection_file()
+    client.start_channels(iopub=False, stdin=False, hb=False, control=False)
+    client.execute(code, silent=True, store_history=False)
+    return client
+
+
+def run_in_kernel(
+    path: Path,
+    output: Path,
+    params: dict[str, Any],
+    *,
+    timeout: float | None,
+    log_path: Path,
+    env: dict[str, str],
+    alive: Callable[[], bool],
+) -> Outcome:
+    """Execute ``path`` into ``output`` in a new kernel (a runner ``Launch``)."""
+    try:
+        warm_up = warm_up_code(path)
+    except RejectedError as e:
+        return Outcome(RunStatus.FAILED, None, type(e).__name__, str(e))
+    deadline = None if timeout is None else time.monotonic() + timeout
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with (
+        tempfile.TemporaryDirectory(prefix="workbench-run-") as tmp,  # the kernel's key
+        os.fdopen(log_fd, "a", encoding="utf-8", buffering=1) as log,
+    ):
+        run = _KernelRun(path, output, params, env, Path(tmp) / "kernel.json", log, warm_up)
+        worker = threading.Thread(target=run.work, name="papermill", daemon=True)
+        worker.start()
+        try:
+            stopped = _supervise(worker, deadline, alive)
+        except BaseException:  # told to stop (SIGTERM, Ctrl-C): the kernel goes too
+            run.stop()
+            worker.join(STOP_WAIT_SECONDS)
+            raise
+        if stopped is not None:
+            run.stop()
+        worker.join(STOP_WAIT_SECONDS)
+    if stopped is not None:
+        return stopped
+    if run.error is not None:  # the kernel did not start, or papermill itself broke
+        name = type(run.error).__name__
+        return Outcome(RunStatus.FAILED, None, name, str(run.error) or name)
+    return outcome_of(run.result or {"status": "failed", "ename": "", "evalue": "no result"})
+
+
+def _supervise(
+    worker: threading.Thread, deadline: float | None, alive: Callable[[], bool]
+) -> Outcome | None:
+    """Wait for ``worker``, renewing the heartbeat; None when it ended by itself, else why
+    the run must be stopped: its timeout passed, or its row was ended meanwhile."""
+    beat = heartbeat_seconds()
+    while True:
+        step = beat if deadline is None else min(beat, deadline - time.monotonic())
+        worker.join(max(step, 0))
+        if not worker.is_alive():
+            return None
+        if deadline is not None and time.monotonic() >= deadline:
+            return Outcome(RunStatus.TIMED_OUT)
+        if not alive():
+            return Outcome(RunStatus.CANCELLED)  # placeholder: the runner reads the row's end
+
+
+class _KernelRun:
+    """The worker thread's part: start the kernel (warm-up queued), then papermill."""
+
+    def __init__(
+        self,
+        path: Path,
+        output: Path,
+        params: dict[str, Any],
+        env: dict[str, str],
+        connection_file: Path,
+        log: IO[str],
+        warm_up: str | None,
+    ) -> None:
+        self.spec = {"input": str(path), "output": str(output), "parameters": params}
+        self.cwd, self.env, self.connection_file = path.parent, env, connection_file
+        self.log, self.warm_up = log, warm_up
+        self.result: dict[str, Any] | None = None
+        self.error: BaseException | None = None
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+
+    def work(self) -> None:
+        from jupyter_core.utils import ensure_event_loop, run_sync
+
+        loop = ensure_event_loop()  # this thread's, used by every run_sync below
+        km = warm_client = None
+        try:
+            km, pid = start_kernel(
+                connection_file=self.connection_file, cwd=self.cwd, env=self.env, out=self.log
+            )
+            with self._lock:
+                self._pid = pid
+            if self._stopped.is_set():
+                self._kill()
+                return
+            if self.warm_up is not None:
+                warm_client = send_warm_up(self.connection_file, self.warm_up)
+            prepare_html_export()  # for the runner's export at the end
+            from workbench.jobs.papermill_run import run
+
+            self.result = run(
+                self.spec,
+                km=km,
+                start_timeout=START_TIMEOUT,
+                stopped=self._stopped.is_set,
+                log=self.log,
+            )
+        except BaseException as e:  # reported by the supervising thread
+            self.error = e
+        finally:
+            if warm_client is not None:
+                warm_client.stop_channels()
+            if km is not None:
+                for client in km.clients:
+                    client.stop_channels()
+                with contextlib.suppress(Exception):  # already dead: reaped below
+                    run_sync(km.shutdown_kernel)(now=True)
+                self._kill()  # whatever the kernel started, in its process group
+            loop.close()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._kill()
+
+    def _kill(self) -> None:
+        with self._lock:
+            if self._pid is None:
+                return
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._pid, signal.SIGKILL)  # the kernel leads its own session
