@@ -43,7 +43,7 @@ print("NAMES", sorted(n for n in globals() if not n.startswith("_")))
 def _notebook(folder: Path, warm_up: Any = None) -> Path:
     (folder / "warm_target.py").write_text(WARM_TARGET)
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
     if warm_up is not None:
         nb.metadata["workbench"] = {"warm_up": warm_up}
     params = nbformat.v4.new_code_cell("x = 1")
