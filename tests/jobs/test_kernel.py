@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import Engine
 
 from workbench.db.models.jobs import RunStatus
 from workbench.jobs import run_notebook
+from workbench.jobs.kernel import KernelLaunch, run_env
 from workbench.jobs.notebooks import notebooks_folder
 from workbench.settings import Settings
 
@@ -143,3 +145,51 @@ def test_the_live_bot_warm_up_loads_every_compiled_function_its_tick_uses(
     assert got["warmed"]["workbench.rules.engine.on_close"] == 1
     assert got["ticked"] != got["before"]  # the tick does use compiled functions
     assert got["ticked"] == got["warmed"]  # and none the warm-up had not loaded
+
+
+CLI = [sys.executable, "-c", "from workbench.cli import main; main()"]
+WHEN_AND_WHERE = """
+import os, psutil
+print("KERNEL_STARTED", psutil.Process().create_time())
+print("HOME", os.environ["WORKBENCH_HOME"])
+"""
+
+
+def _probe_notebook(folder: Path) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nb.cells = [nbformat.v4.new_code_cell(WHEN_AND_WHERE)]
+    path = folder / "probe.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+@sqlite_only
+def test_workbench_run_starts_the_kernel_before_it_records_the_run(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    done = subprocess.run(
+        [*CLI, "run", str(_probe_notebook(tmp_path)), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    run = json.loads(done.stdout)
+    printed = _printed(run["output_path"]).splitlines()
+    started = datetime.fromisoformat(run["started_at"]).replace(tzinfo=UTC).timestamp()
+    assert float(printed[0].split()[1]) < started  # up before the run was marked running
+    assert printed[1] == f"HOME {settings.home}"
+
+
+@sqlite_only
+def test_a_kernel_started_for_another_environment_is_not_used(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    notebook = _probe_notebook(tmp_path)
+    with KernelLaunch(
+        notebook, run_env("sqlite:///elsewhere.db", tmp_path / "elsewhere")
+    ) as launch:
+        run = run_notebook(notebook, timeout=120, engine=engine, launch=launch)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert _printed(run.output_path or "").splitlines()[1] == f"HOME {settings.home}"

@@ -73,14 +73,22 @@ def run(
 ) -> None:
     """Run NOTEBOOK now with papermill and record the run; exit 1 when it fails."""
 
-    from workbench.db.ready import require_ready
-    from workbench.jobs import RunView, run_notebook
+    from sqlalchemy.engine import make_url
+
+    from workbench.jobs.kernel import KernelLaunch, run_env
     from workbench.settings import get_settings
 
     notebook, parameters = notebook_and_parameters(args)
-    # A run needs a database made by `workbench init`: checked before anything is created.
-    require_ready(get_settings().database_url)
-    job = run_notebook(notebook, parameters, timeout=timeout)
+    settings = get_settings()
+    url = make_url(settings.database_url).render_as_string(hide_password=False)
+    # The kernel starts first: it loads while this process checks and records the run.
+    with KernelLaunch(notebook, run_env(url, settings.home)) as launch:
+        from workbench.db.ready import require_ready
+        from workbench.jobs import RunView, run_notebook
+
+        # A run needs a database made by `workbench init`: checked before anything is created.
+        require_ready(settings.database_url)
+        job = run_notebook(notebook, parameters, timeout=timeout, launch=launch)
     if json_out:
         print_json(RunView.of(job).as_dict())
     else:

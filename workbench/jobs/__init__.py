@@ -18,42 +18,128 @@ schedules is their read models (:mod:`~workbench.jobs.views`: :class:`RunView`,
 :class:`ScheduleView`).
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
 # First: see its docstring (jsonschema's IRI checkers cost seconds per process).
-from workbench.jobs import lean_imports  # noqa: F401, I001
-from workbench.db.models.jobs import JobRun, JobSchedule, MissedRuns, RunStatus
-from workbench.jobs.executors import CeleryExecutor, Executor, LocalExecutor, WarmExecutor
-from workbench.jobs.params import check_parameters, looks_secret, parse_pairs, parse_value
-from workbench.jobs.runner import execute_run, run_notebook
-from workbench.jobs.runs import cancel_run, get_run, list_runs
-from workbench.jobs.scheduler import (
-    Claimed,
-    Skipped,
-    TickResult,
-    reap_stale_runs,
-    run_forever,
-    tick,
-)
-from workbench.jobs.schedules import (
-    MAX_CATCH_UP,
-    add_schedule,
-    due_slots,
-    get_schedule,
-    list_schedules,
-    remove_schedule,
-    set_enabled,
-    update_schedule,
-)
-from workbench.jobs.schemas import ScheduleCreate, ScheduleUpdate
-from workbench.jobs.views import (
-    RunView,
-    ScheduleView,
-    read_run,
-    read_runs,
-    read_schedule,
-    read_schedules,
-    run_fields,
-    schedule_fields,
-)
+from workbench.jobs import lean_imports  # noqa: F401
+
+if TYPE_CHECKING:
+    from workbench.db.models.jobs import JobRun, JobSchedule, MissedRuns, RunStatus
+    from workbench.jobs.executors import CeleryExecutor, Executor, LocalExecutor, WarmExecutor
+    from workbench.jobs.params import check_parameters, looks_secret, parse_pairs, parse_value
+    from workbench.jobs.runner import execute_run, run_notebook
+    from workbench.jobs.runs import cancel_run, get_run, list_runs
+    from workbench.jobs.scheduler import (
+        Claimed,
+        Skipped,
+        TickResult,
+        reap_stale_runs,
+        run_forever,
+        tick,
+    )
+    from workbench.jobs.schedules import (
+        MAX_CATCH_UP,
+        add_schedule,
+        due_slots,
+        get_schedule,
+        list_schedules,
+        remove_schedule,
+        set_enabled,
+        update_schedule,
+    )
+    from workbench.jobs.schemas import ScheduleCreate, ScheduleUpdate
+    from workbench.jobs.views import (
+        RunView,
+        ScheduleView,
+        read_run,
+        read_runs,
+        read_schedule,
+        read_schedules,
+        run_fields,
+        schedule_fields,
+    )
+
+# Where each public name lives; loaded on first use (PEP 562), so that a process needing
+# one module of the package (the CLI starting a run's kernel) does not load them all.
+_HOMES = {
+    "workbench.db.models.jobs": (
+        "JobRun",
+        "JobSchedule",
+        "MissedRuns",
+        "RunStatus",
+    ),
+    "workbench.jobs.executors": (
+        "CeleryExecutor",
+        "Executor",
+        "LocalExecutor",
+        "WarmExecutor",
+    ),
+    "workbench.jobs.params": (
+        "check_parameters",
+        "looks_secret",
+        "parse_pairs",
+        "parse_value",
+    ),
+    "workbench.jobs.runner": (
+        "execute_run",
+        "run_notebook",
+    ),
+    "workbench.jobs.runs": (
+        "cancel_run",
+        "get_run",
+        "list_runs",
+    ),
+    "workbench.jobs.scheduler": (
+        "Claimed",
+        "Skipped",
+        "TickResult",
+        "reap_stale_runs",
+        "run_forever",
+        "tick",
+    ),
+    "workbench.jobs.schedules": (
+        "MAX_CATCH_UP",
+        "add_schedule",
+        "due_slots",
+        "get_schedule",
+        "list_schedules",
+        "remove_schedule",
+        "set_enabled",
+        "update_schedule",
+    ),
+    "workbench.jobs.schemas": (
+        "ScheduleCreate",
+        "ScheduleUpdate",
+    ),
+    "workbench.jobs.views": (
+        "RunView",
+        "ScheduleView",
+        "read_run",
+        "read_runs",
+        "read_schedule",
+        "read_schedules",
+        "run_fields",
+        "schedule_fields",
+    ),
+}
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+
+def __getattr__(name: str) -> object:
+    home = _HOME_OF.get(name)
+    if home is None:
+        raise AttributeError(f"module 'workbench.jobs' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOME_OF})
+
 
 __all__ = [
     "MAX_CATCH_UP",

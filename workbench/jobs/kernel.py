@@ -35,8 +35,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from workbench.db.models.jobs import RunStatus
-from workbench.errors import RejectedError, ValidationError
-from workbench.jobs.notebooks import prepare_html_export
+from workbench.errors import ValidationError
 from workbench.jobs.outcome import Outcome, outcome_of
 from workbench.jobs.timing import heartbeat_seconds
 
@@ -49,11 +48,18 @@ WARM_UP = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
 def start_kernel(
     *, connection_file: Path, cwd: Path, env: dict[str, str], out: IO[Any] | int | None
 ) -> tuple[Any, int]:
-    """Start a local ``python3`` kernel in ``cwd``; return its manager (which remembers
-    the clients made from it, see :class:`Manager`) and its pid."""
+    """Start a local ``python3`` kernel in ``cwd``, talking over Unix sockets beside
+    ``connection_file``; return its manager (which remembers the clients made from it,
+    see :func:`manager_class`) and its pid."""
     from jupyter_core.utils import run_sync
 
-    km = manager_class()(kernel_name=KERNEL_NAME, connection_file=str(connection_file))
+    km = manager_class()(
+        kernel_name=KERNEL_NAME,
+        connection_file=str(connection_file),
+        # Unix sockets beside the connection file (an owner-only folder), not TCP ports
+        transport="ipc",
+        ip=str(connection_file.with_suffix("")),
+    )
     km.clients = []
     run_sync(km.start_kernel)(
         cwd=str(cwd),
@@ -131,19 +137,64 @@ def run_in_kernel(
     alive: Callable[[], bool],
 ) -> Outcome:
     """Execute ``path`` into ``output`` in a new kernel (a runner ``Launch``)."""
-    try:
-        warm_up = warm_up_code(path)
-    except RejectedError as e:
-        return Outcome(RunStatus.FAILED, None, type(e).__name__, str(e))
-    deadline = None if timeout is None else time.monotonic() + timeout
-    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    with (
-        tempfile.TemporaryDirectory(prefix="workbench-run-") as tmp,  # the kernel's key
-        os.fdopen(log_fd, "a", encoding="utf-8", buffering=1) as log,
-    ):
-        run = _KernelRun(path, output, params, env, Path(tmp) / "kernel.json", log, warm_up)
-        worker = threading.Thread(target=run.work, name="papermill", daemon=True)
-        worker.start()
+    with KernelLaunch(path, env) as launch:
+        return launch(
+            path, output, params, timeout=timeout, log_path=log_path, env=env, alive=alive
+        )
+
+
+def run_env(database_url: str, home: Path) -> dict[str, str]:
+    """What a run's kernel is told: the database its run is recorded in (in the
+    environment, not argv) and this home (its secret key, cache and bot locks)."""
+    return {"WORKBENCH_DATABASE_URL": database_url, "WORKBENCH_HOME": str(home)}
+
+
+class KernelLaunch:
+    """A runner ``Launch`` whose kernel (and warm-up) starts when it is made, so a caller
+    can start it before checking its database and recording the run
+    (``workbench run`` does). Used once; :meth:`close` stops a kernel never used.
+
+    Called for another notebook or environment than it was made for, it runs the notebook
+    in a new kernel instead (:func:`run_in_kernel`)."""
+
+    def __init__(self, notebook: Path | str, env: dict[str, str]) -> None:
+        self.notebook, self.env = Path(notebook).expanduser().resolve(), dict(env)
+        self._tmp = tempfile.TemporaryDirectory(prefix="workbench-run-")  # the kernel's key
+        self._run = _KernelRun(self.notebook, self.env, Path(self._tmp.name))
+        self._worker = threading.Thread(target=self._run.work, name="papermill", daemon=True)
+        self._worker.start()
+
+    def __enter__(self) -> KernelLaunch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._worker.is_alive():
+            self._run.stop()
+            self._worker.join(STOP_WAIT_SECONDS)
+        self._tmp.cleanup()
+
+    def __call__(
+        self,
+        path: Path,
+        output: Path,
+        params: dict[str, Any],
+        *,
+        timeout: float | None,
+        log_path: Path,
+        env: dict[str, str],
+        alive: Callable[[], bool],
+    ) -> Outcome:
+        if path.resolve() != self.notebook or env != self.env:
+            self.close()
+            return run_in_kernel(
+                path, output, params, timeout=timeout, log_path=log_path, env=env, alive=alive
+            )
+        deadline = None if timeout is None else time.monotonic() + timeout
+        run, worker = self._run, self._worker
+        run.begin({"input": str(path), "output": str(output), "parameters": params})
         try:
             stopped = _supervise(worker, deadline, alive)
         except BaseException:  # told to stop (SIGTERM, Ctrl-C): the kernel goes too
@@ -153,12 +204,14 @@ def run_in_kernel(
         if stopped is not None:
             run.stop()
         worker.join(STOP_WAIT_SECONDS)
-    if stopped is not None:
-        return stopped
-    if run.error is not None:  # the kernel did not start, or papermill itself broke
-        name = type(run.error).__name__
-        return Outcome(RunStatus.FAILED, None, name, str(run.error) or name)
-    return outcome_of(run.result or {"status": "failed", "ename": "", "evalue": "no result"})
+        run.copy_log(log_path)
+        if stopped is not None:
+            return stopped
+        if run.error is not None:  # refused, the kernel did not start, or papermill broke
+            error = run.error
+            name = type(error).__name__
+            return Outcome(RunStatus.FAILED, None, name, str(error) or name)
+        return outcome_of(run.result or {"status": "failed", "ename": "", "evalue": "no result"})
 
 
 def _supervise(
@@ -179,69 +232,86 @@ def _supervise(
 
 
 class _KernelRun:
-    """The worker thread's part: start the kernel (warm-up queued), then papermill."""
+    """The worker thread's part: start the kernel (and queue its warm-up) and load
+    papermill at once, then wait for the run's notebook and parameters (:meth:`begin`)
+    and execute them. The kernel's output goes to a log in ``folder``
+    (:meth:`copy_log` hands it to the run's)."""
 
-    def __init__(
-        self,
-        path: Path,
-        output: Path,
-        params: dict[str, Any],
-        env: dict[str, str],
-        connection_file: Path,
-        log: IO[str],
-        warm_up: str | None,
-    ) -> None:
-        self.spec = {"input": str(path), "output": str(output), "parameters": params}
-        self.cwd, self.env, self.connection_file = path.parent, env, connection_file
-        self.log, self.warm_up = log, warm_up
+    def __init__(self, notebook: Path, env: dict[str, str], folder: Path) -> None:
+        self.notebook, self.env = notebook, env
+        self.connection_file, self.log_path = folder / "kernel.json", folder / "kernel.log"
         self.result: dict[str, Any] | None = None
         self.error: BaseException | None = None
+        self.spec: dict[str, Any] | None = None
+        self._go = threading.Event()
         self._stopped = threading.Event()
         self._lock = threading.Lock()
         self._pid: int | None = None
+
+    def begin(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self._go.set()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._go.set()
+        self._kill()
+
+    def copy_log(self, path: Path) -> None:
+        """Append what the kernel wrote to the run's log ``path``."""
+        if not self.log_path.is_file():
+            return
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "ab") as out:
+            out.write(self.log_path.read_bytes())
 
     def work(self) -> None:
         from jupyter_core.utils import ensure_event_loop, run_sync
 
         loop = ensure_event_loop()  # this thread's, used by every run_sync below
         km = warm_client = None
-        try:
-            km, pid = start_kernel(
-                connection_file=self.connection_file, cwd=self.cwd, env=self.env, out=self.log
-            )
-            with self._lock:
-                self._pid = pid
-            if self._stopped.is_set():
-                self._kill()
-                return
-            if self.warm_up is not None:
-                warm_client = send_warm_up(self.connection_file, self.warm_up)
-            prepare_html_export()  # for the runner's export at the end
-            from workbench.jobs.papermill_run import run
+        fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8", buffering=1) as log:
+            try:
+                warm_up = warm_up_code(self.notebook)
+                km, pid = start_kernel(
+                    connection_file=self.connection_file,
+                    cwd=self.notebook.parent,
+                    env=self.env,
+                    out=log,
+                )
+                with self._lock:
+                    self._pid = pid
+                if warm_up is not None:
+                    warm_client = send_warm_up(self.connection_file, warm_up)
+                from workbench.jobs.notebooks import prepare_html_export
+                from workbench.jobs.papermill_run import run
 
-            self.result = run(
-                self.spec,
-                km=km,
-                start_timeout=START_TIMEOUT,
-                stopped=self._stopped.is_set,
-                log=self.log,
-            )
-        except BaseException as e:  # reported by the supervising thread
-            self.error = e
-        finally:
-            if warm_client is not None:
-                warm_client.stop_channels()
-            if km is not None:
-                for client in km.clients:
-                    client.stop_channels()
-                with contextlib.suppress(Exception):  # already dead: reaped below
-                    run_sync(km.shutdown_kernel)(now=True)
-                self._kill()  # whatever the kernel started, in its process group
-            loop.close()
+                prepare_html_export()  # for the runner's export at the end
+                import papermill  # noqa: F401  (while the kernel starts)
 
-    def stop(self) -> None:
-        self._stopped.set()
-        self._kill()
+                self._go.wait()
+                if self._stopped.is_set() or self.spec is None:
+                    return
+                self.result = run(
+                    self.spec,
+                    km=km,
+                    start_timeout=START_TIMEOUT,
+                    stopped=self._stopped.is_set,
+                    log=log,
+                )
+            except BaseException as e:  # reported by the supervising thread
+                self.error = e
+            finally:
+                if warm_client is not None:
+                    warm_client.stop_channels()
+                if km is not None:
+                    for client in km.clients:
+                        client.stop_channels()
+                    with contextlib.suppress(Exception):  # already dead: reaped below
+                        run_sync(km.shutdown_kernel)(now=True)
+                    self._kill()  # whatever the kernel started, in its process group
+                loop.close()
 
     def _kill(self) -> None:
         with self._lock:

@@ -47,7 +47,7 @@ from workbench.errors import (
     TemporaryError,
     ValidationError,
 )
-from workbench.jobs.kernel import run_in_kernel
+from workbench.jobs.kernel import run_env, run_in_kernel
 from workbench.jobs.notebooks import (
     export_html,
     find_failing_cell,
@@ -214,12 +214,7 @@ def _execute(
     make_private_dir(folder)
     output = folder / OUTPUT_NAME
     mark_running(engine=engine, run_id=run_id, output_path=str(output), now=_now())
-    # The notebook sees the database its run is recorded in (in the environment, not argv),
-    # and this home (its secret key, cache and bot locks), though it runs in its own folder.
-    env = {
-        "WORKBENCH_DATABASE_URL": engine.url.render_as_string(hide_password=False),
-        "WORKBENCH_HOME": str(settings.home),
-    }
+    env = run_env(engine.url.render_as_string(hide_password=False), settings.home)
     try:
         outcome = launch(
             path,
