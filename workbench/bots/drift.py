@@ -50,17 +50,42 @@ class Watch(NamedTuple):
     params: np.ndarray  # the rule engine's parameters the tick ran under
 
 
-def record(*, session: Session, watch: Watch, result: TickResult) -> None:
+class Newest:
+    """The newest drift row of one bot, for a session that writes every one of them (the
+    ticks of a replay): read once, then kept as written, not read back on every tick. A
+    session rolled back forgets it (``forget``)."""
+
+    def __init__(self) -> None:
+        self._row: BotDrift | None = None
+        self._read = False
+
+    def row(self, session: Session, bot_id: int) -> BotDrift | None:
+        if not self._read:
+            self._row, self._read = _newest(session, bot_id), True
+        return self._row
+
+    def wrote(self, row: BotDrift) -> None:
+        self._row, self._read = row, True
+
+    def forget(self) -> None:
+        self._row, self._read = None, False
+
+
+def record(
+    *, session: Session, watch: Watch, result: TickResult, newest: Newest | None = None
+) -> None:
     """Record the backtest's decision beside the tick's ``result`` for the bar it decided,
     stepping the shadow over the bars since its last one, and queue an alert for each
     divergence found. Part of the tick's transaction (no savepoint of its own: on SQLite
     one would commit early). The rows are computed before anything is written, and a
-    failure there is logged with its traceback, never the tick's (as a notifier's)."""
+    failure there is logged with its traceback, never the tick's (as a notifier's).
+    ``newest`` keeps the bot's newest row between the ticks of one session (default: read
+    from the database)."""
     bot = watch.bot
     if result.decision not in DECIDED or result.bar_time is None or not len(watch.bars):
         return
     try:
-        rows = _record(session, watch, result)
+        rows = _record(session, watch, result, newest or Newest())
     except Exception:  # an observer's bug must not stop trading; logged in full
         log.exception("drift of bot %s at %s not recorded", bot.id, result.bar_time)
         return
@@ -86,7 +111,16 @@ def _time(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
-def _record(session: Session, watch: Watch, result: TickResult) -> list[BotDrift]:
+def _newest(session: Session, bot_id: int) -> BotDrift | None:
+    return session.scalars(
+        sa.select(BotDrift)
+        .where(BotDrift.bot_id == bot_id)
+        .order_by(BotDrift.bar_time.desc())
+        .limit(1)
+    ).first()
+
+
+def _record(session: Session, watch: Watch, result: TickResult, newest: Newest) -> list[BotDrift]:
     from workbench.rules import engine as e
 
     bot, bars, params = watch.bot, watch.bars, watch.params
@@ -97,12 +131,7 @@ def _record(session: Session, watch: Watch, result: TickResult) -> list[BotDrift
     if end == 0 or times[end - 1] != decided_ms:
         log.warning("bot %s decided bar %s, which it did not read", bot.id, _time(decided_ms))
         return []
-    last = session.scalars(
-        sa.select(BotDrift)
-        .where(BotDrift.bot_id == bot.id)
-        .order_by(BotDrift.bar_time.desc())
-        .limit(1)
-    ).first()
+    last = newest.row(session, bot.id)
     if last is not None and _ms(last.bar_time) >= decided_ms:  # stepped already
         row = session.scalar(
             sa.select(BotDrift).where(
@@ -181,6 +210,8 @@ def _record(session: Session, watch: Watch, result: TickResult) -> list[BotDrift
     if last is not None and last_fill is not None:
         last.backtest_price, last.backtest_fee = last_fill
     session.add_all(new)
+    if new:
+        newest.wrote(new[-1])
     return ([last] if last is not None else []) + new
 
 
