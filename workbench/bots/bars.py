@@ -25,17 +25,30 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Bars:
-    """Closed bars, oldest first: open times (epoch ms) and OHLC columns."""
+    """Closed bars, oldest first: open times (epoch ms) and OHLC rows."""
 
     times: np.ndarray  # int64
-    open: np.ndarray
-    high: np.ndarray
-    low: np.ndarray
-    close: np.ndarray
+    ohlc: np.ndarray  # float64, one row per bar: open, high, low, close (C order)
     frame: pd.DataFrame | None = None  # the candle frame they came from, when there is one
 
     def __len__(self) -> int:
         return len(self.times)
+
+    @property
+    def open(self) -> np.ndarray:
+        return self.ohlc[:, 0]
+
+    @property
+    def high(self) -> np.ndarray:
+        return self.ohlc[:, 1]
+
+    @property
+    def low(self) -> np.ndarray:
+        return self.ohlc[:, 2]
+
+    @property
+    def close(self) -> np.ndarray:
+        return self.ohlc[:, 3]
 
     @property
     def newest_ms(self) -> int:
@@ -79,14 +92,8 @@ def _signal_arrays(signals: Signals) -> BarSignals:
 
 
 def _bars_of(frame: pd.DataFrame) -> Bars:
-    return Bars(
-        times=frame.index.as_unit("ms").asi8,
-        open=frame["open"].to_numpy(dtype=float),
-        high=frame["high"].to_numpy(dtype=float),
-        low=frame["low"].to_numpy(dtype=float),
-        close=frame["close"].to_numpy(dtype=float),
-        frame=frame,
-    )
+    columns = [frame[c].to_numpy(dtype=np.float64) for c in ("open", "high", "low", "close")]
+    return Bars(times=frame.index.as_unit("ms").asi8, ohlc=np.column_stack(columns), frame=frame)
 
 
 class ExchangeFeed:
@@ -130,8 +137,7 @@ class PrecomputedFeed:
         end = int(np.searchsorted(self.all.times, int(now.timestamp() * 1000) - self.step, "right"))
         if end == 0:
             raise NotFoundError(f"no candle of this replay has closed by {now.isoformat()}")
-        a = self.all
-        return Bars(a.times[:end], a.open[:end], a.high[:end], a.low[:end], a.close[:end])
+        return Bars(self.all.times[:end], self.all.ohlc[:end])  # views, no copy
 
     def signals(self, bars: Bars) -> BarSignals:
         n, s = len(bars), self.all_signals

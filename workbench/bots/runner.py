@@ -136,10 +136,10 @@ class Tick:
 class Run:
     """What the ticks of one session (``SessionTicker``) carry from tick to tick. Their
     ``record`` does not commit: the ticker commits every so many ticks (an order is still
-    written ahead and committed before it is sent), and the bot's newest drift row is kept
-    rather than read back."""
+    written ahead and committed before it is sent); until then the state row keeps the
+    state, and ``drift`` the drift rows (see ``drift.Kept``)."""
 
-    newest_drift: drift.Newest = field(default_factory=drift.Newest)
+    drift: drift.Kept = field(default_factory=drift.Kept)
     recorded: int = 0  # ticks recorded since the ticker's last commit
 
 
@@ -402,7 +402,7 @@ class SessionTicker:
         """Commit the ticks recorded since the last commit, with the state row as of the last."""
         if self.run.recorded:
             _write_state(self.session, self.row)
-        self.session.commit()
+        _commit(self.session, self.run)
         self.run.recorded = 0
 
     def tick(self) -> TickResult:
@@ -722,14 +722,14 @@ def _send(tick: Tick, intent: Intent) -> Order:
     sending = intent.model_copy(update={"written_ms": now_ms(tick.clock), "fate": "sending"})
     tick.state.intent = sending
     _store(tick, running=True)
-    tick.session.commit()
+    _commit(tick.session, tick.run)
     tick.lock.check()
     try:
         return _place(tick.exchange, tick.bot, sending)
     except OrderUnknownError:
         tick.state.intent = sending.model_copy(update={"fate": "unknown"})
         _store(tick, running=True)
-        tick.session.commit()
+        _commit(tick.session, tick.run)
         raise
 
 
@@ -844,8 +844,8 @@ def record(tick: Tick, result: TickResult, watch: drift.Watch | None = None) -> 
     _record_event(tick, result)
     run = tick.run
     if watch is not None:
-        newest = run.newest_drift if run is not None else None
-        drift.record(session=tick.session, watch=watch, result=result, newest=newest)
+        kept = run.drift if run is not None else None
+        drift.record(session=tick.session, watch=watch, result=result, kept=kept)
     status = result.summary()[:2000]
     if run is None:
         _store(tick, running=False, status=status)
@@ -854,6 +854,13 @@ def record(tick: Tick, result: TickResult, watch: drift.Watch | None = None) -> 
         _keep(tick, _state_values(tick, running=False, status=status))
         run.recorded += 1
     return result
+
+
+def _commit(session: Session, run: Run | None) -> None:
+    """Commit, with what the run keeps unwritten (its ticks' drift rows)."""
+    if run is not None:
+        run.drift.write(session)
+    session.commit()
 
 
 def _store(tick: Tick, *, running: bool, status: str | None = None) -> None:
