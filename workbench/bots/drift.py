@@ -227,7 +227,7 @@ def _record(session: Session, watch: Watch, result: TickResult, kept: Kept) -> _
     last_fill: tuple[Decimal, Decimal] | None = None  # the last row's fill, known now
     previous = last
     for t in range(first, end):
-        o, h, lo, c = (float(x) for x in values[t])
+        o, h, lo, c = values[t].tolist()
         e.begin_bar(state, params, int(times[t]), o)
         side, price, qty, fee = e.fill_pending(state, params, o)
         if side == e.ENTER:
@@ -260,7 +260,7 @@ def _record(session: Session, watch: Watch, result: TickResult, kept: Kept) -> _
             window_start=_time(int(times[0])),
             window_bars=t + 1,
             window_hash=window_hash(times[: t + 1], values[: t + 1]),
-            shadow_state=[float(x) for x in state],
+            shadow_state=state.tolist(),
         )
         if t == end - 1:
             _set_live(row, bot, result, base=base, quote=quote)
