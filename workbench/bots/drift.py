@@ -73,6 +73,13 @@ class Kept:
             self._newest, self._read = _newest(session, bot_id), True
         return self._newest
 
+    def at(self, session: Session, bot_id: int, bar_time: datetime) -> DriftRow | None:
+        """The row of ``bar_time``: an unwritten one, else the stored one."""
+        for row in self._unwritten:
+            if row.bar_time == bar_time:
+                return row
+        return _row_at(session, bot_id, bar_time)
+
     def add(self, rows: list[DriftRow]) -> None:
         self._unwritten += rows
         self._newest, self._read = rows[-1], True
@@ -110,7 +117,7 @@ def record(*, session: Session, watch: Watch, result: TickResult, kept: Kept | N
     bot = watch.bot
     if result.decision not in DECIDED or result.bar_time is None or not len(watch.bars):
         return
-    rows = kept or Kept()
+    rows = kept if kept is not None else Kept()
     try:
         found = _record(session, watch, result, rows)
     except Exception:  # an observer's bug must not stop trading; logged in full
@@ -197,7 +204,7 @@ def _record(session: Session, watch: Watch, result: TickResult, kept: Kept) -> _
         return NOTHING
     last = kept.newest(session, bot.id)
     if last is not None and _ms(last.bar_time) >= decided_ms:  # stepped already
-        row = _row_at(session, bot.id, _time(decided_ms))
+        row = kept.at(session, bot.id, _time(decided_ms))
         if row is None or row.live_decision is not None:
             return NOTHING
         _set_live(row, bot, result)
