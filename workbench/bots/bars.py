@@ -20,7 +20,7 @@ from workbench.market.timeframes import timeframe_ms
 if TYPE_CHECKING:
     from workbench.db.models import BotConfig
     from workbench.market.exchange import Exchange
-    from workbench.strategies.base import Signals
+    from workbench.strategies.base import Params, Signals
 
 
 @dataclass(frozen=True)
@@ -60,12 +60,14 @@ class Bars:
 
 @dataclass(frozen=True)
 class BarSignals:
-    """The strategy's flags and indicator values on each of the same bars."""
+    """The strategy's flags and indicator values on each of the same bars, and the
+    parameters they were computed with."""
 
     entries: np.ndarray  # bool
     exits: np.ndarray  # bool
     indicator_names: tuple[str, ...]
     indicators: np.ndarray  # float, one row per bar
+    params: Params
 
     def indicators_at(self, i: int) -> dict[str, float]:
         return dict(zip(self.indicator_names, map(float, self.indicators[i]), strict=True))
@@ -88,6 +90,7 @@ def _signal_arrays(signals: Signals) -> BarSignals:
         exits=signals.exits.to_numpy(dtype=bool),
         indicator_names=tuple(str(c) for c in indicators.columns),
         indicators=indicators.to_numpy(dtype=float),
+        params=signals.params,
     )
 
 
@@ -141,4 +144,4 @@ class PrecomputedFeed:
 
     def signals(self, bars: Bars) -> BarSignals:
         n, s = len(bars), self.all_signals
-        return BarSignals(s.entries[:n], s.exits[:n], s.indicator_names, s.indicators[:n])
+        return BarSignals(s.entries[:n], s.exits[:n], s.indicator_names, s.indicators[:n], s.params)

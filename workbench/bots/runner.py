@@ -653,7 +653,7 @@ def _strategy_says(bot: BotConfig, bars: Bars, signals: BarSignals) -> str:
             return {name: float("nan") for name in (*signals.indicator_names, "close")}
         return {**signals.indicators_at(at), "close": float(bars.close[at])}
 
-    why = strategy.explain(action, strategy.params_from_config(bot), values(i), values(i - 1))
+    why = strategy.explain(action, dict(signals.params), values(i), values(i - 1))
     return f"strategy says {action}: {why}"
 
 
