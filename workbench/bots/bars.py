@@ -20,22 +20,35 @@ from workbench.market.timeframes import timeframe_ms
 if TYPE_CHECKING:
     from workbench.db.models import BotConfig
     from workbench.market.exchange import Exchange
-    from workbench.strategies.base import Signals
+    from workbench.strategies.base import Params, Signals
 
 
 @dataclass(frozen=True)
 class Bars:
-    """Closed bars, oldest first: open times (epoch ms) and OHLC columns."""
+    """Closed bars, oldest first: open times (epoch ms) and OHLC rows."""
 
     times: np.ndarray  # int64
-    open: np.ndarray
-    high: np.ndarray
-    low: np.ndarray
-    close: np.ndarray
+    ohlc: np.ndarray  # float64, one row per bar: open, high, low, close (C order)
     frame: pd.DataFrame | None = None  # the candle frame they came from, when there is one
 
     def __len__(self) -> int:
         return len(self.times)
+
+    @property
+    def open(self) -> np.ndarray:
+        return self.ohlc[:, 0]
+
+    @property
+    def high(self) -> np.ndarray:
+        return self.ohlc[:, 1]
+
+    @property
+    def low(self) -> np.ndarray:
+        return self.ohlc[:, 2]
+
+    @property
+    def close(self) -> np.ndarray:
+        return self.ohlc[:, 3]
 
     @property
     def newest_ms(self) -> int:
@@ -47,12 +60,14 @@ class Bars:
 
 @dataclass(frozen=True)
 class BarSignals:
-    """The strategy's flags and indicator values on each of the same bars."""
+    """The strategy's flags and indicator values on each of the same bars, and the
+    parameters they were computed with."""
 
     entries: np.ndarray  # bool
     exits: np.ndarray  # bool
     indicator_names: tuple[str, ...]
     indicators: np.ndarray  # float, one row per bar
+    params: Params
 
     def indicators_at(self, i: int) -> dict[str, float]:
         return dict(zip(self.indicator_names, map(float, self.indicators[i]), strict=True))
@@ -75,18 +90,13 @@ def _signal_arrays(signals: Signals) -> BarSignals:
         exits=signals.exits.to_numpy(dtype=bool),
         indicator_names=tuple(str(c) for c in indicators.columns),
         indicators=indicators.to_numpy(dtype=float),
+        params=signals.params,
     )
 
 
 def _bars_of(frame: pd.DataFrame) -> Bars:
-    return Bars(
-        times=frame.index.as_unit("ms").asi8,
-        open=frame["open"].to_numpy(dtype=float),
-        high=frame["high"].to_numpy(dtype=float),
-        low=frame["low"].to_numpy(dtype=float),
-        close=frame["close"].to_numpy(dtype=float),
-        frame=frame,
-    )
+    columns = [frame[c].to_numpy(dtype=np.float64) for c in ("open", "high", "low", "close")]
+    return Bars(times=frame.index.as_unit("ms").asi8, ohlc=np.column_stack(columns), frame=frame)
 
 
 class ExchangeFeed:
@@ -130,9 +140,8 @@ class PrecomputedFeed:
         end = int(np.searchsorted(self.all.times, int(now.timestamp() * 1000) - self.step, "right"))
         if end == 0:
             raise NotFoundError(f"no candle of this replay has closed by {now.isoformat()}")
-        a = self.all
-        return Bars(a.times[:end], a.open[:end], a.high[:end], a.low[:end], a.close[:end])
+        return Bars(self.all.times[:end], self.all.ohlc[:end])  # views, no copy
 
     def signals(self, bars: Bars) -> BarSignals:
         n, s = len(bars), self.all_signals
-        return BarSignals(s.entries[:n], s.exits[:n], s.indicator_names, s.indicators[:n])
+        return BarSignals(s.entries[:n], s.exits[:n], s.indicator_names, s.indicators[:n], s.params)

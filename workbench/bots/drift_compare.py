@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,50 @@ PRICE_COLUMNS = ("open", "high", "low", "close")
 FEE_TOLERANCE = 1e-3  # relative: a fee rounded by the exchange still matches its rate
 PRICE_TOLERANCE = 1e-6  # relative: rounding of stored prices, not slippage
 CONTEXT = timedelta(days=7)  # earlier bars read to explain a report's divergences
+
+
+@dataclass(slots=True)
+class DriftRow:
+    """The values of one ``bot_drift`` row (``BotDrift`` says what each column holds), as a
+    tick records it or as read back: plain values, written and read with plain statements."""
+
+    bot_id: int
+    bar_time: datetime
+    backtest_decision: str
+    backtest_reason: str
+    fee_rate: Decimal
+    slippage: Decimal
+    open: float
+    high: float
+    low: float
+    close: float
+    window_start: datetime
+    window_bars: int
+    window_hash: str
+    shadow_state: list[float]
+    live_decision: str | None = None
+    live_reason: str | None = None
+    live_price: Decimal | None = None
+    live_cost: Decimal | None = None
+    live_fee: Decimal | None = None
+    backtest_price: Decimal | None = None
+    backtest_fee: Decimal | None = None
+
+    def values(self, names: Iterable[str] | None = None) -> dict[str, object]:
+        return {name: getattr(self, name) for name in names or DRIFT_COLUMNS}
+
+
+DRIFT_COLUMNS = tuple(f.name for f in fields(DriftRow))
+
+
+def select_drift() -> sa.Select[tuple[object, ...]]:
+    """The ``bot_drift`` columns a ``DriftRow`` holds (``drift_rows`` reads them)."""
+    table = cast(sa.Table, BotDrift.__table__)
+    return sa.select(*(table.c[name] for name in DRIFT_COLUMNS))
+
+
+def drift_rows(session: Session, query: sa.Select[tuple[object, ...]]) -> list[DriftRow]:
+    return [DriftRow(**row) for row in session.execute(query).mappings()]
 
 
 @dataclass(frozen=True)
@@ -94,9 +139,10 @@ class DriftReport:
 
 
 def window_hash(times: np.ndarray, values: np.ndarray) -> str:
-    """A fingerprint of closed bars: open times (ms) and OHLC, exactly as read."""
-    digest = hashlib.sha256(np.ascontiguousarray(times, dtype=np.int64).tobytes())
-    digest.update(np.ascontiguousarray(values, dtype=np.float64).tobytes())
+    """A fingerprint of closed bars: open times (ms) and OHLC, exactly as read (the arrays'
+    bytes, hashed in place)."""
+    digest = hashlib.sha256(np.ascontiguousarray(times, dtype=np.int64).data)
+    digest.update(np.ascontiguousarray(values, dtype=np.float64).data)
     return digest.hexdigest()
 
 
@@ -124,14 +170,13 @@ def bot_drift(
             from workbench.errors import NotFoundError
 
             raise NotFoundError(f"no bot with id {bot_id}; see `workbench bot list`")
-        query = sa.select(BotDrift).where(BotDrift.bot_id == bot_id)
+        query = select_drift().where(BotDrift.bot_id == bot_id)
         if end is not None:
             query = query.where(BotDrift.bar_time < end)
         if start is not None:
             query = query.where(BotDrift.bar_time >= start - CONTEXT)
-        rows = list(session.scalars(query.order_by(BotDrift.bar_time)))
+        rows = drift_rows(session, query.order_by(BotDrift.bar_time))
         market = (bot.exchange, bot.symbol, bot.timeframe)
-        session.expunge_all()
     report = DriftReport(bot_id)
     compared = [r for r in rows if _in(r, start, end)]
     if not compared:
@@ -153,7 +198,7 @@ def bot_drift(
     return report
 
 
-def _in(row: BotDrift, start: datetime | None, end: datetime | None) -> bool:
+def _in(row: DriftRow, start: datetime | None, end: datetime | None) -> bool:
     return _in_time(row.bar_time, start, end)
 
 
@@ -167,7 +212,7 @@ class StoredCandles:
     def __init__(self, stored: pd.DataFrame) -> None:
         self.times, self.values = candle_arrays(stored)
 
-    def _span(self, row: BotDrift) -> tuple[int, int] | None:
+    def _span(self, row: DriftRow) -> tuple[int, int] | None:
         first = _ms(row.window_start)
         lo = int(np.searchsorted(self.times, first, side="left"))
         hi = int(np.searchsorted(self.times, _ms(row.bar_time), side="right"))
@@ -175,10 +220,10 @@ class StoredCandles:
             return None
         return lo, hi
 
-    def covers(self, row: BotDrift) -> bool:
+    def covers(self, row: DriftRow) -> bool:
         return self._span(row) is not None
 
-    def bar_difference(self, row: BotDrift) -> str | None:
+    def bar_difference(self, row: DriftRow) -> str | None:
         """What differs between the decided bar as read and as stored, or None."""
         span = self._span(row)
         if span is None:
@@ -192,7 +237,7 @@ class StoredCandles:
         ]
         return ", ".join(changed) or None
 
-    def window_differs(self, row: BotDrift) -> bool:
+    def window_differs(self, row: DriftRow) -> bool:
         span = self._span(row)
         if span is None:
             return False
@@ -205,7 +250,7 @@ def _ms(moment: datetime) -> int:
 
 
 def classify(
-    rows: Sequence[BotDrift],
+    rows: Sequence[DriftRow],
     stored: StoredCandles | None = None,
     *,
     checked_from: datetime | None = None,
@@ -246,7 +291,7 @@ def classify(
     return found
 
 
-def _own_causes(row: BotDrift) -> list[tuple[str, str]]:
+def _own_causes(row: DriftRow) -> list[tuple[str, str]]:
     """Causes readable from the row alone; "decision" for a different decision without one."""
     causes: list[tuple[str, str]] = []
     shadow, live = row.backtest_decision, row.live_decision
@@ -300,14 +345,14 @@ def _is_halt(reason: str) -> bool:
     return "halt" in reason or reason in ("daily_loss", "liquidation", "liquidated")
 
 
-def _live(row: BotDrift) -> str:
+def _live(row: DriftRow) -> str:
     if row.live_decision is None:
         return "-"
     price = f" at {_num(row.live_price)}" if row.live_price is not None else ""
     return f"{row.live_decision} ({row.live_reason}){price}"
 
 
-def _shadow(row: BotDrift) -> str:
+def _shadow(row: DriftRow) -> str:
     price = f" at {_num(row.backtest_price)}" if row.backtest_price is not None else ""
     return f"{row.backtest_decision} ({row.backtest_reason}){price}"
 

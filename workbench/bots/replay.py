@@ -141,38 +141,41 @@ def _replay(
         start=candles.index[0].to_pydatetime(),
     )
     quote = quote_currency(symbol)
-    paper = PaperExchange(
-        engine=scratch,
-        prices=prices,
-        account="replay",
-        terms=PaperTerms(fee_rate=Decimal(repr(fee)), slippage=Decimal(repr(slippage))),
-        initial_balances={quote: Decimal(str(fields["initial_capital"]))},
-    )
-    if ":" in symbol:
-        paper.set_leverage(symbol, int(str(fields["leverage"])))
-    ticks: list[TickResult] = []
-    with SessionTicker(
-        bot_id,
-        engine=scratch,
-        exchange=paper,
-        clock=prices,
-        feed=feed,
-        fee=fee,
-        slippage=slippage,
-        catch_up_bars=len(candles),
-    ) as ticker:
-        for moment in progress_bar(
-            candles.index[1:], unit="tick", desc=f"replay {symbol}", disable=not progress
-        ):
-            prices.advance_to(moment.to_pydatetime())
-            ticks.append(ticker.tick())
-    balance = paper.fetch_balance()[quote].total
-    last_close = Decimal(repr(float(candles["close"].iloc[-1])))
+    # One connection for the ticks and the paper exchange (see SessionTicker).
+    with scratch.connect() as connection:
+        paper = PaperExchange(
+            engine=connection,
+            prices=prices,
+            account="replay",
+            terms=PaperTerms(fee_rate=Decimal(repr(fee)), slippage=Decimal(repr(slippage))),
+            initial_balances={quote: Decimal(str(fields["initial_capital"]))},
+        )
+        if ":" in symbol:
+            paper.set_leverage(symbol, int(str(fields["leverage"])))
+        ticks: list[TickResult] = []
+        with SessionTicker(
+            bot_id,
+            connection=connection,
+            exchange=paper,
+            clock=prices,
+            feed=feed,
+            fee=fee,
+            slippage=slippage,
+            catch_up_bars=len(candles),
+        ) as ticker:
+            for moment in progress_bar(
+                candles.index[1:], unit="tick", desc=f"replay {symbol}", disable=not progress
+            ):
+                prices.advance_to(moment.to_pydatetime())
+                ticks.append(ticker.tick())
+        balance = paper.fetch_balance()[quote].total
+        last_close = Decimal(repr(float(candles["close"].iloc[-1])))
+        final_value = _marked_value(paper, symbol, balance, last_close)
     return ReplayResult(
         ticks=ticks,
         trades=trades_from_ticks(ticks),
         final_balance=balance,
-        final_value=_marked_value(paper, symbol, balance, last_close),
+        final_value=final_value,
         rules=rules_summary(
             RuleParams.from_config(SimpleNamespace(**fields), fee=fee, slippage=slippage)
         ),

@@ -41,7 +41,7 @@ from typing import Literal, cast
 
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -129,6 +129,18 @@ class Tick:
     params: np.ndarray
     state: TickState
     book: np.ndarray
+    run: Run | None = None  # the run of ticks this one belongs to (a replay's), if any
+
+
+@dataclass
+class Run:
+    """What the ticks of one session (``SessionTicker``) carry from tick to tick. Their
+    ``record`` does not commit: the ticker commits every so many ticks (an order is still
+    written ahead and committed before it is sent); until then the state row keeps the
+    state, and ``drift`` the drift rows (see ``drift.Kept``)."""
+
+    drift: drift.Kept = field(default_factory=drift.Kept)
+    recorded: int = 0  # ticks recorded since the ticker's last commit
 
 
 @dataclass(frozen=True)
@@ -287,13 +299,16 @@ def run_steps(
     feed: BarFeed,
     catch_up_bars: int = CATCH_UP_BARS,
     check_exchange: bool = True,
+    run: Run | None = None,
 ) -> TickResult:
     """The tick's steps (reconcile, decide, place, record) for a loaded bot, its state row
     and its rule parameters, under its tick lock. ``check_exchange=False`` skips comparing
     the records with the exchange's (a replay's own scratch account, which nothing else
-    touches)."""
+    touches); ``run``: one of a run of ticks in one session, which commits them (see
+    ``Run``)."""
     state = TickState.load(row.state_data, bot_id=bot.id)
-    tick = Tick(session, row, bot, exchange, clock, lock, params, state, state.engine_array(params))
+    book = state.engine_array(params)
+    tick = Tick(session, row, bot, exchange, clock, lock, params, state, book, run)
     if row.halt_reason is not None:  # until `workbench bot resolve`: no exchange call
         rule = str((row.halt_evidence or {}).get("rule", "halt"))
         message = halted_message(bot.id, rule, row.halt_reason)
@@ -332,46 +347,67 @@ def run_steps(
     return record(tick, result, watch)
 
 
+COMMIT_TICKS = 500  # a SessionTicker commits at least this often
+
+
 class SessionTicker:
     """Ticks one bot again and again under one tick lock and in one database session: what
     a replay runs. The steps are ``run_tick``'s; the bot's config is read once (it cannot
-    change meanwhile) and ``is_running`` is not flagged on every tick."""
+    change meanwhile) and ``is_running`` is not flagged on every tick.
+
+    The ticks are committed together, every ``commit_ticks`` ticks and on a clean exit
+    (and, as in every tick, an order's intent before the order is sent): each commit holds
+    whole ticks and the state row as of the last one, so a failure (a tick's, or anything
+    else's before the exit) leaves the database as it was at the last commit. The session
+    uses ``connection``; an exchange that writes to the same database (the replay's paper
+    exchange) must use it too: its writes then join the ticks' transaction (on SQLite a
+    second connection would wait for the ticks' commit to write)."""
 
     def __init__(
         self,
         bot_id: int,
         *,
-        engine: Engine,
+        connection: Connection,
         exchange: Exchange,
         clock: Clock,
         feed: BarFeed,
         fee: float = DEFAULT_FEE,
         slippage: float = 0.0,
         catch_up_bars: int = CATCH_UP_BARS,
+        commit_ticks: int = COMMIT_TICKS,
     ) -> None:
-        self.bot_id, self.engine, self.exchange = bot_id, engine, exchange
+        self.bot_id, self.connection, self.exchange = bot_id, connection, exchange
         self.clock, self.feed, self.catch_up_bars = clock, feed, catch_up_bars
-        self.fee, self.slippage = fee, slippage
+        self.fee, self.slippage, self.commit_ticks = fee, slippage, commit_ticks
+        self.run = Run()
         self._stack = ExitStack()
 
     def __enter__(self) -> SessionTicker:
         with self._stack as stack:
-            self.lock = stack.enter_context(tick_lock(self.engine, self.bot_id))
-            # One connection for all the ticks: no pool checkout and reset per commit.
-            connection = stack.enter_context(self.engine.connect())
-            self.session = stack.enter_context(Session(connection, expire_on_commit=False))
+            self.lock = stack.enter_context(tick_lock(self.connection.engine, self.bot_id))
+            session = Session(self.connection, expire_on_commit=False)
+            self.session = stack.enter_context(session)
             self.bot, self.row = _load(self.session, self.bot_id)
             rules = RuleParams.from_config(self.bot, fee=self.fee, slippage=self.slippage)
             self.params = rules.to_array()
             self._stack = stack.pop_all()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._stack.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        with self._stack:
+            if exc_type is None:
+                self.commit()
+
+    def commit(self) -> None:
+        """Commit the ticks recorded since the last commit, with the state row as of the last."""
+        if self.run.recorded:
+            _write_state(self.session, self.row)
+        _commit(self.session, self.run)
+        self.run.recorded = 0
 
     def tick(self) -> TickResult:
         try:
-            return run_steps(
+            result = run_steps(
                 self.session,
                 self.bot,
                 self.row,
@@ -382,10 +418,15 @@ class SessionTicker:
                 feed=self.feed,
                 catch_up_bars=self.catch_up_bars,
                 check_exchange=False,  # the replay's scratch account: nothing else trades it
+                run=self.run,
             )
-        except Exception:
+        except BaseException:  # an interrupted tick too: back to the last commit
             self.session.rollback()
+            self.run = Run()
             raise
+        if self.run.recorded >= self.commit_ticks:
+            self.commit()
+        return result
 
 
 # --- 1. reconcile ---------------------------------------------------------------------------
@@ -612,7 +653,7 @@ def _strategy_says(bot: BotConfig, bars: Bars, signals: BarSignals) -> str:
             return {name: float("nan") for name in (*signals.indicator_names, "close")}
         return {**signals.indicators_at(at), "close": float(bars.close[at])}
 
-    why = strategy.explain(action, strategy.params_from_config(bot), values(i), values(i - 1))
+    why = strategy.explain(action, dict(signals.params), values(i), values(i - 1))
     return f"strategy says {action}: {why}"
 
 
@@ -681,14 +722,14 @@ def _send(tick: Tick, intent: Intent) -> Order:
     sending = intent.model_copy(update={"written_ms": now_ms(tick.clock), "fate": "sending"})
     tick.state.intent = sending
     _store(tick, running=True)
-    tick.session.commit()
+    _commit(tick.session, tick.run)
     tick.lock.check()
     try:
         return _place(tick.exchange, tick.bot, sending)
     except OrderUnknownError:
         tick.state.intent = sending.model_copy(update={"fate": "unknown"})
         _store(tick, running=True)
-        tick.session.commit()
+        _commit(tick.session, tick.run)
         raise
 
 
@@ -798,37 +839,69 @@ def _record_liquidation(
 
 
 def record(tick: Tick, result: TickResult, watch: drift.Watch | None = None) -> TickResult:
-    """Store the bot's state, its events and alerts and the outcome in one commit."""
+    """Store the bot's state, its events and alerts and the outcome in one commit (a run's
+    tick: in its run's next commit)."""
     _record_event(tick, result)
+    run = tick.run
     if watch is not None:
-        drift.record(session=tick.session, watch=watch, result=result)
-    _store(tick, running=False, status=result.summary()[:2000])
-    tick.session.commit()
+        kept = run.drift if run is not None else None
+        drift.record(session=tick.session, watch=watch, result=result, kept=kept)
+    status = result.summary()[:2000]
+    if run is None:
+        _store(tick, running=False, status=status)
+        tick.session.commit()
+    else:  # the row keeps it; the run's commit writes it (``_write_state``)
+        _keep(tick, _state_values(tick, running=False, status=status))
+        run.recorded += 1
     return result
+
+
+def _commit(session: Session, run: Run | None) -> None:
+    """Commit, with what the run keeps unwritten (its ticks' drift rows)."""
+    if run is not None:
+        run.drift.write(session)
+    session.commit()
 
 
 def _store(tick: Tick, *, running: bool, status: str | None = None) -> None:
     """Write the state row in this transaction: one plain UPDATE, built once (the tick's
     most frequent statement), with the loaded row kept equal to it."""
-    values: dict[str, object] = {
+    values = _state_values(tick, running=running, status=status)
+    tick.session.connection().execute(_state_update(), {"row_id": tick.row.id, **values})
+    _keep(tick, values)
+
+
+def _state_values(tick: Tick, *, running: bool, status: str | None = None) -> dict[str, object]:
+    return {
         "state_data": tick.state.with_engine(tick.book).dump(),
         "last_execution": tick.clock.now(),
         "is_running": running,
         "status_message": tick.row.status_message if status is None else status,
     }
-    tick.session.connection().execute(_state_update(), {"row_id": tick.row.id, **values})
+
+
+def _keep(tick: Tick, values: dict[str, object]) -> None:
+    """The loaded row takes ``values`` as written (no UPDATE of its own at the next flush)."""
     for name, value in values.items():
         set_committed_value(tick.row, name, value)
+
+
+def _write_state(session: Session, row: BotState) -> None:
+    """Write the values the loaded row keeps (``_keep``) in this transaction."""
+    values = {name: getattr(row, name) for name in _STATE_COLUMNS}
+    session.connection().execute(_state_update(), {"row_id": row.id, **values})
+
+
+_STATE_COLUMNS = ("state_data", "last_execution", "is_running", "status_message")
 
 
 @cache
 def _state_update() -> sa.Update:
     table = cast(sa.Table, BotState.__table__)
-    names = ("state_data", "last_execution", "is_running", "status_message")
     return (
         sa.update(table)
         .where(table.c.id == sa.bindparam("row_id"))
-        .values({name: sa.bindparam(name) for name in names})
+        .values({name: sa.bindparam(name) for name in _STATE_COLUMNS})
     )
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
 import sqlalchemy as sa
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from workbench.db.engine import session_scope
@@ -54,7 +54,8 @@ def _split(symbol: str) -> tuple[str, str, bool]:
 
 
 class PaperExchange:
-    """A simulated exchange account named ``account`` in the workbench database."""
+    """A simulated exchange account named ``account`` in the workbench database (``engine``;
+    or a connection: each call's writes then join the transaction open on it, if any)."""
 
     id = "paper"
     # An order is written to the database in one transaction: a client id the account does
@@ -64,7 +65,7 @@ class PaperExchange:
     def __init__(
         self,
         *,
-        engine: Engine,
+        engine: Engine | Connection,
         prices: PriceSource,
         account: str = "default",
         terms: PaperTerms | None = None,
