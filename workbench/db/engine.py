@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from workbench.errors import ConfigError, TemporaryError, WorkbenchError
 from workbench.settings import get_settings
@@ -67,8 +67,7 @@ def default_engine() -> Engine:
 @contextmanager
 def session_scope(engine: Engine | Connection | None = None) -> Iterator[Session]:
     """A session that commits on success and rolls back on any error."""
-    factory = sessionmaker(engine or default_engine(), expire_on_commit=False)
-    with factory() as session, session.begin():
+    with Session(engine or default_engine(), expire_on_commit=False) as session, session.begin():
         yield session
 
 
