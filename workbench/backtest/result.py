@@ -74,10 +74,11 @@ def trades_from_fills(fills: np.ndarray, index: pd.DatetimeIndex) -> pd.DataFram
     """Round trips (long: buy then sell) from the engine's fills; an open one has no exit
     (``round_trips`` on ``index``'s times)."""
     trips = round_trips(fills)
+    times = index.array
     return pd.DataFrame(
         {
-            "entry_time": index.take(trips["entry_bar"]),
-            "exit_time": index.take(trips["exit_bar"], allow_fill=True, fill_value=pd.NaT),
+            "entry_time": times.take(trips["entry_bar"]),
+            "exit_time": times.take(trips["exit_bar"], allow_fill=True, fill_value=pd.NaT),
             "side": _LONG.take(np.zeros(len(trips["size"]), dtype=np.int64)),
             **{k: trips[k] for k in ("entry_price", "exit_price", "size", "fees", "pnl")},
             "exit_reason": _EXIT_REASONS.take(trips["exit_reason"]),
