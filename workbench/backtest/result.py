@@ -54,7 +54,7 @@ def round_trips(fills: np.ndarray) -> dict[str, np.ndarray]:
         return np.ascontiguousarray(entries[:, column])
 
     def exit_column(column: int, open_value: float) -> np.ndarray:
-        values = np.full(len(entries), open_value)
+        values = np.full(len(entries), open_value, dtype=np.float64)
         values[:closed] = exits[:, column]
         return values
 

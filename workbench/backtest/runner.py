@@ -57,7 +57,8 @@ def run_backtest(
     entries, exits = chosen.flags(candles, **values)
     times, open_, high, low, close = _arrays(candles)
     curve, fills, _ = simulate(times, open_, high, low, close, entries, exits, rules.to_array())
-    equity = pd.Series(curve, index=candles.index, name="equity", copy=False)  # curve: ours
+    # The engine's curve is a new array, no one else's: wrapped, not copied.
+    equity = pd.Series(curve, index=candles.index, name="equity", copy=False)
     return BacktestResult(
         strategy=chosen.name,
         params=values,
