@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import empyrical
+import numpy as np
 import pandas as pd
 import pytest
 
 from workbench.analytics import bar_spacing, periods_per_year, return_stats, trade_stats
+from workbench.analytics.returns import max_drawdown
 from workbench.backtest import run_backtest
 from workbench.market.candles import read_file
 from workbench.rules import RuleParams
@@ -81,6 +83,29 @@ def test_undefined_figures_are_none() -> None:
     assert return_stats(flat.iloc[:1])["sharpe_ratio"] is None
 
 
+def test_max_drawdown_is_the_fall_from_the_running_peak() -> None:
+    rng = np.random.default_rng(5)
+    index = pd.date_range("2024-01-01", periods=2000, freq="1min", tz="UTC")
+    for _ in range(20):
+        held = rng.random(len(index)) < 0.5  # flat stretches, as a backtest's curve has
+        curve = 1000 * np.cumprod(1 + held * rng.normal(0, 0.01, len(index)))
+        assert return_stats(pd.Series(curve, index=index))["max_drawdown"] == max_drawdown(curve)
+
+
+def test_a_curve_that_reaches_zero_has_no_return_figures() -> None:
+    index = pd.date_range("2024-01-01", periods=5, freq="1h", tz="UTC")
+    stats = return_stats(pd.Series([1000.0, 1200.0, 0.0, 0.0, 0.0], index=index))
+    assert stats["sharpe_ratio"] is None and stats["cagr"] is None
+    assert stats["max_drawdown"] == 1.0
+
+
+def test_uneven_bars_are_spaced_by_their_median() -> None:
+    index = pd.DatetimeIndex(
+        ["2024-01-01 00:00", "2024-01-01 00:05", "2024-01-01 00:10", "2024-01-01 00:20"], tz="UTC"
+    )
+    assert bar_spacing(index) == pd.Timedelta(minutes=5)
+
+
 def test_an_open_position_is_not_a_trade() -> None:
     trades = pd.DataFrame(
         {
@@ -94,3 +119,11 @@ def test_an_open_position_is_not_a_trade() -> None:
     assert stats["win_rate"] == 0.5 and stats["profit_factor"] == 2.5
     assert stats["fees_paid"] == 2.5
     assert stats["exit_reasons"] == {"signal": 1, "stop_loss": 1}
+
+
+def test_exit_reasons_are_counted_most_first_ties_in_order_of_appearance() -> None:
+    reasons = ["stop_loss", "signal", "signal", "stop_loss", "take_profit", "open"]
+    trades = pd.DataFrame({"pnl": [1.0] * 6, "fees": [0.0] * 6, "exit_reason": reasons})
+    got = trade_stats(trades)["exit_reasons"]
+    assert list(got.items()) == [("stop_loss", 2), ("signal", 2), ("take_profit", 1)]
+    assert list(got.items()) == list(pd.Series(reasons[:-1]).value_counts().items())

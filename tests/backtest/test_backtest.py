@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from tests.conftest import MakeBot
+from workbench.analytics import trade_stats
 from workbench.backtest import (
     backtest_config,
     compare_backtests,
@@ -115,6 +116,22 @@ def test_sweep_matches_single_backtests(candles: pd.DataFrame) -> None:
         assert row.max_drawdown == pytest.approx(single.stats()["max_drawdown"], rel=1e-9)
     fig = sweep_heatmap(table, "ema_fast", "ema_slow")
     assert np.asarray(fig.data[0].z).shape == (3, 3)
+
+
+def test_trade_tables_keep_their_types_and_stats_when_open_or_empty(
+    candles: pd.DataFrame,
+) -> None:
+    params = {"ema_fast": 9, "ema_slow": 21}
+    full = run_backtest(candles, strategy="ema_cross", params=params)
+    held = full.trades[full.trades["exit_time"] > full.trades["entry_time"] + pd.Timedelta("5min")]
+    entered = candles.index.get_loc(held["entry_time"].iloc[0])
+    still_open = run_backtest(candles.iloc[: entered + 2], strategy="ema_cross", params=params)
+    none = run_backtest(candles.iloc[:5], strategy="ema_cross", params=params)
+    assert still_open.trades["exit_reason"].iloc[-1] == "open" and none.trades.empty
+    for result in (full, still_open, none):
+        assert result.trades.dtypes.equals(full.trades.dtypes)
+        stats = result.stats()
+        assert {k: stats[k] for k in trade_stats(result.trades)} == trade_stats(result.trades)
 
 
 def test_bad_requests(candles: pd.DataFrame) -> None:

@@ -9,6 +9,7 @@ import pytest
 from tests.strategies.reference import PARAMS, frame, reference_signals
 from workbench.errors import ValidationError
 from workbench.strategies import STRATEGIES, Signals, get_strategy
+from workbench.strategies import indicators as ind
 
 OTHER_PARAMS = {
     "ema_cross": {"ema_fast": 3, "ema_slow": 50},
@@ -60,6 +61,24 @@ def test_warm_up_gives_no_signal(market: pd.DataFrame, name: str) -> None:
         short = strategy.signals(market.iloc[:warm], **params)
         assert not short.entries.any() and not short.exits.any()
     assert strategy.signals(market.iloc[:0], **PARAMS[name]).entries.empty
+
+
+@pytest.mark.parametrize("name", sorted(STRATEGIES))
+def test_a_backtests_flags_are_the_signals(market: pd.DataFrame, name: str) -> None:
+    strategy = get_strategy(name)
+    for params in (PARAMS[name], OTHER_PARAMS[name]):
+        entries, exits = strategy.flags(market, **params)
+        signals = strategy.signals(market, **params)
+        np.testing.assert_array_equal(entries, signals.entries.to_numpy())
+        np.testing.assert_array_equal(exits, signals.exits.to_numpy())
+
+
+def test_ema_cross_keeps_the_emas_of_the_indicator(eth: pd.DataFrame) -> None:
+    signals = get_strategy("ema_cross").signals(eth, ema_fast=9, ema_slow=21)
+    for period in (9, 21):
+        np.testing.assert_array_equal(
+            signals.indicators[f"ema_{period}"].to_numpy(), ind.ema(eth["close"].to_numpy(), period)
+        )
 
 
 def test_warm_up_lengths() -> None:
@@ -141,6 +160,8 @@ def test_unusable_candles_are_refused(eth: pd.DataFrame) -> None:
     holed.iloc[100, holed.columns.get_loc("close")] = np.nan
     with pytest.raises(ValidationError, match="1 missing"):
         strategy.signals(holed)
+    with pytest.raises(ValidationError, match="1 missing"):
+        get_strategy("ema_cross").flags(holed)
     with pytest.raises(ValidationError, match="increasing"):
         strategy.signals(eth.iloc[::-1])
     with pytest.raises(ValidationError, match="close column"):

@@ -6,6 +6,13 @@ from workbench.analytics.returns import (
     periods_per_year,
     return_stats,
 )
-from workbench.analytics.trades import trade_stats
+from workbench.analytics.trades import round_trip_stats, trade_stats
 
-__all__ = ["YEAR", "bar_spacing", "periods_per_year", "return_stats", "trade_stats"]
+__all__ = [
+    "YEAR",
+    "bar_spacing",
+    "periods_per_year",
+    "return_stats",
+    "round_trip_stats",
+    "trade_stats",
+]

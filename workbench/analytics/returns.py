@@ -21,9 +21,9 @@ def bar_spacing(index: pd.DatetimeIndex) -> pd.Timedelta | None:
     """The median spacing of ``index`` (any unit: s, ms, us, ns); None with under 2 bars."""
     if len(index) < 2:
         return None
-    ticks = index.asi8
-    first = ticks[1] - ticks[0]
-    if np.all(ticks[1:] - ticks[:-1] == first):  # evenly spaced: the median is any step
+    from workbench.analytics.kernels import evenly_spaced
+
+    if evenly_spaced(index.asi8):  # the median is any step
         spacing = index[1] - index[0]
     else:
         steps = index[1:] - index[:-1]  # a TimedeltaIndex in the index's own unit
@@ -44,19 +44,15 @@ def _finite(value: float) -> float | None:
 def return_stats(equity: pd.Series) -> dict[str, float | None]:
     """Sharpe, Sortino, annualised volatility, CAGR and max drawdown of ``equity`` (a curve
     on a DatetimeIndex, marked once per bar). Undefined figures are None."""
-    values = equity.to_numpy(dtype="float64")
+    values = np.ascontiguousarray(equity.to_numpy(dtype="float64"))
     periods = periods_per_year(pd.DatetimeIndex(equity.index))
-    if periods is None or len(values) < 3 or not np.all(values > 0):
-        return {
-            "sharpe_ratio": None,
-            "sortino_ratio": None,
-            "annualized_volatility": None,
-            "cagr": None,
-            "max_drawdown": max_drawdown(values),
-        }
+    if periods is None or len(values) < 3:
+        return _undefined(values)
     from workbench.analytics.kernels import curve_moments
 
-    mean, std, downside, drawdown = curve_moments(np.ascontiguousarray(values))
+    positive, mean, std, downside, drawdown = curve_moments(values)
+    if not positive:  # a value <= 0 (or NaN): no returns to speak of
+        return _undefined(values)
     returns = len(values) - 1
     growth = values[-1] / values[0]
     return {
@@ -65,6 +61,16 @@ def return_stats(equity: pd.Series) -> dict[str, float | None]:
         "annualized_volatility": _finite(std * math.sqrt(periods)),
         "cagr": _finite(growth ** (periods / returns) - 1.0),
         "max_drawdown": drawdown,
+    }
+
+
+def _undefined(values: np.ndarray) -> dict[str, float | None]:
+    return {
+        "sharpe_ratio": None,
+        "sortino_ratio": None,
+        "annualized_volatility": None,
+        "cagr": None,
+        "max_drawdown": max_drawdown(values),
     }
 
 

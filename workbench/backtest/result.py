@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from workbench.analytics import return_stats, trade_stats
+from workbench.analytics import return_stats, round_trip_stats
+from workbench.analytics.trades import OPEN
 from workbench.rules import engine as e
 from workbench.rules.params import RuleParams
-from workbench.rules.simulate import F_BAR, F_FEE, F_PNL, F_PRICE, F_QTY, F_REASON, F_SIDE
+from workbench.rules.simulate import F_BAR, F_FEE, F_PNL, F_PRICE, F_QTY, F_REASON
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -32,42 +33,58 @@ TRADE_COLUMNS = [
 ]
 
 
-def trades_from_fills(fills: np.ndarray, index: pd.DatetimeIndex) -> pd.DataFrame:
-    """Round trips (long: buy then sell) from the engine's fills; an open one has no exit.
+# Exit reasons by the engine's reason code, and "open" (a position still held) after them.
+EXIT_REASONS = (*e.REASONS, OPEN)
+R_OPEN = len(e.REASONS)
+_EXIT_REASONS = pd.array(EXIT_REASONS, dtype="str")
+_LONG = pd.array(["long"], dtype="str")
 
-    Fills alternate entry, exit, entry, ... (the engine enters only when flat)."""
-    entries = fills[fills[:, F_SIDE] == e.ENTER]
-    exits = fills[fills[:, F_SIDE] == e.EXIT]
+
+def round_trips(fills: np.ndarray) -> dict[str, np.ndarray]:
+    """The trade table's columns as new arrays, from the engine's fills: times as bar
+    numbers (``entry_bar``, ``exit_bar``: -1 while open), exit reasons as positions in
+    ``EXIT_REASONS``, and no side (long).
+
+    Fills alternate entry, exit, entry, ... (the engine enters only when flat), so a last
+    entry without its exit is the position still open."""
+    entries, exits = fills[0::2], fills[1::2]
     closed = len(exits)
-    opened = entries[closed:]
-    entries = entries[:closed]
-    frame = pd.DataFrame(
+
+    def entry_column(column: int) -> np.ndarray:
+        return np.ascontiguousarray(entries[:, column])
+
+    def exit_column(column: int, open_value: float) -> np.ndarray:
+        values = np.full(len(entries), open_value, dtype=np.float64)
+        values[:closed] = exits[:, column]
+        return values
+
+    return {
+        "entry_bar": entry_column(F_BAR).astype(np.int64),
+        "exit_bar": exit_column(F_BAR, -1).astype(np.int64),
+        "entry_price": entry_column(F_PRICE),
+        "exit_price": exit_column(F_PRICE, math.nan),
+        "size": entry_column(F_QTY),
+        "fees": entry_column(F_FEE) + exit_column(F_FEE, 0.0),
+        "pnl": exit_column(F_PNL, math.nan),
+        "exit_reason": exit_column(F_REASON, R_OPEN).astype(np.int64),
+    }
+
+
+def trades_from_fills(fills: np.ndarray, index: pd.DatetimeIndex) -> pd.DataFrame:
+    """Round trips (long: buy then sell) from the engine's fills; an open one has no exit
+    (``round_trips`` on ``index``'s times)."""
+    trips = round_trips(fills)
+    times = index.array
+    return pd.DataFrame(
         {
-            "entry_time": index[entries[:, F_BAR].astype(np.int64)],
-            "exit_time": index[exits[:, F_BAR].astype(np.int64)],
-            "side": "long",
-            "entry_price": entries[:, F_PRICE],
-            "exit_price": exits[:, F_PRICE],
-            "size": entries[:, F_QTY],
-            "fees": entries[:, F_FEE] + exits[:, F_FEE],
-            "pnl": exits[:, F_PNL],
-            "exit_reason": np.array(e.REASONS, dtype=object)[exits[:, F_REASON].astype(np.int64)],
-        }
+            "entry_time": times.take(trips["entry_bar"]),
+            "exit_time": times.take(trips["exit_bar"], allow_fill=True, fill_value=pd.NaT),
+            "side": _LONG.take(np.zeros(len(trips["size"]), dtype=np.int64)),
+            **{k: trips[k] for k in ("entry_price", "exit_price", "size", "fees", "pnl")},
+            "exit_reason": _EXIT_REASONS.take(trips["exit_reason"]),
+        },
+        copy=False,  # every column a new array
     )
-    if len(opened):
-        row = opened[0]
-        frame.loc[len(frame)] = {
-            "entry_time": index[int(row[F_BAR])],
-            "exit_time": pd.NaT,
-            "side": "long",
-            "entry_price": row[F_PRICE],
-            "exit_price": math.nan,
-            "size": row[F_QTY],
-            "fees": row[F_FEE],
-            "pnl": math.nan,
-            "exit_reason": "open",
-        }
-    return frame[TRADE_COLUMNS]
 
 
 @dataclass
@@ -88,7 +105,7 @@ class BacktestResult:
 
     @property
     def closed_trades(self) -> pd.DataFrame:
-        return self.trades[self.trades["exit_reason"] != "open"]
+        return self.trades[self.trades["exit_reason"] != OPEN]
 
     def stats(self) -> dict[str, Any]:
         """Headline figures, return and trade statistics (``workbench.analytics``) and the
@@ -106,13 +123,20 @@ class BacktestResult:
             # Below the smallest order nothing more opens: the account is done.
             "wiped_out": final < self.rules.smallest_order,
             "max_drawdown": returns["max_drawdown"],
-            **trade_stats(self.trades),
+            **self._trade_stats(),
             "sharpe_ratio": returns["sharpe_ratio"],
             "sortino_ratio": returns["sortino_ratio"],
             "annualized_volatility": returns["annualized_volatility"],
             "cagr": returns["cagr"],
             "rules": rules_summary(self.rules),
         }
+
+    def _trade_stats(self) -> dict[str, Any]:
+        """``trade_stats(self.trades)``, from the arrays the trade table is made of."""
+        trips = round_trips(self.fills)
+        return round_trip_stats(
+            pnl=trips["pnl"], fees=trips["fees"], reasons=trips["exit_reason"], names=EXIT_REASONS
+        )
 
     def figure(self) -> go.Figure:
         """Equity (with entries and exits) over drawdown, one figure."""

@@ -54,19 +54,11 @@ def run_backtest(
     rules = rules or default_rules()
     chosen = get_strategy(strategy)
     values = chosen.validate(params or {})
-    signals = chosen.signals(candles, **values)
+    entries, exits = chosen.flags(candles, **values)
     times, open_, high, low, close = _arrays(candles)
-    curve, fills, _ = simulate(
-        times,
-        open_,
-        high,
-        low,
-        close,
-        signals.entries.to_numpy(),
-        signals.exits.to_numpy(),
-        rules.to_array(),
-    )
-    equity = pd.Series(curve, index=candles.index, name="equity")
+    curve, fills, _ = simulate(times, open_, high, low, close, entries, exits, rules.to_array())
+    # The engine's curve is a new array, no one else's: wrapped, not copied.
+    equity = pd.Series(curve, index=candles.index, name="equity", copy=False)
     return BacktestResult(
         strategy=chosen.name,
         params=values,

@@ -196,15 +196,25 @@ class Strategy:
         if one is not None:
             entry, exit_, lines = one
             index = candles.index
+            # The compiled rule's arrays are new and no one else's: wrapped, not copied.
             return Signals(
-                entries=pd.Series(entry, index=index, name="entries"),
-                exits=pd.Series(exit_, index=index, name="exits"),
-                indicators=pd.DataFrame(lines, index=index),
+                entries=pd.Series(entry, index=index, name="entries", copy=False),
+                exits=pd.Series(exit_, index=index, name="exits", copy=False),
+                indicators=pd.DataFrame(lines, index=index, copy=False),
                 strategy=self.name,
                 params=values,
                 warmup=warm,
             )
         return self.checked(self.call(candles, values), candles.index, values, warm)
+
+    def flags(self, candles: pd.DataFrame, **params: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The entry and exit flags of ``signals`` as boolean arrays, without its indicators
+        (what a backtest needs): a compiled rule keeps no indicator series."""
+        if self.batch is None:
+            signals = self.signals(candles, **params)
+            return signals.entries.to_numpy(), signals.exits.to_numpy()
+        entries, exits = self.batch(close_prices(candles), [self.validate(params)])
+        return entries[0], exits[0]
 
     def _one_set(
         self, close: np.ndarray, values: Params
@@ -346,7 +356,8 @@ def close_prices(candles: pd.DataFrame) -> np.ndarray:
             entity="candles",
         )
     close = np.ascontiguousarray(candles["close"].to_numpy(dtype="float64"))
-    missing = int(np.isnan(close).sum())
+    # The least close is NaN if any close is (one pass, nothing allocated); then count them.
+    missing = int(np.isnan(close).sum()) if close.size and np.isnan(close.min()) else 0
     if missing:
         raise ValidationError(
             {"close": f"{missing} missing (NaN) closes; fill or drop the gaps first"},

@@ -64,17 +64,55 @@ def cross_lines(
     return emas, fast, slow, warm
 
 
+@njit(cache=True, nogil=True)
+def cross_pass(
+    close: np.ndarray, fast: int, slow: int, warm: int, keep: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One set's flags in one pass over the closes, its two EMAs computed alongside and,
+    when ``keep``, returned too (fast, slow: 2 x bars; else 2 x 0): the EMAs of ``ema_rows``
+    and the flags of ``cross_rows``, bit for bit, without writing the EMAs out and reading
+    them back (the crossings cost nothing beside the EMAs' recursion, which waits on each
+    step)."""
+    n = close.shape[0]
+    lines = np.empty((2, n if keep else 0))
+    entries = np.zeros(n, dtype=np.bool_)
+    exits = np.zeros(n, dtype=np.bool_)
+    if n == 0:
+        return entries, exits, lines
+    a_fast, a_slow = ind.ema_alpha(fast), ind.ema_alpha(slow)
+    f = s = close[0]
+    if keep:
+        lines[0, 0], lines[1, 0] = f, s
+    start = min(max(1, warm), n)
+    for i in range(1, start):  # warm-up: no signal
+        f, s = ind.ema_step(f, a_fast, close[i]), ind.ema_step(s, a_slow, close[i])
+        if keep:
+            lines[0, i], lines[1, i] = f, s
+    was_above, was_below = f > s, f < s
+    for i in range(start, n):
+        f, s = ind.ema_step(f, a_fast, close[i]), ind.ema_step(s, a_slow, close[i])
+        if keep:
+            lines[0, i], lines[1, i] = f, s
+        above, below = f > s, f < s
+        entries[i] = above and not was_above
+        exits[i] = below and not was_below
+        was_above, was_below = above, below
+    return entries, exits, lines
+
+
 def batch(close: np.ndarray, sets: list[Params]) -> tuple[np.ndarray, np.ndarray]:
+    if len(sets) == 1:  # one set (a backtest): one pass, the EMAs not kept
+        p = sets[0]
+        entries, exits, _ = cross_pass(close, p["ema_fast"], p["ema_slow"], warmup(p), False)
+        return entries[np.newaxis], exits[np.newaxis]
     return cross_rows(*cross_lines(close, sets))
 
 
 def single(close: np.ndarray, p: Params) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """One set's flags and EMAs, each EMA computed once (the same rows as ``batch``)."""
-    emas = ind.ema_rows(close, np.array([p["ema_fast"], p["ema_slow"]], dtype=np.int64))
-    one = np.zeros(1, dtype=np.int64)
-    entries, exits = cross_rows(emas, one, one + 1, np.array([warmup(p)], dtype=np.int64))
+    """One set's flags and EMAs in one pass (the same values as ``batch``)."""
+    entries, exits, emas = cross_pass(close, p["ema_fast"], p["ema_slow"], warmup(p), True)
     lines = {f"ema_{p['ema_fast']}": emas[0], f"ema_{p['ema_slow']}": emas[1]}
-    return entries[0], exits[0], lines
+    return entries, exits, lines
 
 
 def indicators(close: np.ndarray, p: Params) -> dict[str, np.ndarray]:

@@ -38,16 +38,29 @@ ArrayOrSeries = TypeVar("ArrayOrSeries", np.ndarray, pd.Series)
 # --- compiled kernels (private: arrays in, arrays out, no checks) ---------------------
 
 
+@njit(cache=True, nogil=True, inline="always")
+def ema_alpha(period: int) -> float:
+    """The EMA's smoothing factor for ``period`` bars."""
+    return 2.0 / (period + 1.0)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def ema_step(acc: float, alpha: float, x: float) -> float:
+    """The EMA after value ``x``, from ``acc`` before it: the one recursion every compiled
+    EMA here runs (so any two give the same bits)."""
+    return acc + alpha * (x - acc)
+
+
 @njit(cache=True, nogil=True)
 def _ema_into(values: np.ndarray, period: int, out: np.ndarray) -> None:
     n = values.shape[0]
     if n == 0:
         return
-    alpha = 2.0 / (period + 1.0)
+    alpha = ema_alpha(period)
     acc = values[0]
     out[0] = acc
     for i in range(1, n):
-        acc = acc + alpha * (values[i] - acc)
+        acc = ema_step(acc, alpha, values[i])
         out[i] = acc
 
 
@@ -91,16 +104,16 @@ def _ema4_into(values: np.ndarray, periods: np.ndarray, out: np.ndarray) -> None
     n = values.shape[0]
     if n == 0:
         return
-    a0, a1 = 2.0 / (periods[0] + 1.0), 2.0 / (periods[1] + 1.0)
-    a2, a3 = 2.0 / (periods[2] + 1.0), 2.0 / (periods[3] + 1.0)
+    a0, a1 = ema_alpha(periods[0]), ema_alpha(periods[1])
+    a2, a3 = ema_alpha(periods[2]), ema_alpha(periods[3])
     e0 = e1 = e2 = e3 = values[0]
     out[0, 0], out[1, 0], out[2, 0], out[3, 0] = e0, e1, e2, e3
     for i in range(1, n):
         x = values[i]
-        e0 = e0 + a0 * (x - e0)
-        e1 = e1 + a1 * (x - e1)
-        e2 = e2 + a2 * (x - e2)
-        e3 = e3 + a3 * (x - e3)
+        e0 = ema_step(e0, a0, x)
+        e1 = ema_step(e1, a1, x)
+        e2 = ema_step(e2, a2, x)
+        e3 = ema_step(e3, a3, x)
         out[0, i], out[1, i], out[2, i], out[3, i] = e0, e1, e2, e3
 
 
@@ -110,13 +123,13 @@ def _ema2_into(values: np.ndarray, periods: np.ndarray, out: np.ndarray) -> None
     n = values.shape[0]
     if n == 0:
         return
-    a0, a1 = 2.0 / (periods[0] + 1.0), 2.0 / (periods[1] + 1.0)
+    a0, a1 = ema_alpha(periods[0]), ema_alpha(periods[1])
     e0 = e1 = values[0]
     out[0, 0], out[1, 0] = e0, e1
     for i in range(1, n):
         x = values[i]
-        e0 = e0 + a0 * (x - e0)
-        e1 = e1 + a1 * (x - e1)
+        e0 = ema_step(e0, a0, x)
+        e1 = ema_step(e1, a1, x)
         out[0, i], out[1, i] = e0, e1
 
 
