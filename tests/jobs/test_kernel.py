@@ -107,14 +107,13 @@ moment = frame.index[-2].isoformat()
 
 from numba.core.registry import CPUDispatcher
 from workbench.bots import job
-from workbench.rules import engine
-from workbench.strategies import indicators
 
-def loaded():
+def loaded():  # every compiled function of the workbench, and how many versions it holds
     return {
-        f"{module.__name__}.{name}": len(value.overloads)
-        for module in (engine, indicators)
-        for name, value in vars(module).items()
+        f"{name}.{attr}": len(value.overloads)
+        for name, module in list(sys.modules.items())
+        if name.startswith("workbench.") and module is not None
+        for attr, value in vars(module).items()
         if isinstance(value, CPUDispatcher)
     }
 
@@ -145,6 +144,7 @@ def test_the_live_bot_warm_up_loads_every_compiled_function_its_tick_uses(
     assert got["warmed"]["workbench.rules.engine.on_close"] == 1
     assert got["ticked"] != got["before"]  # the tick does use compiled functions
     assert got["ticked"] == got["warmed"]  # and none the warm-up had not loaded
+    assert got["warmed"]["workbench.strategies.ema_cross.cross_pass"] >= 1
 
 
 CLI = [sys.executable, "-c", "from workbench.cli import main; main()"]

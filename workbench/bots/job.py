@@ -30,16 +30,17 @@ CHART_BARS = 120
 def warm_up() -> None:
     """Load what a tick uses before it is asked for one: the job notebook names this as
     its kernel's warm-up (``metadata.workbench.warm_up``), run while the job's process
-    starts papermill. Imports the tick's modules and reads the rule engine's and the
-    built-in indicators' compiled code from numba's on-disk cache, exercising each on
-    scratch arrays with the argument types a tick passes."""
+    starts papermill. Imports the tick's modules and reads the compiled code of the rule
+    engine and of the built-in strategies from numba's on-disk cache, exercising each on
+    scratch values of the types a tick passes (nothing is read or written)."""
     import numpy as np
+    import pandas as pd
 
     from workbench.bots import exchanges  # noqa: F401  (the tick, the ORM, pandas)
     from workbench.db import ready  # noqa: F401
     from workbench.rules import RuleParams
     from workbench.rules import engine as e
-    from workbench.strategies import indicators
+    from workbench.strategies.registry import STRATEGIES
 
     params = RuleParams().to_array()
     book = e.new_state(params)
@@ -49,9 +50,13 @@ def warm_up() -> None:
     e.entry_budget(book, params, 1.0)
     e.apply_entry(book, params, 1.0, 1.0, 0.0)
     e.apply_exit(book, params, 1.0, 0.0)
-    closes = np.ones(16)
-    indicators.ema(closes, 3)
-    indicators.rsi(closes, 3)
+    prices = np.linspace(1.0, 2.0, 64)
+    bars = pd.DataFrame(
+        {"open": prices, "high": prices, "low": prices, "close": prices, "volume": 1.0},
+        index=pd.date_range("2024-01-01", periods=len(prices), freq="min", tz="UTC"),
+    )
+    for strategy in STRATEGIES.values():
+        strategy.signals(bars, **strategy.defaults)
 
 
 def tick(bot_id: Any, *, paper: bool = False, as_of: Any = None) -> TickResult:
