@@ -110,3 +110,16 @@ class RiskRule(StrEnum):
             return cls(reason)
         except ValueError:
             return None
+
+
+class RunStatus(StrEnum):
+    """queued -> running -> succeeded | failed | timed_out | cancelled; a slot passed over
+    because the schedule's previous run was still active is recorded as ``skipped``."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"

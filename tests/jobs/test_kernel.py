@@ -45,7 +45,11 @@ print("NAMES", sorted(n for n in globals() if not n.startswith("_")))
 def _notebook(folder: Path, warm_up: Any = None) -> Path:
     (folder / "warm_target.py").write_text(WARM_TARGET)
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     if warm_up is not None:
         nb.metadata["workbench"] = {"warm_up": warm_up}
     params = nbformat.v4.new_code_cell("x = 1")
@@ -157,7 +161,11 @@ print("HOME", os.environ["WORKBENCH_HOME"])
 
 def _probe_notebook(folder: Path) -> Path:
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.cells = [nbformat.v4.new_code_cell(WHEN_AND_WHERE)]
     path = folder / "probe.ipynb"
     nbformat.write(nb, path)

@@ -67,22 +67,22 @@ TimeoutOption = typer.Option(
 
 
 def run(
+    ctx: typer.Context,
     args: list[str] = NotebookArgs,
     timeout: float | None = TimeoutOption,
     json_out: bool = JsonOption,
 ) -> None:
     """Run NOTEBOOK now with papermill and record the run; exit 1 when it fails."""
 
-    from sqlalchemy.engine import make_url
-
     from workbench.jobs.kernel import KernelLaunch, run_env
     from workbench.settings import get_settings
 
     notebook, parameters = notebook_and_parameters(args)
     settings = get_settings()
-    url = make_url(settings.database_url).render_as_string(hide_password=False)
-    # The kernel starts first: it loads while this process checks and records the run.
-    with KernelLaunch(notebook, run_env(url, settings.home)) as launch:
+    # The kernel starts first (the console script started it already: ctx.obj); it loads
+    # while this process checks and records the run.
+    early = ctx.obj if isinstance(ctx.obj, KernelLaunch) else None
+    with early or KernelLaunch(notebook, run_env(settings.database_url, settings.home)) as launch:
         from workbench.db.ready import require_ready
         from workbench.jobs import RunView, run_notebook
 

@@ -34,10 +34,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from workbench.db.models.jobs import RunStatus
 from workbench.errors import ValidationError
 from workbench.jobs.outcome import Outcome, outcome_of
 from workbench.jobs.timing import heartbeat_seconds
+from workbench.types import RunStatus
 
 KERNEL_NAME = "python3"
 START_TIMEOUT = 60.0  # papermill's wait for the kernel (and its warm-up) to answer

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from workbench.db.models.jobs import RunStatus
+from workbench.types import RunStatus
 
 
 @dataclass(frozen=True)

@@ -10,19 +10,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from workbench.db.base import Base, Timestamps, str_enum
-
-
-class RunStatus(enum.StrEnum):
-    """queued -> running -> succeeded | failed | timed_out | cancelled; a slot passed over
-    because the schedule's previous run was still active is recorded as ``skipped``."""
-
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    TIMED_OUT = "timed_out"
-    SKIPPED = "skipped"
-    CANCELLED = "cancelled"
+from workbench.types import RunStatus
 
 
 class MissedRuns(enum.StrEnum):
