@@ -74,8 +74,9 @@ def bench(args: argparse.Namespace) -> None:
     now = datetime.now(UTC)
     t0 = now.replace(second=0, microsecond=0)  # the first slot is t0 + 1 min
     future = args.minutes + 2
-    # Shift the bars so the last stored one closes at t0; the next ones are replayed live.
-    frame.index = frame.index + (t0 - timedelta(minutes=future) - frame.index[-future - 1])
+    # Shift the bars so the last stored one closes at t0 (opens a minute before); the next
+    # ones (opening at t0, t0 + 1 min, ...) are replayed live, one before each slot.
+    frame.index = frame.index + (t0 - timedelta(minutes=1) - frame.index[-future - 1])
     history, replay = frame.iloc[:-future], frame.iloc[-future:]
     market = {"exchange": SYNTHETIC_EXCHANGE, "symbol": SYMBOL, "timeframe": TIMEFRAME}
     upsert_candles(engine=engine, frame=history, **market)
