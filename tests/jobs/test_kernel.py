@@ -156,6 +156,7 @@ WHEN_AND_WHERE = """
 import os, psutil
 print("KERNEL_STARTED", psutil.Process().create_time())
 print("HOME", os.environ["WORKBENCH_HOME"])
+print("HISTORY", get_ipython().history_manager.enabled)
 """
 
 
@@ -188,6 +189,8 @@ def test_workbench_run_starts_the_kernel_before_it_records_the_run(
     started = datetime.fromisoformat(run["started_at"]).replace(tzinfo=UTC).timestamp()
     assert float(printed[0].split()[1]) < started  # up before the run was marked running
     assert printed[1] == f"HOME {settings.home}"
+    # no IPython history database: a warm kernel counting cells from 1 again collides with it
+    assert printed[2] == "HISTORY False"
 
 
 @sqlite_only

@@ -62,6 +62,9 @@ def start_kernel(
     )
     km.clients = []
     run_sync(km.start_kernel)(
+        # No IPython history database: a job's cells are in its output notebook, and a
+        # warm kernel counting its cells from 1 again would collide with its own history.
+        extra_arguments=["--HistoryManager.enabled=False"],
         cwd=str(cwd),
         env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
         stdout=out,
