@@ -34,6 +34,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from jupyter_client.manager import AsyncKernelManager
+
 from workbench.errors import ValidationError
 from workbench.jobs.outcome import Outcome, outcome_of
 from workbench.jobs.timing import heartbeat_seconds
@@ -50,10 +52,10 @@ def start_kernel(
 ) -> tuple[Any, int]:
     """Start a local ``python3`` kernel in ``cwd``, talking over Unix sockets beside
     ``connection_file``; return its manager (which remembers the clients made from it,
-    see :func:`manager_class`) and its pid."""
+    see :class:`Manager`) and its pid."""
     from jupyter_core.utils import run_sync
 
-    km = manager_class()(
+    km = Manager(
         kernel_name=KERNEL_NAME,
         connection_file=str(connection_file),
         # Unix sockets beside the connection file (an owner-only folder), not TCP ports
@@ -78,27 +80,17 @@ def start_kernel(
     return km, int(pid)
 
 
-def manager_class() -> type:
+class Manager(AsyncKernelManager):  # type: ignore[misc]
     """jupyter_client's async kernel manager, remembering the clients papermill makes so
     a caller can close them after a run (async, as papermill's own: a blocking client
     would stall its event loop on a dead kernel)."""
-    global _MANAGER
-    if _MANAGER is None:
-        from jupyter_client.manager import AsyncKernelManager
 
-        class Manager(AsyncKernelManager):  # type: ignore[misc]
-            clients: list[Any]
+    clients: list[Any]
 
-            def client(self, **kwargs: Any) -> Any:
-                made = super().client(**kwargs)
-                self.clients.append(made)
-                return made
-
-        _MANAGER = Manager
-    return _MANAGER
-
-
-_MANAGER: type | None = None
+    def client(self, **kwargs: Any) -> Any:
+        made = super().client(**kwargs)
+        self.clients.append(made)
+        return made
 
 
 def warm_up_code(notebook: Path) -> str | None:
