@@ -123,3 +123,11 @@ class RunStatus(StrEnum):
     TIMED_OUT = "timed_out"
     SKIPPED = "skipped"
     CANCELLED = "cancelled"
+
+
+class MissedRuns(StrEnum):
+    """What a schedule does with the slots it missed while nothing ran."""
+
+    SKIP = "skip"  # start only the latest due slot
+    RUN_ONCE = "run_once"  # run one catch-up for all missed slots
+    RUN_ALL = "run_all"  # run every missed slot

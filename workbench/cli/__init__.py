@@ -13,9 +13,7 @@ from typer.core import TyperGroup
 
 from workbench.cli import bots, data, db, jobs, keys, lab, notify, setup, strategy
 from workbench.cli.common import exit_code
-from workbench.db.engine import explain_database_error
 from workbench.errors import WorkbenchError
-from workbench.settings import get_settings
 
 
 class _WorkbenchGroup(TyperGroup):
@@ -30,6 +28,9 @@ class _WorkbenchGroup(TyperGroup):
             typer.echo(f"error: {e}", err=True)
             ctx.exit(exit_code(e))
         except sa_exc.DBAPIError as e:
+            from workbench.db.engine import explain_database_error
+            from workbench.settings import get_settings
+
             problem = explain_database_error(e, get_settings().database_url)
             if problem is None:
                 raise

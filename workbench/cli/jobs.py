@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from workbench.cli.common import JsonOption, db_session, print_json, print_table, to_jsonable
-from workbench.db.models.jobs import MissedRuns, RunStatus
 from workbench.errors import ValidationError
+from workbench.types import MissedRuns, RunStatus
 
 if TYPE_CHECKING:
     from workbench.jobs.views import RunView

@@ -8,7 +8,6 @@ from dataclasses import asdict
 import typer
 
 from workbench.cli.common import JsonOption, db_session, print_json, print_table
-from workbench.db import default_engine
 from workbench.errors import ValidationError
 
 app = typer.Typer(no_args_is_help=True, help="Alerts: notifiers (stored encrypted) and sending.")
@@ -80,6 +79,7 @@ def send(json_out: bool = JsonOption) -> None:
 
 
 def _report(json_out: bool) -> None:
+    from workbench.db import default_engine
     from workbench.notify import deliver
 
     report = deliver(engine=default_engine())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
@@ -10,13 +9,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from workbench.db.base import Base, Timestamps, str_enum
-from workbench.types import RunStatus
-
-
-class MissedRuns(enum.StrEnum):
-    SKIP = "skip"  # start only the latest due slot
-    RUN_ONCE = "run_once"  # run one catch-up for all missed slots
-    RUN_ALL = "run_all"  # run every missed slot
+from workbench.types import MissedRuns, RunStatus
 
 
 class JobSchedule(Timestamps, Base):
