@@ -76,7 +76,7 @@ def bench_import(rows: int) -> None:
 
     admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     frame = sample_candles(rows, timeframe="1m", seed=1, start=datetime(2020, 1, 1, tzinfo=UTC))
-    key = {"exchange": "bench", "symbol": "BTC/USDT", "timeframe": "1m"}
+    key = {"exchange": "binance", "symbol": "BTC/USDT", "timeframe": "1m"}
     urls = [scratch_database(admin), scratch_database(admin)]
     try:
         with tempfile.TemporaryDirectory() as folder:
